@@ -1,0 +1,302 @@
+/* MigrateMail.xs - glue between Perl and the C core in src/.
+ *
+ * Each XSUB converts its arguments, calls one mm_* function and turns a
+ * C error into a single croak. No mail logic lives here.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+#include "ppport.h"
+
+#include "src/mm_date.h"
+#include "src/mm_flags.h"
+#include "src/mm_mbox.h"
+
+typedef struct mm_mbox *MigrateMail__Mbox__Reader;
+
+/* Croak with the one error message format of the project. */
+static void croak_err(pTHX_ const char *what, const struct mm_err *err)
+{
+	croak("ERROR: %s: message %lu, offset %llu: %s", what, err->msgno,
+	      (unsigned long long)err->offset, err->text);
+}
+
+static void hv_store_iv(pTHX_ HV *hv, const char *key, IV v)
+{
+	(void)hv_store(hv, key, (I32)strlen(key), newSViv(v), 0);
+}
+
+static void hv_store_pv(pTHX_ HV *hv, const char *key, const char *v)
+{
+	(void)hv_store(hv, key, (I32)strlen(key), newSVpv(v, 0), 0);
+}
+
+static SV *msg_to_hv(pTHX_ const struct mm_msg *m)
+{
+	HV *hv = newHV();
+	char letters[8];
+
+	hv_store_iv(aTHX_ hv, "number", (IV)m->msgno);
+	(void)hv_stores(hv, "offset", newSVuv((UV)m->offset));
+	hv_store_iv(aTHX_ hv, "has_from", m->has_from);
+	(void)hv_stores(hv, "sender", newSVpvn(m->sender, strlen(m->sender)));
+	if (m->has_from_time)
+		hv_store_iv(aTHX_ hv, "from_time", (IV)m->from_time);
+	if (m->has_date)
+		hv_store_iv(aTHX_ hv, "date", (IV)m->date);
+	mm_flags_letters(m->flags, letters);
+	hv_store_pv(aTHX_ hv, "flags", letters);
+	hv_store_iv(aTHX_ hv, "in_cur", mm_flags_in_cur(m->flags));
+	if (m->has_uid)
+		(void)hv_stores(hv, "uid", newSVuv(m->uid));
+	if (m->uidl[0])
+		hv_store_pv(aTHX_ hv, "uidl", m->uidl);
+	if (m->keywords[0])
+		hv_store_pv(aTHX_ hv, "keywords", m->keywords);
+	hv_store_iv(aTHX_ hv, "is_pseudo", m->is_pseudo);
+	if (m->has_imapbase) {
+		(void)hv_stores(hv, "uidvalidity", newSVuv(m->uidvalidity));
+		(void)hv_stores(hv, "uid_last", newSVuv(m->uid_last));
+	}
+	if (m->content_length >= 0)
+		(void)hv_stores(hv, "content_length",
+				newSVuv((UV)m->content_length));
+	hv_store_iv(aTHX_ hv, "clen_used", m->clen_used);
+	return newRV_noinc((SV *)hv);
+}
+
+/* Fill a hash with the state only known once the content was read. */
+static void msg_finish(pTHX_ HV *hv, const struct mm_msg *m)
+{
+	(void)hv_stores(hv, "size", newSVuv((UV)m->size));
+	(void)hv_stores(hv, "end_offset", newSVuv((UV)m->end_offset));
+	hv_store_iv(aTHX_ hv, "complete", m->complete);
+}
+
+MODULE = MigrateMail	PACKAGE = MigrateMail::Mbox::Reader
+
+PROTOTYPES: DISABLE
+
+MigrateMail::Mbox::Reader
+new(class, fd, format, keep_headers, tz_fixed, tz_off, buf_max)
+	const char *class
+	int fd
+	const char *format
+	int keep_headers
+	int tz_fixed
+	int tz_off
+	UV buf_max
+    PREINIT:
+	struct mm_mbox_opts opts;
+	struct mm_err err;
+    CODE:
+	PERL_UNUSED_VAR(class);
+	memset(&opts, 0, sizeof(opts));
+	if (mm_format_parse(format, &opts.format) < 0)
+		croak("ERROR: unknown mbox format '%s' (auto, mboxo, mboxrd, "
+		      "mboxcl, mboxcl2)", format);
+	opts.keep_headers = keep_headers;
+	opts.tz_fixed = tz_fixed;
+	opts.tz_off = tz_off;
+	opts.buf_max = (size_t)buf_max;
+	RETVAL = mm_mbox_new(fd, &opts, &err);
+	if (RETVAL == NULL)
+		croak_err(aTHX_ "mbox", &err);
+    OUTPUT:
+	RETVAL
+
+void
+DESTROY(mb)
+	MigrateMail::Mbox::Reader mb
+    CODE:
+	mm_mbox_free(mb);
+
+SV *
+next(mb, name)
+	MigrateMail::Mbox::Reader mb
+	const char *name
+    PREINIT:
+	const struct mm_msg *m;
+	struct mm_err err;
+	int r;
+    CODE:
+	r = mm_mbox_next(mb, &m, &err);
+	if (r < 0)
+		croak_err(aTHX_ name, &err);
+	RETVAL = r == 0 ? &PL_sv_undef : msg_to_hv(aTHX_ m);
+    OUTPUT:
+	RETVAL
+
+void
+read_chunk(mb, name, hv)
+	MigrateMail::Mbox::Reader mb
+	const char *name
+	HV *hv
+    PREINIT:
+	const char *data;
+	size_t len;
+	struct mm_err err;
+	int r;
+    PPCODE:
+	r = mm_mbox_read(mb, &data, &len, &err);
+	if (r < 0)
+		croak_err(aTHX_ name, &err);
+	if (r == 0) {
+		msg_finish(aTHX_ hv, mm_mbox_current(mb));
+		XSRETURN_UNDEF;
+	}
+	mXPUSHp(data, len);
+
+SV *
+read_all(mb, name, hv)
+	MigrateMail::Mbox::Reader mb
+	const char *name
+	HV *hv
+    PREINIT:
+	const char *data;
+	size_t len;
+	struct mm_err err;
+	int r;
+    CODE:
+	RETVAL = newSVpvn("", 0);
+	while ((r = mm_mbox_read(mb, &data, &len, &err)) > 0)
+		sv_catpvn(RETVAL, data, len);
+	if (r < 0) {
+		SvREFCNT_dec(RETVAL);
+		croak_err(aTHX_ name, &err);
+	}
+	msg_finish(aTHX_ hv, mm_mbox_current(mb));
+    OUTPUT:
+	RETVAL
+
+UV
+write_to(mb, name, hv, fh)
+	MigrateMail::Mbox::Reader mb
+	const char *name
+	HV *hv
+	PerlIO *fh
+    PREINIT:
+	const char *data;
+	size_t len;
+	struct mm_err err;
+	int r;
+    CODE:
+	RETVAL = 0;
+	while ((r = mm_mbox_read(mb, &data, &len, &err)) > 0) {
+		if (PerlIO_write(fh, data, len) != (SSize_t)len)
+			croak("ERROR: %s: message %lu: write failed: %s", name,
+			      mm_mbox_current(mb)->msgno, Strerror(errno));
+		RETVAL += len;
+	}
+	if (r < 0)
+		croak_err(aTHX_ name, &err);
+	msg_finish(aTHX_ hv, mm_mbox_current(mb));
+    OUTPUT:
+	RETVAL
+
+void
+skip(mb, name, hv)
+	MigrateMail::Mbox::Reader mb
+	const char *name
+	HV *hv
+    PREINIT:
+	const char *data;
+	size_t len;
+	struct mm_err err;
+	int r;
+    CODE:
+	while ((r = mm_mbox_read(mb, &data, &len, &err)) > 0)
+		;
+	if (r < 0)
+		croak_err(aTHX_ name, &err);
+	msg_finish(aTHX_ hv, mm_mbox_current(mb));
+
+void
+warnings(mb)
+	MigrateMail::Mbox::Reader mb
+    PREINIT:
+	struct mm_err w;
+    PPCODE:
+	while (mm_mbox_warning(mb, &w)) {
+		HV *hv = newHV();
+		hv_store_pv(aTHX_ hv, "code", mm_code_name(w.code));
+		hv_store_iv(aTHX_ hv, "number", (IV)w.msgno);
+		(void)hv_stores(hv, "offset", newSVuv((UV)w.offset));
+		hv_store_pv(aTHX_ hv, "text", w.text);
+		mXPUSHs(newRV_noinc((SV *)hv));
+	}
+
+const char *
+format(mb)
+	MigrateMail::Mbox::Reader mb
+    CODE:
+	RETVAL = mm_format_name(mm_mbox_format(mb));
+    OUTPUT:
+	RETVAL
+
+UV
+warnings_dropped(mb)
+	MigrateMail::Mbox::Reader mb
+    CODE:
+	RETVAL = mm_mbox_warnings_dropped(mb);
+    OUTPUT:
+	RETVAL
+
+MODULE = MigrateMail	PACKAGE = MigrateMail
+
+SV *
+parse_from_line(line)
+	SV *line
+    PREINIT:
+	STRLEN len;
+	const char *p;
+	struct mm_from from;
+	time_t t;
+	HV *hv;
+    CODE:
+	p = SvPVbyte(line, len);
+	if (len > 0 && p[len - 1] == '\n')
+		len--;
+	if (mm_from_parse(p, len, &from) < 0)
+		XSRETURN_UNDEF;
+	hv = newHV();
+	(void)hv_stores(hv, "sender", newSVpvn(from.sender, from.sender_len));
+	hv_store_iv(aTHX_ hv, "year", from.year);
+	hv_store_iv(aTHX_ hv, "mon", from.mon);
+	hv_store_iv(aTHX_ hv, "day", from.day);
+	hv_store_iv(aTHX_ hv, "hour", from.hour);
+	hv_store_iv(aTHX_ hv, "min", from.min);
+	hv_store_iv(aTHX_ hv, "sec", from.sec);
+	if (from.tz_off != MM_TZ_NONE)
+		hv_store_iv(aTHX_ hv, "tz_offset", from.tz_off);
+	if (mm_from_time(&from, 0, 0, &t) == 0)
+		hv_store_iv(aTHX_ hv, "time", (IV)t);
+	RETVAL = newRV_noinc((SV *)hv);
+    OUTPUT:
+	RETVAL
+
+SV *
+parse_date(value)
+	SV *value
+    PREINIT:
+	STRLEN len;
+	const char *p;
+	time_t t;
+    CODE:
+	p = SvPVbyte(value, len);
+	RETVAL = mm_date_rfc5322(p, len, &t) == 0 ? newSViv((IV)t)
+						    : &PL_sv_undef;
+    OUTPUT:
+	RETVAL
+
+SV *
+tz_offset(spec)
+	const char *spec
+    PREINIT:
+	int off;
+    CODE:
+	RETVAL = mm_tz_parse_offset(spec, &off) == 0 ? newSViv(off)
+						     : &PL_sv_undef;
+    OUTPUT:
+	RETVAL

@@ -1,0 +1,46 @@
+/* mm_err.h - the one error record every mm_* function fills.
+ *
+ * A C function of MigrateMail never aborts or prints: it returns a
+ * negative status and describes the trouble here; the caller (the XS
+ * layer, a test, a fuzzer) decides what to do with it.
+ */
+#ifndef MM_ERR_H
+#define MM_ERR_H
+
+#include <stdint.h>
+#include <stdarg.h>
+
+enum mm_code {
+	MM_OK = 0,
+	MM_E_IO,          /* read/write/open failed; sys_errno says why */
+	MM_E_NOMEM,       /* allocation failed */
+	MM_E_USAGE,       /* caller broke a contract (bad option, wrong state) */
+	MM_E_FORMAT,      /* input is not what it claims to be */
+
+	/* Warnings: the data was kept, but something about it is odd. */
+	MM_W_NO_FROM = 100, /* bytes without a From_ line before them */
+	MM_W_NUL,           /* message contains NUL bytes */
+	MM_W_BAD_CLEN,      /* Content-Length does not land on a From_ line */
+	MM_W_TRUNCATED,     /* file ends inside headers or before Content-Length */
+	MM_W_LONG_HEADER,   /* header block too long to inspect whole */
+	MM_W_NO_SEPARATOR,  /* From_ line not preceded by a blank line */
+};
+
+struct mm_err {
+	enum mm_code code;
+	int sys_errno;          /* errno of the failing call, or 0 */
+	unsigned long msgno;    /* 1-based message number, 0 if none */
+	uint64_t offset;        /* byte offset in the source, if relevant */
+	char text[256];         /* human readable, no trailing newline */
+};
+
+/* Fill err_r (if not NULL) and return -1, so callers can write
+ * "return mm_err_set(err_r, ...);". */
+int mm_err_set(struct mm_err *err_r, enum mm_code code, int sys_errno,
+	       unsigned long msgno, uint64_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* Stable short name of a code ("io", "no-from", ...), for reports. */
+const char *mm_code_name(enum mm_code code);
+
+#endif

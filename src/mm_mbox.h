@@ -1,0 +1,131 @@
+/* mm_mbox.h - streaming mbox reader.
+ *
+ * Reads an mbox from a file descriptor (regular file, pipe, socket) and
+ * yields its messages one by one: metadata first, then the message bytes
+ * in chunks. Memory stays bounded (a few MiB) whatever the size of the
+ * file, of a message or of a line.
+ *
+ *	struct mm_mbox *mb = mm_mbox_new(fd, &opts, &err);
+ *	const struct mm_msg *msg;
+ *	while ((r = mm_mbox_next(mb, &msg, &err)) > 0)
+ *		while ((r = mm_mbox_read(mb, &data, &len, &err)) > 0)
+ *			write(out, data, len);
+ *	mm_mbox_free(mb);
+ *
+ * The message bytes are the stored bytes minus the From_ line, minus the
+ * blank separator line the mbox writer put after the message, with From_
+ * quoting undone for the variant, and (unless keep_headers) minus the mbox
+ * store's own metadata headers: Status, X-Status, X-Keywords, X-UID,
+ * X-IMAP, X-IMAPbase, Content-Length. Nothing else changes: CRLF stays
+ * CRLF, a final newline is never added or lost.
+ *
+ * Odd but readable input gives warnings (see mm_mbox_warning()); nothing
+ * that could be a message is dropped. Only I/O errors are errors.
+ */
+#ifndef MM_MBOX_H
+#define MM_MBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mm_date.h"
+#include "mm_err.h"
+
+enum mm_format {
+	MM_FMT_AUTO = 0, /* guess from the first MiB: Content-Length, quoting */
+	MM_FMT_MBOXO,    /* ">From " -> "From " (mail.local, procmail, UW) */
+	MM_FMT_MBOXRD,   /* ">>From " -> ">From ": one '>' removed */
+	MM_FMT_MBOXCL,   /* Content-Length + mboxo quoting */
+	MM_FMT_MBOXCL2,  /* Content-Length, no quoting (Solaris) */
+};
+
+/* Name of a format ("mboxo"...), and back; mm_format_parse returns -1
+ * for an unknown name. */
+const char *mm_format_name(enum mm_format fmt);
+int mm_format_parse(const char *name, enum mm_format *fmt_r);
+
+struct mm_mbox_opts {
+	enum mm_format format;
+	int keep_headers;   /* non-zero: keep every byte after the From_ line */
+	int tz_fixed;       /* non-zero: From_ dates without zone are tz_off */
+	int tz_off;         /* seconds east of UTC, when tz_fixed */
+	size_t buf_max;     /* window limit in bytes; 0 = 4 MiB (minimum 64 KiB) */
+};
+
+#define MM_UIDL_MAX 256
+#define MM_KEYWORDS_MAX 1024
+
+/* One message's metadata. Owned by the reader; valid until the next
+ * mm_mbox_next() or mm_mbox_free(). size and complete are updated by
+ * mm_mbox_read(). */
+struct mm_msg {
+	unsigned long msgno;     /* 1-based, counts every message yielded */
+	uint64_t offset;         /* offset of its From_ line (or first byte) */
+	int has_from;            /* 0: bytes without a From_ line before them */
+	char sender[MM_FROM_LINE_MAX + 1]; /* envelope sender, NUL-terminated */
+	int has_from_time;
+	time_t from_time;        /* From_ line date as epoch seconds */
+	int has_date;
+	time_t date;             /* Date: header as epoch seconds */
+
+	unsigned flags;          /* enum mm_flag bits */
+	int has_uid;
+	uint32_t uid;            /* X-UID */
+	char uidl[MM_UIDL_MAX];  /* X-UIDL value, "" if none */
+	char keywords[MM_KEYWORDS_MAX]; /* X-Keywords value, "" if none */
+
+	int is_pseudo;           /* UW-IMAP "FOLDER INTERNAL DATA" message */
+	int has_imapbase;        /* X-IMAP (pseudo) or X-IMAPbase seen */
+	uint32_t uidvalidity;    /* from X-IMAP / X-IMAPbase */
+	uint32_t uid_last;       /* last UID used; the next UID is one more */
+
+	int64_t content_length;  /* Content-Length header, -1 if none */
+	int clen_used;           /* boundary found by Content-Length */
+
+	uint64_t size;           /* bytes yielded so far; final when complete */
+	int complete;            /* all bytes yielded (mm_mbox_read gave 0) */
+	uint64_t end_offset;     /* offset just past it and its separator */
+	unsigned warnings;       /* bit (1 << (code - MM_W_NO_FROM)) per kind */
+};
+
+struct mm_mbox;
+
+/* Start reading fd (not closed by the reader; left positioned wherever
+ * reading stopped). opts may be NULL for defaults. Returns NULL and fills
+ * err_r on bad options or no memory. */
+struct mm_mbox *mm_mbox_new(int fd, const struct mm_mbox_opts *opts,
+			    struct mm_err *err_r);
+void mm_mbox_free(struct mm_mbox *mb);
+
+/* Advance to the next message, skipping what is left of the current one.
+ * Returns 1 and points *msg_r at its metadata, 0 at the end of the mbox,
+ * -1 on a read error (err_r filled). */
+int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
+		 struct mm_err *err_r);
+
+/* Next chunk of the current message's bytes. Returns 1 with *data_r and
+ * *len_r (len > 0) pointing into the reader's buffer, valid until the next
+ * call on mb; 0 when the message is complete; -1 on a read error. */
+int mm_mbox_read(struct mm_mbox *mb, const char **data_r, size_t *len_r,
+		 struct mm_err *err_r);
+
+/* The current message's metadata (as last returned by mm_mbox_next()),
+ * or NULL before the first message. Same lifetime as there. */
+const struct mm_msg *mm_mbox_current(const struct mm_mbox *mb);
+
+/* Take the oldest pending warning into *w_r. Returns 1 if there was one,
+ * 0 if none. At most 64 are queued; later ones are only counted. Drain
+ * after mm_mbox_next()/mm_mbox_read() to keep them in order. */
+int mm_mbox_warning(struct mm_mbox *mb, struct mm_err *w_r);
+/* Warnings that did not fit in the queue, since the reader started. */
+unsigned long mm_mbox_warnings_dropped(const struct mm_mbox *mb);
+
+/* The variant in use: the one asked for, or the guess once mm_mbox_next()
+ * has been called with MM_FMT_AUTO. */
+enum mm_format mm_mbox_format(const struct mm_mbox *mb);
+
+/* Bytes consumed from fd so far that belong to yielded messages. */
+uint64_t mm_mbox_offset(const struct mm_mbox *mb);
+
+#endif

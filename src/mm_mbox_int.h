@@ -1,0 +1,97 @@
+/* mm_mbox_int.h - internals shared by mm_mbox.c and mm_mbox_hdr.c.
+ * Not part of the API. */
+#ifndef MM_MBOX_INT_H
+#define MM_MBOX_INT_H
+
+#include "mm_mbox.h"
+
+/* Lookahead needed at a line start to decide everything about it:
+ * a blank line ("\r\n") plus a whole From_ line after it. */
+#define MM_LOOK (2 + MM_FROM_LINE_MAX + 2)
+#define MM_BUF_INIT (256 * 1024)
+#define MM_BUF_MAX_DEFAULT (4 * 1024 * 1024)
+#define MM_WARN_QUEUE 64
+#define MM_GUESS_BYTES (1024 * 1024) /* read ahead to guess the variant */
+#define MM_HDR_SEGS_MAX 4096
+
+enum mm_hdr_id {
+	MM_H_STATUS, MM_H_XSTATUS, MM_H_XMOZILLA, MM_H_XKEYWORDS, MM_H_XUID,
+	MM_H_XUIDL, MM_H_XIMAP, MM_H_XIMAPBASE, MM_H_CLEN, MM_H_DATE,
+	MM_H_COUNT
+};
+
+struct mm_seg {
+	uint64_t start, end;    /* absolute offsets, end exclusive */
+};
+
+enum mm_state {
+	MM_ST_BETWEEN,  /* current message complete (or none yet) */
+	MM_ST_HEADERS,  /* yielding the kept header segments */
+	MM_ST_BODY,     /* yielding body bytes */
+	MM_ST_EOF,
+};
+
+struct mm_mbox {
+	int fd;
+	struct mm_mbox_opts opts;
+	enum mm_format format;
+	int seekable;
+	int eof;                /* read() returned 0 */
+
+	char *buf;
+	size_t cap, cap_max;
+	size_t pos, end;        /* parse position and end of valid data */
+	uint64_t buf_off;       /* file offset of buf[0] */
+	uint64_t keep;          /* earliest offset that must stay buffered */
+
+	enum mm_state state;
+	int midline;            /* pos is inside a line, not at its start */
+	int cl_active;          /* body ends at cl_limit, not at a From_ */
+	int cl_verified;        /* landing of Content-Length was checked */
+	uint64_t cl_limit;
+	int nul_seen;
+	int hdr_only;           /* message ends with its header block */
+
+	struct mm_seg *segs;    /* kept header bytes, yielded before the body */
+	size_t nsegs, segs_alloc, seg_i;
+	struct mm_seg hdr[MM_H_COUNT]; /* whole header line(s), start==end: none */
+
+	struct mm_msg msg;
+	unsigned long msgno;
+
+	struct mm_err warnq[MM_WARN_QUEUE];
+	size_t warn_head, warn_len;
+	unsigned long warn_dropped;
+};
+
+/* Make at least need bytes available from pos (fewer only at end of
+ * file or when the window is full). Returns bytes available, -1 on error.
+ * May move the buffer contents: recompute pointers afterwards. */
+long mm_mbox_fill(struct mm_mbox *mb, size_t need, struct mm_err *err_r);
+
+/* Length of the From_ line at p (n bytes available; at_eof: nothing
+ * follows them) including its newline, 0 if not a From_ line. */
+size_t mm_from_line_len(const char *p, size_t n, int at_eof,
+			struct mm_from *from_r);
+
+/* Is there a From_ line at buf[i]? Needs MM_LOOK bytes of lookahead
+ * (or end of file). Fills *from_r when not NULL and returns the line
+ * length including its newline, 0 if not a From_ line. */
+size_t mm_mbox_from_at(struct mm_mbox *mb, size_t i, struct mm_from *from_r);
+
+/* Length of a blank line ("\n" or "\r\n") at buf[i], 0 if none. */
+size_t mm_mbox_blank_at(const struct mm_mbox *mb, size_t i);
+
+/* Queue a warning about the current message. */
+void mm_mbox_warn(struct mm_mbox *mb, enum mm_code code, uint64_t offset,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Parse the header block that starts at pos (after the From_ line):
+ * fills mb->segs, mb->hdr, the message metadata, and leaves pos at the
+ * first body byte with state set. Returns 0, or -1 on a read error. */
+int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r);
+
+/* Guess the variant from what is buffered at the start. */
+enum mm_format mm_mbox_guess(struct mm_mbox *mb);
+
+#endif
