@@ -300,6 +300,11 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 				mb->hdr_only = 1;
 				break;
 			}
+			if (stripping) {
+				/* the blank line after a removed header stays */
+				seg_start = mb->buf_off + mb->pos;
+				stripping = 0;
+			}
 			mb->pos = after;
 			break;
 		}
