@@ -367,8 +367,9 @@ static int yield(struct mm_mbox *mb, size_t start, size_t len,
 	return 1;
 }
 
-/* Is the line at pos where the message ends? Sets *skip to the bytes
- * (a blank separator line) that belong to neither message. */
+/* Is the line at pos where the message ends? 1: yes, after a blank
+ * separator line of *skip bytes that belongs to neither message; 2: yes,
+ * at a From_ line without one; 0: no. */
 static int boundary_at(struct mm_mbox *mb, size_t pos, size_t *skip)
 {
 	size_t bl = mm_mbox_blank_at(mb, pos);
@@ -382,11 +383,8 @@ static int boundary_at(struct mm_mbox *mb, size_t pos, size_t *skip)
 		}
 		return 0;
 	}
-	if (mb->buf[pos] == 'F' && mm_mbox_from_at(mb, pos, NULL) > 0) {
-		mm_mbox_warn(mb, MM_W_NO_SEPARATOR, mb->buf_off + pos,
-			     "From_ line not preceded by a blank line");
-		return 1;
-	}
+	if (mb->buf[pos] == 'F' && mm_mbox_from_at(mb, pos, NULL) > 0)
+		return 2;
 	return 0;
 }
 
@@ -394,7 +392,7 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 		     struct mm_err *err_r)
 {
 	for (;;) {
-		size_t pos, run, limit, skip;
+		size_t pos, run, limit, skip = 0;
 		int ended = 0;
 
 		if (mm_mbox_fill(mb, MM_LOOK, err_r) < 0)
@@ -418,10 +416,9 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 				break;
 			if (!mb->eof && mb->end - pos < MM_LOOK)
 				break;
-			if (!mb->cl_active && boundary_at(mb, pos, &skip)) {
-				ended = 1;
+			if (!mb->cl_active &&
+			    (ended = boundary_at(mb, pos, &skip)) != 0)
 				break;
-			}
 			if (quote_at(mb, pos)) {
 				if (pos > run)
 					break; /* yield the run, then the quote */
@@ -433,6 +430,9 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 		if (ended) {
 			if (pos > run)
 				return yield(mb, run, pos - run, data_r, len_r);
+			if (ended == 2)
+				mm_mbox_warn(mb, MM_W_NO_SEPARATOR, mb->buf_off + pos,
+					     "From_ line not preceded by a blank line");
 			mb->pos += skip;
 			end_message(mb);
 			return 0;

@@ -23,8 +23,9 @@ sub time      { $_[0]{from_time} // $_[0]{date} }
 sub _reader {
 	my ($self, $what) = @_;
 	my $mbox = $self->{_mbox};
-	croak "ERROR: $mbox->{name}: message $self->{number}: $what: content "
-	  . 'no longer available (already read, or a later message was taken)'
+	croak "ERROR: $mbox->{name}: message $self->{number}: content no "
+	  . "longer available for $what (already read, or a later message "
+	  . 'was taken)'
 	  if $self->{complete} || $mbox->{serial} != $self->{_serial};
 	return $mbox->{reader};
 }
