@@ -1,0 +1,87 @@
+package MigrateMail::Scan;
+
+use strict;
+use warnings;
+
+use POSIX qw(strftime);
+use MigrateMail::Mbox;
+
+our $VERSION = '0.01';
+
+use Exporter 'import';
+our @EXPORT_OK = qw(scan_mbox);
+
+# List the messages of one mbox on $out; warnings and errors on $err.
+# Returns a hash of counts; {error} is set if the mbox could not be read.
+sub scan_mbox {
+	my ($src, $out, $err, %opt) = @_;
+	my %st = (messages => 0, bytes => 0, new => 0, cur => 0, pseudo => 0,
+		  warnings => 0);
+	my $quiet = delete $opt{summary_only};
+	my $ok = eval {
+		my $mbox = MigrateMail::Mbox->new($src, %opt);
+		while (my $m = $mbox->next) {
+			my $size = $m->size;
+			my $where = $m->is_pseudo ? 'pseudo' : $m->in_cur ? 'cur' : 'new';
+			$st{messages}++;
+			$st{bytes} += $size;
+			$st{$where}++;
+			my $t = $m->time;
+			printf {$out} "%6d %12s %10d %-6s %-5s %-20s %s\n", $m->number,
+			  $m->offset, $size, $where, $m->flags || '-',
+			  defined $t ? strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $t) : '-',
+			  $m->has_from ? $m->sender : '(no From_ line)'
+			  unless $quiet;
+			for my $w ($mbox->warnings) {
+				$st{warnings}++;
+				print {$err} $w->{message}, "\n";
+			}
+		}
+		for my $w ($mbox->warnings) {
+			$st{warnings}++;
+			print {$err} $w->{message}, "\n";
+		}
+		$st{format} = $mbox->format;
+		$st{name} = $mbox->name;
+		1;
+	};
+	if (!$ok) {
+		(my $e = $@) =~ s/ at \S+ line \d+\.?\n\z//;
+		chomp $e;
+		print {$err} "$e\n";
+		$st{error} = $e;
+	}
+	return \%st;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+MigrateMail::Scan - list the messages of an mbox (behind mbox-scan)
+
+=head1 SYNOPSIS
+
+  use MigrateMail::Scan qw(scan_mbox);
+  my $st = scan_mbox('/var/spool/mail/alice', \*STDOUT, \*STDERR);
+  die $st->{error} if $st->{error};
+
+=head1 FUNCTIONS
+
+=head2 $stats = scan_mbox($path_or_fh, $out, $err, %opt)
+
+Prints one line per message on C<$out>: number, offset, size, where it
+would go (C<new>, C<cur>, or C<pseudo> for the UW-IMAP folder data),
+Maildir flags, date (From_ line, else C<Date:>) in UTC, envelope sender.
+Warnings and an error (lines starting with C<WARNING> and C<ERROR>) go to
+C<$err>. Options are those of L<MigrateMail::Mbox/new>, plus
+C<summary_only>. Returns counts: C<messages>, C<bytes>, C<new>, C<cur>,
+C<pseudo>, C<warnings>, C<format>, and C<error> if reading failed.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut

@@ -1,0 +1,43 @@
+# The mbox-scan script: output, warnings, exit status.
+use strict;
+use warnings;
+use Test::More;
+
+sub run {
+	my ($stdin, @args) = @_;
+	my $cmd = join ' ', map { "'$_'" } $^X, '-Mblib', 'bin/mbox-scan', @args;
+	$cmd .= " < '$stdin'" if defined $stdin;
+	my $out = `$cmd 2>/tmp/mbox-scan-err.$$`;
+	my $status = $? >> 8;
+	open my $fh, '<', "/tmp/mbox-scan-err.$$";
+	my $err = do { local $/; <$fh> } // '';
+	unlink "/tmp/mbox-scan-err.$$";
+	return ($out, $err, $status);
+}
+
+my ($out, $err, $st) = run(undef, '--timezone', 'UTC', 't/data/pseudo.mbox');
+is($st, 0, 'exit 0');
+is($err, '', 'no warnings');
+like($out, qr/^\s+1\s+0\s+413 pseudo S\s+2001-10-24T13:40:49Z MAILER-DAEMON$/m, 'pseudo message line');
+like($out, qr/^\s+2\s+515\s+63 cur\s+RS\s+2001-10-24T13:41:00Z alice\@example.com$/m, 'message line');
+like($out, qr{^t/data/pseudo.mbox: 3 messages, 540 bytes, 0 new, 2 cur, 1 pseudo, 0 warnings \(mboxo\)$}m,
+     'summary');
+
+($out, $err, $st) = run('t/data/garbage-before-from.mbox', '--summary');
+is($st, 0, 'warnings do not fail');
+like($err, qr/^WARNING: stdin: message 1, offset 0: no From_ line/m, 'warning from stdin');
+is($out, "stdin: 2 messages, 108 bytes, 2 new, 0 cur, 0 pseudo, 1 warnings (mboxo)\n", 'summary only');
+
+($out, $err, $st) = run(undef, 't/data/flags.mbox', 't/data/no-such.mbox');
+is($st, 1, 'an unreadable mbox gives exit 1');
+like($err, qr{^ERROR: t/data/no-such.mbox: cannot open mbox: No such file or directory$}m, 'ERROR line');
+like($out, qr{^t/data/flags.mbox: 15 messages}m, 'the other mbox is still scanned');
+
+($out, $err, $st) = run(undef, '--no-such-option');
+is($st, 2, 'usage error gives exit 2');
+($out, $err, $st) = run(undef, '--help');
+is($st, 0, '--help exits 0');
+like($out, qr/Usage:.*mbox-scan \[--format FMT\]/s, '--help shows the synopsis');
+($out, $err, $st) = run(undef, '--version');
+like($out, qr/^mbox-scan \(MigrateMail\) \d+\.\d+$/, '--version');
+done_testing;
