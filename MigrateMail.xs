@@ -63,6 +63,11 @@ static SV *msg_to_hv(pTHX_ const struct mm_msg *m)
 		(void)hv_stores(hv, "content_length",
 				newSVuv((UV)m->content_length));
 	hv_store_iv(aTHX_ hv, "clen_used", m->clen_used);
+	{
+		char hex[17];
+		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)m->hash);
+		hv_store_pv(aTHX_ hv, "hash", hex);
+	}
 	return newRV_noinc((SV *)hv);
 }
 

@@ -284,6 +284,7 @@ int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 	mb->nul_seen = 0;
 
 	flen = mm_mbox_from_at(mb, mb->pos, &from);
+	mb->msg.hash = mm_hash(MM_HASH_INIT, mb->buf + mb->pos, flen);
 	if (flen > 0) {
 		size_t slen = from.sender_len;
 
@@ -306,23 +307,12 @@ int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 	return 1;
 }
 
-/* Bytes that mark a quoted From_ line at buf[i] for the variant: the one
- * '>' to drop, or 0. Needs a little lookahead, which MM_LOOK covers. */
-static size_t quote_at(const struct mm_mbox *mb, size_t i)
+/* Is the line at buf[i] an mboxo-quoted From_ line (">From "), whose
+ * '>' is dropped? limit: end of the message's bytes in the buffer. */
+static int quote_at(const struct mm_mbox *mb, size_t i, size_t limit)
 {
-	const char *p = mb->buf + i;
-	size_t avail = mb->end - i, n = 0;
-
-	if (mb->format == MM_FMT_MBOXCL2 || avail < 6 || p[0] != '>')
-		return 0;
-	if (mb->format == MM_FMT_MBOXRD)
-		while (n < avail && p[n] == '>')
-			n++;
-	else
-		n = 1;
-	if (avail - n >= 5 && memcmp(p + n, "From ", 5) == 0)
-		return 1;
-	return 0;
+	return (mb->format == MM_FMT_MBOXO || mb->format == MM_FMT_MBOXCL) &&
+	       limit - i >= 6 && memcmp(mb->buf + i, ">From ", 6) == 0;
 }
 
 /* At the end of a body limited by Content-Length: swallow the separator
@@ -402,6 +392,28 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 		if (mb->cl_active && mb->cl_limit - mb->buf_off < limit)
 			limit = (size_t)(mb->cl_limit - mb->buf_off);
 		for (;;) {
+			if (mb->midline == MM_IN_GT_RUN) {
+				/* mboxrd: a line of '>'s followed by "From "
+				 * loses one '>'. The run can be longer than
+				 * the window, so drop its LAST '>' (the same
+				 * bytes) and never yield that one early. */
+				while (pos < limit && mb->buf[pos] == '>')
+					pos++;
+				int more = limit == mb->end && !mb->eof;
+				if ((pos == limit || limit - pos < 5) && more) {
+					pos--;
+					break;
+				}
+				if (limit - pos >= 5 &&
+				    memcmp(mb->buf + pos, "From ", 5) == 0) {
+					if (pos - 1 > run) {
+						pos--;
+						break; /* yield up to it first */
+					}
+					run = pos;
+				}
+				mb->midline = 1;
+			}
 			if (mb->midline) {
 				const char *nl = memchr(mb->buf + pos, '\n',
 							limit - pos);
@@ -419,7 +431,11 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 			if (!mb->cl_active &&
 			    (ended = boundary_at(mb, pos, &skip)) != 0)
 				break;
-			if (quote_at(mb, pos)) {
+			if (mb->format == MM_FMT_MBOXRD && mb->buf[pos] == '>') {
+				mb->midline = MM_IN_GT_RUN;
+				continue;
+			}
+			if (quote_at(mb, pos, limit)) {
 				if (pos > run)
 					break; /* yield the run, then the quote */
 				run = ++pos;

@@ -83,6 +83,11 @@ struct mm_msg {
 	int64_t content_length;  /* Content-Length header, -1 if none */
 	int clen_used;           /* boundary found by Content-Length */
 
+	/* Identity of the message that survives changes of its Status
+	 * headers: a hash of its From_ line and of its header lines other
+	 * than the mbox store's own. Equal for identical copies. */
+	uint64_t hash;
+
 	uint64_t size;           /* bytes yielded so far; final when complete */
 	int complete;            /* all bytes yielded (mm_mbox_read gave 0) */
 	uint64_t end_offset;     /* offset just past it and its separator */

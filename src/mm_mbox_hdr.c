@@ -223,14 +223,18 @@ static int check_clen(struct mm_mbox *mb, uint64_t target,
 	return -2;
 }
 
+static int clen_format(const struct mm_mbox *mb)
+{
+	return mb->format == MM_FMT_MBOXCL || mb->format == MM_FMT_MBOXCL2;
+}
+
 static int use_clen(struct mm_mbox *mb, struct mm_err *err_r)
 {
 	int64_t cl = mb->msg.content_length;
 	uint64_t target;
 	int r;
 
-	if (cl < 0 || (mb->format != MM_FMT_MBOXCL &&
-		       mb->format != MM_FMT_MBOXCL2))
+	if (cl < 0 || !clen_format(mb))
 		return 0;
 	target = mb->buf_off + mb->pos + (uint64_t)cl;
 	r = check_clen(mb, target, err_r);
@@ -252,7 +256,8 @@ static int use_clen(struct mm_mbox *mb, struct mm_err *err_r)
 int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 {
 	uint64_t seg_start = mb->buf_off + mb->pos;
-	int stripping = 0, rec = -1, seen_header = 0;
+	int stripping = 0, rec = -1, seen_header = 0, in_meta = 0;
+	size_t maybe_sep = 0;
 
 	mb->nsegs = mb->seg_i = 0;
 	mb->hdr_only = 0;
@@ -296,9 +301,15 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 			after = mb->pos + bl;
 			if ((after == mb->end && mb->eof) ||
 			    mm_mbox_from_at(mb, after, NULL) > 0) {
-				/* the blank line is the separator: no body */
-				mb->hdr_only = 1;
-				break;
+				/* The blank line is the separator and there is
+				 * no body - unless a Content-Length says the
+				 * body starts with a From_ line: decided below. */
+				if (!clen_format(mb) ||
+				    mb->hdr[MM_H_CLEN].end == mb->hdr[MM_H_CLEN].start) {
+					mb->hdr_only = 1;
+					break;
+				}
+				maybe_sep = bl;
 			}
 			if (stripping) {
 				/* the blank line after a removed header stays */
@@ -310,6 +321,10 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 		}
 		if ((mb->buf[mb->pos] == ' ' || mb->buf[mb->pos] == '\t') &&
 		    seen_header) {
+			if (!in_meta)
+				mb->msg.hash = mm_hash(mb->msg.hash,
+						       mb->buf + mb->pos,
+						       lend - mb->pos);
 			if (rec >= 0)
 				mb->hdr[rec].end = mb->buf_off + lend;
 			mb->pos = lend;
@@ -333,6 +348,10 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 			mb->hdr[id].end = mb->buf_off + lend;
 			rec = id;
 		}
+		in_meta = id >= 0 && hdr_names[id].stripped;
+		if (!in_meta)
+			mb->msg.hash = mm_hash(mb->msg.hash, mb->buf + mb->pos,
+					       lend - mb->pos);
 		int strip = id >= 0 && hdr_names[id].stripped &&
 			    !mb->opts.keep_headers && mb->nsegs < MM_HDR_SEGS_MAX;
 		if (strip && !stripping) {
@@ -346,17 +365,23 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 		}
 		mb->pos = lend;
 	}
+	take_metadata(mb);
+	if (!mb->hdr_only) {
+		if (use_clen(mb, err_r) < 0)
+			return -1;
+		if (maybe_sep && !mb->cl_active) {
+			mb->hdr_only = 1;
+			mb->pos -= maybe_sep;
+		}
+	}
 	if (!stripping && seg_add(mb, seg_start, mb->buf_off + mb->pos) < 0)
 		return mm_err_set(err_r, MM_E_NOMEM, errno, mb->msgno,
 				  mb->msg.offset, "out of memory");
-	take_metadata(mb);
 	if (mb->hdr_only) {
 		/* pos sits on the separator (if any): skip it after yielding */
 		size_t bl = mm_mbox_blank_at(mb, mb->pos);
 		if (bl > 0 && mb->pos + bl <= mb->end)
 			mb->pos += bl;
-	} else if (use_clen(mb, err_r) < 0) {
-		return -1;
 	}
 	mb->state = MM_ST_HEADERS;
 	return 0;

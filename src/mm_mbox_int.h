@@ -46,6 +46,7 @@ struct mm_mbox {
 
 	enum mm_state state;
 	int midline;            /* pos is inside a line, not at its start */
+#define MM_IN_GT_RUN 2          /* ... inside the '>'s that start a line */
 	int cl_active;          /* body ends at cl_limit, not at a From_ */
 	int cl_verified;        /* landing of Content-Length was checked */
 	uint64_t cl_limit;
@@ -63,6 +64,15 @@ struct mm_mbox {
 	size_t warn_head, warn_len;
 	unsigned long warn_dropped;
 };
+
+/* FNV-1a, 64 bits: the message identity hash (see struct mm_msg). */
+#define MM_HASH_INIT UINT64_C(14695981039346656037)
+static inline uint64_t mm_hash(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * UINT64_C(1099511628211);
+	return h;
+}
 
 /* Make at least need bytes available from pos (fewer only at end of
  * file or when the window is full). Returns bytes available, -1 on error.

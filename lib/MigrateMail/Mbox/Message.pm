@@ -9,7 +9,7 @@ our $VERSION = '0.01';
 
 # Plain accessors of the metadata the C reader filled in.
 for my $field (qw(number offset sender from_time date flags uid uidl
-		  keywords uidvalidity uid_last content_length)) {
+		  keywords uidvalidity uid_last content_length hash)) {
 	no strict 'refs';
 	*{$field} = sub { $_[0]{$field} };
 }
@@ -139,6 +139,12 @@ True for the UW-IMAP/Pine "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL
 DATA" message (first message, C<X-IMAP> header), which is not mail.
 C<uidvalidity> and C<uid_last> (the last UID given; the next is one more)
 come from C<X-IMAP> or C<X-IMAPbase>.
+
+=head2 $hex = $msg->hash
+
+16 hex digits identifying the message across runs: a hash of its From_
+line and of its header lines other than the mbox store's own, so it does
+not change when only its Status headers do. Identical copies share it.
 
 =head2 $msg->content_length, $msg->clen_used
 
