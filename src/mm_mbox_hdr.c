@@ -106,9 +106,9 @@ static int64_t parse_num(const char **s, int64_t limit)
 	if (*p < '0' || *p > '9')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (*p - '0');
-		if (v > limit)
+		if (v > (limit - (*p - '0')) / 10)
 			return -1;
+		v = v * 10 + (*p - '0');
 	}
 	*s = p;
 	return v;

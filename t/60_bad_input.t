@@ -53,6 +53,13 @@ $r = read_mbox("$dir/one-line.mbox");
 is(scalar @{ $r->{msgs} }, 1, 'a file without any From_ line is one message');
 is(length $r->{msgs}[0]{content}, 5 << 20, 'all of it');
 
+# Found by the fuzzer: a Content-Length too big for any integer.
+for my $fmt (qw(mboxcl2 mboxo)) {
+	$r = read_mbox(fixture('fuzz-clen-overflow.mbox'), format => $fmt);
+	is($r->{msgs}[0]{content_length}, undef, "$fmt: overflowing Content-Length ignored");
+	is(scalar @{ $r->{msgs} }, 5, "$fmt: messages still found by From_ lines");
+}
+
 # Errors: a missing file, a bad option, a directory.
 ok(!eval { MigrateMail::Mbox->new("$dir/missing"); 1 }, 'missing file croaks');
 like($@, qr{^ERROR: \Q$dir\E/missing: cannot open mbox: No such file}, 'naming the file');
