@@ -12,6 +12,8 @@
 #include "src/mm_date.h"
 #include "src/mm_flags.h"
 #include "src/mm_mbox.h"
+#include "src/mm_convert.h"
+#include "src/mm_lock.h"
 
 typedef struct mm_mbox *MigrateMail__Mbox__Reader;
 
@@ -77,6 +79,83 @@ static void msg_finish(pTHX_ HV *hv, const struct mm_msg *m)
 	(void)hv_stores(hv, "size", newSVuv((UV)m->size));
 	(void)hv_stores(hv, "end_offset", newSVuv((UV)m->end_offset));
 	hv_store_iv(aTHX_ hv, "complete", m->complete);
+}
+
+static SV *issue_to_hv(pTHX_ const struct mm_err *e)
+{
+	HV *hv = newHV();
+
+	hv_store_pv(aTHX_ hv, "code", mm_code_name(e->code));
+	hv_store_iv(aTHX_ hv, "number", (IV)e->msgno);
+	(void)hv_stores(hv, "offset", newSVuv((UV)e->offset));
+	hv_store_iv(aTHX_ hv, "errno", e->sys_errno);
+	hv_store_pv(aTHX_ hv, "text", e->text);
+	return newRV_noinc((SV *)hv);
+}
+
+static SV *issues_to_av(pTHX_ const struct mm_issue_list *l)
+{
+	AV *av = newAV();
+
+	for (size_t i = 0; i < l->len; i++)
+		av_push(av, issue_to_hv(aTHX_ &l->items[i]));
+	return newRV_noinc((SV *)av);
+}
+
+static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
+{
+	HV *hv = newHV();
+
+#define ST_UV(f) (void)hv_stores(hv, #f, newSVuv((UV)st->f))
+	ST_UV(messages); ST_UV(delivered); ST_UV(to_new); ST_UV(to_cur);
+	ST_UV(bytes); ST_UV(skipped_pseudo); ST_UV(skipped_present);
+	ST_UV(failed); ST_UV(tmp_cleaned); ST_UV(verified); ST_UV(missing);
+	ST_UV(mismatched);
+#undef ST_UV
+	if (st->has_imapbase) {
+		(void)hv_stores(hv, "uidvalidity", newSVuv(st->uidvalidity));
+		(void)hv_stores(hv, "uid_last", newSVuv(st->uid_last));
+	}
+	hv_store_pv(aTHX_ hv, "format", mm_format_name(st->format));
+	(void)hv_stores(hv, "errors", issues_to_av(aTHX_ &st->errors));
+	(void)hv_stores(hv, "warnings", issues_to_av(aTHX_ &st->warnings));
+	(void)hv_stores(hv, "errors_dropped", newSVuv(st->errors.dropped));
+	(void)hv_stores(hv, "warnings_dropped", newSVuv(st->warnings.dropped));
+	return newRV_noinc((SV *)hv);
+}
+
+/* Option hash of the Perl layer (already checked there) to C options. */
+static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
+{
+	SV **v;
+
+	memset(o, 0, sizeof(*o));
+	if ((v = hv_fetchs(hv, "format", 0)) && SvOK(*v) &&
+	    mm_format_parse(SvPV_nolen(*v), &o->mbox.format) < 0)
+		croak("ERROR: unknown mbox format '%s' (auto, mboxo, mboxrd, "
+		      "mboxcl, mboxcl2)", SvPV_nolen(*v));
+	if ((v = hv_fetchs(hv, "fsync", 0)) && SvOK(*v) &&
+	    mm_fsync_parse(SvPV_nolen(*v), &o->maildir.fsync) < 0)
+		croak("ERROR: unknown fsync mode '%s' (batch, each, none)",
+		      SvPV_nolen(*v));
+	if ((v = hv_fetchs(hv, "keep_headers", 0)))
+		o->mbox.keep_headers = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "tz_fixed", 0)))
+		o->mbox.tz_fixed = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "tz_off", 0)))
+		o->mbox.tz_off = (int)SvIV(*v);
+	if ((v = hv_fetchs(hv, "buffer_max", 0)))
+		o->mbox.buf_max = (size_t)SvUV(*v);
+	if ((v = hv_fetchs(hv, "uid", 0)) && SvOK(*v)) {
+		o->maildir.owner_given = 1;
+		o->maildir.uid = (uid_t)SvUV(*v);
+		v = hv_fetchs(hv, "gid", 0);
+		o->maildir.gid = v && SvOK(*v) ? (gid_t)SvUV(*v) : (gid_t)-1;
+	}
+	if ((v = hv_fetchs(hv, "host", 0)) && SvOK(*v))
+		o->maildir.host = SvPV_nolen(*v);
+	if ((v = hv_fetchs(hv, "batch", 0)) && SvOK(*v))
+		o->maildir.batch_max = (unsigned)SvUV(*v);
 }
 
 MODULE = MigrateMail	PACKAGE = MigrateMail::Mbox::Reader
@@ -305,3 +384,64 @@ tz_offset(spec)
 						     : &PL_sv_undef;
     OUTPUT:
 	RETVAL
+
+SV *
+_convert(fd, maildir, opt, verify_only)
+	int fd
+	const char *maildir
+	HV *opt
+	int verify_only
+    PREINIT:
+	struct mm_convert_opts o;
+	struct mm_convert_stats st;
+	struct mm_err err;
+	int r;
+    CODE:
+	opts_from_hv(aTHX_ opt, &o);
+	memset(&err, 0, sizeof(err));
+	r = verify_only ? mm_verify(fd, maildir, &o, &st, &err)
+			: mm_convert(fd, maildir, &o, &st, &err);
+	RETVAL = stats_to_hv(aTHX_ &st);
+	if (r < 0)
+		(void)hv_stores((HV *)SvRV(RETVAL), "fatal",
+				issue_to_hv(aTHX_ &err));
+	mm_convert_stats_free(&st);
+    OUTPUT:
+	RETVAL
+
+SV *
+_lock_fcntl(fd, timeout)
+	int fd
+	int timeout
+    PREINIT:
+	struct mm_err err;
+    CODE:
+	RETVAL = mm_lock_fcntl(fd, timeout, &err) < 0 ? newSVpv(err.text, 0)
+						      : &PL_sv_undef;
+    OUTPUT:
+	RETVAL
+
+void
+_lock_dotlock(path, timeout, stale)
+	const char *path
+	int timeout
+	int stale
+    PREINIT:
+	struct mm_err err;
+	unsigned long long dev, ino;
+    PPCODE:
+	if (mm_lock_dotlock(path, timeout, stale, &dev, &ino, &err) < 0) {
+		XPUSHs(&PL_sv_undef);
+		mXPUSHs(newSVpv(err.text, 0));
+	} else {
+		mXPUSHs(newSVuv((UV)dev));
+		mXPUSHs(newSVuv((UV)ino));
+	}
+
+void
+_unlock_dotlock(path, dev, ino)
+	const char *path
+	UV dev
+	UV ino
+    CODE:
+	mm_lock_dotlock_release(path, dev, ino);

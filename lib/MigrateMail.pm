@@ -9,7 +9,18 @@ require XSLoader;
 XSLoader::load('MigrateMail', $VERSION);
 
 use Exporter 'import';
-our @EXPORT_OK = qw(parse_from_line parse_date tz_offset);
+our @EXPORT_OK = qw(mbox_to_maildir verify_maildir parse_from_line
+		    parse_date tz_offset);
+
+sub mbox_to_maildir {
+	require MigrateMail::Convert;
+	return MigrateMail::Convert::mbox_to_maildir(@_);
+}
+
+sub verify_maildir {
+	require MigrateMail::Convert;
+	return MigrateMail::Convert::verify_maildir(@_);
+}
 
 1;
 __END__

@@ -1,0 +1,142 @@
+package MigrateMail::Convert;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Fcntl qw(O_RDONLY SEEK_SET);
+use File::Basename qw(dirname);
+use Time::HiRes ();
+use MigrateMail ();
+use MigrateMail::Mbox ();
+
+our $VERSION = '0.01';
+
+my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
+  uid gid host batch lock lock_timeout verify name);
+
+# Convert one mbox into one Maildir; see MigrateMail's POD.
+sub mbox_to_maildir {
+	my ($src, $maildir, %opt) = @_;
+	return _run($src, $maildir, 0, %opt);
+}
+
+sub verify_maildir {
+	my ($src, $maildir, %opt) = @_;
+	return _run($src, $maildir, 1, %opt);
+}
+
+sub _run {
+	my ($src, $maildir, $verify_only, %opt) = @_;
+	for my $k (sort keys %opt) {
+		croak "ERROR: unknown option '$k'" unless $KNOWN{$k};
+	}
+	croak 'ERROR: no mbox given' unless defined $src;
+	croak 'ERROR: no Maildir given' unless defined $maildir && length $maildir;
+	croak "ERROR: unknown lock mode '$opt{lock}' (auto, fcntl, dotlock, both, none)"
+	  if defined $opt{lock} && $opt{lock} !~ /\A(?:auto|fcntl|dotlock|both|none)\z/;
+	my %c = map { $_ => $opt{$_} }
+	  grep { defined $opt{$_} } qw(format keep_headers buffer_max fsync uid gid host batch);
+	@c{qw(tz_fixed tz_off)} = MigrateMail::Mbox::_timezone($opt{timezone});
+
+	my $t0 = Time::HiRes::time();
+	my ($fh, $name, $path, $start, $open_err) = _open_source($src, $opt{name});
+	my %stats;
+	my $unlock = $open_err ? undef
+	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30) };
+	if (!$unlock) {
+		(my $e = $open_err // $@) =~ s/ at \S+ line \d+\.?\n\z//;
+		chomp $e;
+		%stats = (fatal => { number => 0, offset => 0, text => $e });
+	} else {
+		# a file size limit must give EFBIG, not kill the process
+		local $SIG{XFSZ} = 'IGNORE';
+		%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };
+		if ($opt{verify} && !$verify_only && !$stats{fatal}) {
+			my $v = _reread($fh, $start, $name)
+			  ? MigrateMail::_convert(fileno $fh, $maildir, \%c, 1)
+			  : { fatal => { number => 0, offset => 0,
+					 text => 'cannot verify: the mbox is not a file that can be read again' } };
+			$stats{$_} = $v->{$_} for qw(verified missing mismatched);
+			push @{ $stats{errors} }, @{ $v->{errors} || [] };
+			$stats{fatal} = $v->{fatal} if $v->{fatal};
+		}
+		$unlock->();
+	}
+	$stats{name}    = $name;
+	$stats{maildir} = $maildir;
+	$stats{elapsed} = Time::HiRes::time() - $t0;
+	for my $list (qw(errors warnings)) {
+		my $kind = $list eq 'errors' ? 'ERROR' : 'WARNING';
+		for my $e (@{ $stats{$list} ||= [] }) {
+			$e->{message} = $e->{number}
+			  ? "$kind: $name: message $e->{number}, offset $e->{offset}: $e->{text}"
+			  : "$kind: $name: $e->{text}";
+		}
+	}
+	if (my $f = $stats{fatal}) {
+		$stats{error} = $f->{number}
+		  ? "ERROR: $name: message $f->{number}, offset $f->{offset}: $f->{text}"
+		  : $f->{text} =~ /^ERROR/ ? $f->{text} : "ERROR: $name: $f->{text}";
+	}
+	return \%stats;
+}
+
+sub _open_source {
+	my ($src, $name) = @_;
+	if (ref $src eq 'GLOB' || ref \$src eq 'GLOB'
+	    || (ref $src && eval { $src->can('fileno') })) {
+		my $fh = $src;
+		croak 'ERROR: the mbox handle has no file descriptor'
+		  unless defined fileno $fh && fileno $fh >= 0;
+		my $start = sysseek($fh, 0, 1);
+		return ($fh, $name // 'stdin', undef, $start);
+	}
+	sysopen(my $fh, $src, O_RDONLY)
+	  or return (undef, $name // $src, $src, 0, "cannot open mbox: $!");
+	return ($fh, $name // $src, $src, 0);
+}
+
+# Seek back to where the mbox started, for verification; false for pipes.
+sub _reread {
+	my ($fh, $start) = @_;
+	return defined $start && $start ne '' && sysseek($fh, $start, SEEK_SET);
+}
+
+# Lock a spool file given by path the way MTAs do; returns the unlocker,
+# or dies with the reason.
+sub _lock {
+	my ($fh, $path, $mode, $timeout) = @_;
+	$mode //= 'auto';
+	return sub { } if $mode eq 'none' || !defined $path;
+	my $fcntl = $mode =~ /\A(?:auto|fcntl|both)\z/;
+	my $dot = $mode eq 'dotlock' || $mode eq 'both'
+	  || ($mode eq 'auto' && -w dirname($path));
+	if ($fcntl) {
+		my $e = MigrateMail::_lock_fcntl(fileno $fh, $timeout);
+		die "cannot lock mbox: $e\n" if defined $e;
+	}
+	return sub { } unless $dot;
+	my ($dev, $ino) = MigrateMail::_lock_dotlock($path, $timeout, 300);
+	die "cannot dotlock mbox: $ino\n" unless defined $dev;
+	return sub { MigrateMail::_unlock_dotlock($path, $dev, $ino) };
+}
+
+1;
+__END__
+
+=head1 NAME
+
+MigrateMail::Convert - the mbox to Maildir conversion behind MigrateMail
+
+=head1 DESCRIPTION
+
+Implements L<MigrateMail/mbox_to_maildir> and
+L<MigrateMail/verify_maildir>; see there.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut

@@ -1,0 +1,62 @@
+/* mm_convert.h - one mbox into one Maildir, and the proof it is there.
+ *
+ * The whole loop (read, split, unquote, write, sync, rename) runs here in
+ * C. Message trouble is counted and listed in the statistics and the run
+ * goes on; only trouble that would hit every later message as well (the
+ * mbox cannot be read, the Maildir cannot be opened, the disk is full)
+ * stops it, after what was complete has been made durable and visible.
+ */
+#ifndef MM_CONVERT_H
+#define MM_CONVERT_H
+
+#include "mm_maildir.h"
+#include "mm_mbox.h"
+
+struct mm_convert_opts {
+	struct mm_mbox_opts mbox;
+	struct mm_maildir_opts maildir;
+	size_t max_listed;   /* errors/warnings kept in the lists; 0: 1000 */
+};
+
+struct mm_issue_list {
+	struct mm_err *items; /* message number, offset, text of each */
+	size_t len, cap;
+	unsigned long dropped; /* beyond max_listed, only counted */
+};
+
+struct mm_convert_stats {
+	unsigned long messages;        /* read from the mbox, pseudo included */
+	unsigned long delivered, to_new, to_cur;
+	uint64_t bytes;                /* bytes delivered */
+	unsigned long skipped_pseudo;  /* UW-IMAP folder data, not mail */
+	unsigned long skipped_present; /* already in the Maildir */
+	unsigned long failed;          /* messages not delivered by error */
+	unsigned long tmp_cleaned;     /* leftovers of a killed run removed */
+	int has_imapbase;
+	uint32_t uidvalidity, uid_last;
+	enum mm_format format;         /* the variant used */
+	/* verification only */
+	unsigned long verified, missing, mismatched;
+	struct mm_issue_list errors;   /* per message: not delivered, wrong */
+	struct mm_issue_list warnings; /* odd input, kept anyway */
+};
+
+/* Convert the mbox read from src_fd into the Maildir at maildir.
+ * st is zeroed first; free its lists with mm_convert_stats_free().
+ * Returns 0 when the whole mbox was read (st->failed may still be > 0),
+ * -1 when the run stopped early (err_r says why). */
+int mm_convert(int src_fd, const char *maildir,
+	       const struct mm_convert_opts *opts,
+	       struct mm_convert_stats *st, struct mm_err *err_r);
+
+/* Read the mbox again and check that every message (but the pseudo
+ * message) is in the Maildir byte for byte. Counts verified, missing and
+ * mismatched; each problem is listed in st->errors. Changes nothing.
+ * Returns 0 when the check ran to the end, -1 if it could not. */
+int mm_verify(int src_fd, const char *maildir,
+	      const struct mm_convert_opts *opts,
+	      struct mm_convert_stats *st, struct mm_err *err_r);
+
+void mm_convert_stats_free(struct mm_convert_stats *st);
+
+#endif

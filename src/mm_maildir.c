@@ -1,0 +1,352 @@
+/* mm_maildir.c - durable, idempotent, symlink-safe Maildir delivery.
+ * Naming and listing are in mm_maildir_name.c. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mm_maildir_int.h"
+
+const char *mm_fsync_name(enum mm_fsync mode)
+{
+	switch (mode) {
+	case MM_FSYNC_BATCH: return "batch";
+	case MM_FSYNC_EACH: return "each";
+	case MM_FSYNC_NONE: return "none";
+	}
+	return "unknown";
+}
+
+int mm_fsync_parse(const char *name, enum mm_fsync *mode_r)
+{
+	static const enum mm_fsync modes[] = {
+		MM_FSYNC_BATCH, MM_FSYNC_EACH, MM_FSYNC_NONE
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(name, mm_fsync_name(modes[i])) == 0) {
+			*mode_r = modes[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int sys_err(struct mm_err *err_r, const char *what, const char *name)
+{
+	int e = errno;
+
+	return mm_err_set(err_r, MM_E_IO, e, 0, 0, "%s %s: %s", what, name,
+			  strerror(e));
+}
+
+/* Open (creating if needed) subdirectory name of dfd, refusing links. */
+static int open_subdir(struct mm_maildir *md, int dfd, const char *name,
+		       int *created, struct mm_err *err_r)
+{
+	int fd;
+
+	if (md->opts.readonly) {
+		/* verification changes nothing */
+	} else if (mkdirat(dfd, name, 0700) == 0) {
+		*created = 1;
+		if (md->chown && fchownat(dfd, name, md->uid, md->gid,
+					  AT_SYMLINK_NOFOLLOW) < 0)
+			return sys_err(err_r, "cannot set the owner of", name);
+	} else if (errno != EEXIST) {
+		return sys_err(err_r, "cannot create", name);
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return mm_err_set(err_r, MM_E_USAGE, errno, 0, 0,
+					  "%s is a symlink or not a directory: "
+					  "refused", name);
+		return sys_err(err_r, "cannot open", name);
+	}
+	return fd;
+}
+
+/* The Maildir itself: opened without following a symlink, created (and
+ * given the parent's owner, when root) if missing. */
+static int open_top(struct mm_maildir *md, const char *path,
+		    struct mm_err *err_r)
+{
+	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = open(path, flags);
+	struct stat st;
+
+	if (fd < 0 && errno == ENOENT && !md->opts.readonly) {
+		char parent[4096];
+		const char *slash = strrchr(path, '/');
+		size_t plen = slash == NULL ? 1 : (slash == path ? 1 : (size_t)(slash - path));
+
+		if (plen >= sizeof(parent))
+			return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
+					  "path too long: %s", path);
+		memcpy(parent, slash == NULL ? "." : path, plen);
+		parent[plen] = '\0';
+		if (stat(parent, &st) < 0)
+			return sys_err(err_r, "cannot create Maildir in", parent);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return sys_err(err_r, "cannot create Maildir", path);
+		fd = open(path, flags);
+		if (fd >= 0 && md->chown && !md->opts.owner_given &&
+		    fchown(fd, st.st_uid, st.st_gid) < 0) {
+			close(fd);
+			return sys_err(err_r, "cannot set the owner of", path);
+		}
+	}
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return mm_err_set(err_r, MM_E_USAGE, errno, 0, 0,
+					  "Maildir %s is a symlink or not a "
+					  "directory: refused", path);
+		return sys_err(err_r, "cannot open Maildir", path);
+	}
+	return fd;
+}
+
+/* Remove what a killed run of ours left in tmp/; leave other files. */
+static int clean_tmp(struct mm_maildir *md, struct mm_err *err_r)
+{
+	int fd = dup(md->tmpfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	uint64_t key;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return sys_err(err_r, "cannot read", "tmp/");
+	}
+	rewinddir(d); /* a dup()ed descriptor shares its position */
+	while ((de = readdir(d)) != NULL) {
+		if (mm_maildir_name_key(de->d_name, &key) &&
+		    unlinkat(md->tmpfd, de->d_name, 0) == 0)
+			md->st.tmp_cleaned++;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Learn which of our messages new/ and cur/ already hold. */
+static int load_present(struct mm_maildir *md, int dirfd, const char *name,
+			struct mm_err *err_r)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	uint64_t key;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return sys_err(err_r, "cannot read", name);
+	}
+	rewinddir(d); /* a dup()ed descriptor shares its position */
+	while ((de = readdir(d)) != NULL) {
+		if (mm_maildir_name_key(de->d_name, &key) &&
+		    mm_keyset_add(&md->present, key) < 0) {
+			closedir(d);
+			return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
+					  "out of memory");
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+struct mm_maildir *mm_maildir_open(const char *path,
+				   const struct mm_maildir_opts *opts,
+				   struct mm_err *err_r)
+{
+	struct mm_maildir *md = calloc(1, sizeof(*md));
+	struct stat st;
+	int created = 0;
+
+	if (md == NULL) {
+		mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	md->dfd = md->tmpfd = md->newfd = md->curfd = md->cur_fd = -1;
+	if (opts != NULL)
+		md->opts = *opts;
+	if (md->opts.batch_max == 0 || md->opts.batch_max > MM_BATCH_LIMIT)
+		md->opts.batch_max = md->opts.batch_max ? MM_BATCH_LIMIT : 256;
+	if (md->opts.batch_bytes == 0)
+		md->opts.batch_bytes = UINT64_C(64) << 20;
+	md->chown = geteuid() == 0;
+	mm_maildir_set_host(md, md->opts.host);
+	md->pend = calloc(md->opts.batch_max, sizeof(*md->pend));
+	if (md->pend == NULL) {
+		mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
+		goto fail;
+	}
+	if ((md->dfd = open_top(md, path, err_r)) < 0)
+		goto fail;
+	if (fstat(md->dfd, &st) < 0) {
+		sys_err(err_r, "cannot stat", path);
+		goto fail;
+	}
+	md->uid = md->opts.owner_given ? md->opts.uid : st.st_uid;
+	md->gid = md->opts.owner_given ? md->opts.gid : st.st_gid;
+	if ((md->tmpfd = open_subdir(md, md->dfd, "tmp", &created, err_r)) < 0 ||
+	    (md->newfd = open_subdir(md, md->dfd, "new", &created, err_r)) < 0 ||
+	    (md->curfd = open_subdir(md, md->dfd, "cur", &created, err_r)) < 0)
+		goto fail;
+	if (created && md->opts.fsync != MM_FSYNC_NONE && fsync(md->dfd) < 0) {
+		sys_err(err_r, "cannot sync", path);
+		goto fail;
+	}
+	if ((!md->opts.readonly && clean_tmp(md, err_r) < 0) ||
+	    load_present(md, md->newfd, "new/", err_r) < 0 ||
+	    load_present(md, md->curfd, "cur/", err_r) < 0)
+		goto fail;
+	return md;
+fail:
+	mm_maildir_discard(md);
+	return NULL;
+}
+
+void mm_maildir_discard(struct mm_maildir *md)
+{
+	if (md == NULL)
+		return;
+	mm_maildir_abort(md);
+	for (unsigned i = 0; i < md->npend; i++) {
+		close(md->pend[i].fd);
+		unlinkat(md->tmpfd, md->pend[i].tmp, 0);
+	}
+	md->npend = 0;
+	if (md->dfd >= 0)
+		close(md->dfd);
+	if (md->tmpfd >= 0)
+		close(md->tmpfd);
+	if (md->newfd >= 0)
+		close(md->newfd);
+	if (md->curfd >= 0)
+		close(md->curfd);
+	mm_keyset_free(&md->present);
+	free(md->pend);
+	free(md);
+}
+
+int mm_maildir_close(struct mm_maildir *md, struct mm_err *err_r)
+{
+	int r = mm_maildir_flush(md, err_r);
+
+	mm_maildir_discard(md);
+	return r;
+}
+
+int mm_maildir_has(const struct mm_maildir *md, uint64_t key)
+{
+	return mm_keyset_has(&md->present, key);
+}
+
+const struct mm_maildir_stats *mm_maildir_stats(const struct mm_maildir *md)
+{
+	return &md->st;
+}
+
+int mm_maildir_fd(const struct mm_maildir *md)
+{
+	return md->dfd;
+}
+
+int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
+		     unsigned k, struct mm_err *err_r)
+{
+	if (md->cur_fd >= 0)
+		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
+				  "a message is already started");
+	mm_maildir_base_name(md, name_time, hash, k, md->cur_tmp,
+			     sizeof(md->cur_tmp));
+	md->cur_key = mm_maildir_key(hash, k);
+	md->cur_size = 0;
+	md->cur_fd = openat(md->tmpfd, md->cur_tmp,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+	if (md->cur_fd < 0)
+		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+				  "cannot create tmp/%s: %s", md->cur_tmp,
+				  strerror(errno));
+	return 0;
+}
+
+int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
+		     struct mm_err *err_r)
+{
+	while (len > 0) {
+		ssize_t n = write(md->cur_fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+					  "cannot write tmp/%s: %s", md->cur_tmp,
+					  strerror(errno));
+		}
+		data += n;
+		len -= (size_t)n;
+		md->cur_size += (uint64_t)n;
+	}
+	return 0;
+}
+
+void mm_maildir_abort(struct mm_maildir *md)
+{
+	if (md->cur_fd < 0)
+		return;
+	close(md->cur_fd);
+	md->cur_fd = -1;
+	unlinkat(md->tmpfd, md->cur_tmp, 0);
+}
+
+int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
+		      const char *info, struct mm_err *err_r)
+{
+	struct mm_pending *p = &md->pend[md->npend];
+	struct timespec ts[2];
+	int fd = md->cur_fd;
+
+	if (fd < 0)
+		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
+				  "no message started");
+	ts[0].tv_sec = ts[1].tv_sec = mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if ((md->chown && fchown(fd, md->uid, md->gid) < 0) ||
+	    futimens(fd, ts) < 0 ||
+	    (md->opts.fsync == MM_FSYNC_EACH && fsync(fd) < 0)) {
+		int e = errno;
+		mm_maildir_abort(md);
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0,
+				  "cannot finish tmp/%s: %s", md->cur_tmp,
+				  strerror(e));
+	}
+	memcpy(p->tmp, md->cur_tmp, sizeof(p->tmp));
+	snprintf(p->final, sizeof(p->final), "%s,S=%llu%s%s", md->cur_tmp,
+		 (unsigned long long)md->cur_size, in_cur ? ":2," : "",
+		 in_cur ? info : "");
+	p->fd = fd;
+	p->in_cur = in_cur;
+	p->size = md->cur_size;
+	p->key = md->cur_key;
+	md->cur_fd = -1;
+	md->npend++;
+	md->pend_bytes += p->size;
+	if (md->opts.fsync != MM_FSYNC_BATCH)
+		return mm_maildir_publish(md, err_r);
+	if (md->npend >= md->opts.batch_max ||
+	    md->pend_bytes >= md->opts.batch_bytes)
+		return mm_maildir_flush(md, err_r);
+	return 0;
+}

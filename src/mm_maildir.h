@@ -1,0 +1,123 @@
+/* mm_maildir.h - durable, idempotent, symlink-safe Maildir delivery.
+ *
+ * A message is written into tmp/, made durable, then renamed into new/ or
+ * cur/ without ever replacing an existing file, so a reader never sees a
+ * partial message. Names are deterministic for a given source message:
+ *
+ *	<time>.H<16 hex digits>[_<k>].<host>,S=<size>[:2,<flags>]
+ *
+ * where the hex digits are the message's identity hash (struct mm_msg)
+ * and k counts identical copies in the same mbox. Delivering the same
+ * mbox twice therefore adds nothing: mm_maildir_has() knows the
+ * identities already present in new/ and cur/ (whatever the flags or the
+ * host part of their names say now).
+ *
+ * Everything is opened relative to directory descriptors with O_NOFOLLOW,
+ * files with O_CREAT|O_EXCL: a symlink planted in the Maildir is never
+ * written through, and a Maildir, tmp/, new/ or cur/ that is a symlink is
+ * refused.
+ */
+#ifndef MM_MAILDIR_H
+#define MM_MAILDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "mm_err.h"
+
+enum mm_fsync {
+	MM_FSYNC_BATCH = 0, /* sync a batch of files at once, then rename */
+	MM_FSYNC_EACH,      /* fsync every file and directory, one by one */
+	MM_FSYNC_NONE,      /* leave it to the kernel (fast, not crash-safe) */
+};
+
+const char *mm_fsync_name(enum mm_fsync mode);
+int mm_fsync_parse(const char *name, enum mm_fsync *mode_r);
+
+struct mm_maildir_opts {
+	enum mm_fsync fsync;
+	int owner_given;     /* use uid/gid below instead of the Maildir's */
+	uid_t uid;
+	gid_t gid;
+	const char *host;    /* host part of names; NULL: this host's name */
+	unsigned batch_max;  /* messages per batch; 0: 256 */
+	uint64_t batch_bytes;/* bytes per batch; 0: 64 MiB */
+	int readonly;        /* only look: create and clean nothing */
+};
+
+struct mm_maildir_stats {
+	unsigned long delivered, to_new, to_cur;
+	uint64_t bytes;
+	unsigned long tmp_cleaned; /* leftovers of a killed run removed */
+	unsigned long batches;
+};
+
+struct mm_maildir;
+
+/* Open (and create, with its tmp/ new/ cur/, mode 0700) the Maildir at
+ * path. The parent of path must exist. Run as root, what is created
+ * belongs to the owner of the Maildir (or of its parent when it is
+ * created), or to opts->uid/gid. Removes our own leftovers from tmp/ and
+ * reads the identities present in new/ and cur/. NULL on error. */
+struct mm_maildir *mm_maildir_open(const char *path,
+				   const struct mm_maildir_opts *opts,
+				   struct mm_err *err_r);
+
+/* Deliver what is pending and release everything. Returns 0, or -1 if
+ * the last batch could not be made durable and visible (err_r filled;
+ * its files are removed from tmp/). The handle is freed either way. */
+int mm_maildir_close(struct mm_maildir *md, struct mm_err *err_r);
+
+/* The key of message identity hash with copy number k. */
+uint64_t mm_maildir_key(uint64_t hash, unsigned k);
+
+/* Was a message with this key in new/ or cur/ when opened (or delivered
+ * since)? */
+int mm_maildir_has(const struct mm_maildir *md, uint64_t key);
+
+/* Start a message: creates its file in tmp/. Returns 0 or -1. */
+int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
+		     unsigned k, struct mm_err *err_r);
+/* Append bytes to the started message. */
+int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
+		     struct mm_err *err_r);
+/* Finish it: mtime, owner, then (per fsync mode, possibly later in a
+ * batch) durable and renamed into cur/ with ":2,<info>" when in_cur,
+ * else new/. info: Maildir flag letters in order, "" for none. */
+int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
+		      const char *info, struct mm_err *err_r);
+/* Give up the started message: its tmp/ file is removed. */
+void mm_maildir_abort(struct mm_maildir *md);
+
+/* Make every committed message durable and visible now. */
+int mm_maildir_flush(struct mm_maildir *md, struct mm_err *err_r);
+
+const struct mm_maildir_stats *mm_maildir_stats(const struct mm_maildir *md);
+
+/* Our messages present in new/ and cur/, sorted by key, for
+ * verification: name is "new/..." or "cur/...". */
+struct mm_maildir_entry {
+	uint64_t key;
+	char *name;
+};
+struct mm_maildir_list {
+	struct mm_maildir_entry *entries;
+	size_t len;
+	char *arena;
+};
+int mm_maildir_list(struct mm_maildir *md, struct mm_maildir_list *list_r,
+		    struct mm_err *err_r);
+/* The entry with key, or NULL. */
+const struct mm_maildir_entry *
+mm_maildir_list_find(const struct mm_maildir_list *list, uint64_t key);
+void mm_maildir_list_free(struct mm_maildir_list *list);
+
+/* Parse one of our names: 1 and *key_r set, 0 if not one of ours. */
+int mm_maildir_name_key(const char *name, uint64_t *key_r);
+
+/* Directory descriptor of the Maildir itself (for openat), owned by md. */
+int mm_maildir_fd(const struct mm_maildir *md);
+
+#endif

@@ -1,0 +1,50 @@
+/* mm_maildir_int.h - internals shared by the mm_maildir*.c files. */
+#ifndef MM_MAILDIR_INT_H
+#define MM_MAILDIR_INT_H
+
+#include "mm_keyset.h"
+#include "mm_maildir.h"
+
+#define MM_BATCH_LIMIT 512   /* open files held by one batch, at most */
+#define MM_NAME_MAX 256
+
+/* A message written to tmp/, waiting to be made durable and visible. */
+struct mm_pending {
+	int fd;
+	int in_cur;
+	uint64_t size, key;
+	char tmp[MM_NAME_MAX];
+	char final[MM_NAME_MAX + 64];
+};
+
+struct mm_maildir {
+	struct mm_maildir_opts opts;
+	int dfd, tmpfd, newfd, curfd;
+	int chown;              /* running as root: give files to uid/gid */
+	uid_t uid;
+	gid_t gid;
+	char host[65];
+	struct mm_keyset present;
+
+	int cur_fd;             /* the message being written, or -1 */
+	char cur_tmp[MM_NAME_MAX];
+	uint64_t cur_size, cur_key;
+
+	struct mm_pending *pend;
+	unsigned npend;
+	uint64_t pend_bytes;
+	uint64_t quota_bytes;   /* delivered, not yet added to maildirsize */
+	unsigned long quota_count;
+
+	struct mm_maildir_stats st;
+};
+
+void mm_maildir_set_host(struct mm_maildir *md, const char *host);
+void mm_maildir_base_name(const struct mm_maildir *md, time_t t, uint64_t hash,
+			  unsigned k, char *buf, size_t bufsz);
+/* Rename what is pending now (fsync modes each and none). */
+int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r);
+/* Free md, removing uncommitted and pending files from tmp/. */
+void mm_maildir_discard(struct mm_maildir *md);
+
+#endif
