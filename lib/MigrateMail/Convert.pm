@@ -51,17 +51,15 @@ sub _run {
 	} else {
 		# a file size limit must give EFBIG, not kill the process
 		local $SIG{XFSZ} = 'IGNORE';
-		%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };
-		if ($opt{verify} && !$verify_only && !$stats{fatal}) {
-			my $v = _reread($fh, $start, $name)
-			  ? MigrateMail::_convert(fileno $fh, $maildir, \%c, 1)
-			  : { fatal => { number => 0, offset => 0,
-					 text => 'cannot verify: the mbox is not a file that can be read again' } };
-			$stats{$_} = $v->{$_} for qw(verified missing mismatched);
-			push @{ $stats{errors} }, @{ $v->{errors} || [] };
-			$stats{fatal} = $v->{fatal} if $v->{fatal};
-		}
+		my $ok = eval {
+			%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };
+			_verify_after(\%stats, $fh, $start, $maildir, \%c)
+			  if $opt{verify} && !$verify_only && !$stats{fatal};
+			1;
+		};
+		my $err = $@;
 		$unlock->();
+		die $err unless $ok;
 	}
 	$stats{name}    = $name;
 	$stats{maildir} = $maildir;
@@ -95,6 +93,17 @@ sub _open_source {
 	sysopen(my $fh, $src, O_RDONLY)
 	  or return (undef, $name // $src, $src, 0, "cannot open mbox: $!");
 	return ($fh, $name // $src, $src, 0);
+}
+
+sub _verify_after {
+	my ($stats, $fh, $start, $maildir, $c) = @_;
+	my $v = _reread($fh, $start)
+	  ? MigrateMail::_convert(fileno $fh, $maildir, $c, 1)
+	  : { fatal => { number => 0, offset => 0,
+			 text => 'cannot verify: the mbox is not a file that can be read again' } };
+	$stats->{$_} = $v->{$_} for qw(verified missing mismatched);
+	push @{ $stats->{errors} }, @{ $v->{errors} || [] };
+	$stats->{fatal} = $v->{fatal} if $v->{fatal};
 }
 
 # Seek back to where the mbox started, for verification; false for pipes.
