@@ -116,10 +116,33 @@ static void walk_end(struct walk *w)
 	mm_keyset_free(&w->used);
 }
 
-/* Errors that would hit every later message too stop the run. */
+/* Errors that would hit every later message too stop the run; a file
+ * size limit or a name taken (a planted file) concern one message. */
 static int is_fatal(const struct mm_err *e)
 {
-	return e->code != MM_E_IO || e->sys_errno != EFBIG;
+	return e->code != MM_E_IO ||
+	       (e->sys_errno != EFBIG && e->sys_errno != EEXIST);
+}
+
+/* Messages the Maildir lost while making them durable and visible: each
+ * counted and listed. Returns -1 (with *err_r) if one was fatal. */
+static int drain_failures(struct walk *w, struct mm_maildir *md,
+			  struct mm_err *err_r)
+{
+	struct mm_err e;
+	int ret = 0;
+
+	while (mm_maildir_failure(md, &e)) {
+		list_add(&w->st->errors, w->max_listed, &e);
+		if (e.msgno == 0)
+			continue; /* no message lost: reported, not a stop */
+		w->st->failed++;
+		if (ret == 0 && is_fatal(&e)) {
+			*err_r = e;
+			ret = -1;
+		}
+	}
+	return ret;
 }
 
 static time_t msg_time(const struct mm_msg *m, time_t fallback)
@@ -136,7 +159,8 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 	char info[8];
 	int r;
 
-	if (mm_maildir_begin(md, msg_time(m, 0), m->hash, k, e) < 0)
+	if (mm_maildir_begin(md, msg_time(m, 0), m->hash, k, m->msgno,
+			     m->offset, e) < 0)
 		return -1;
 	while ((r = mm_mbox_read(w->mb, &data, &len, e)) > 0)
 		if (mm_maildir_write(md, data, len, e) < 0)
@@ -147,8 +171,10 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 		return r < 0 ? -2 : -1; /* -2: the mbox itself failed */
 	}
 	mm_flags_letters(m->flags, info);
-	return mm_maildir_commit(md, msg_time(m, time(NULL)),
-				 mm_flags_in_cur(m->flags), info, e);
+	/* what commit loses is reported through mm_maildir_failure() */
+	mm_maildir_commit(md, msg_time(m, time(NULL)), mm_flags_in_cur(m->flags),
+			  info, e);
+	return 0;
 }
 
 int mm_convert(int src_fd, const char *maildir,
@@ -160,7 +186,6 @@ int mm_convert(int src_fd, const char *maildir,
 	struct walk w;
 	struct mm_err e;
 	unsigned k;
-	unsigned long committed = 0;
 	int r, ret = 0;
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
@@ -176,39 +201,32 @@ int mm_convert(int src_fd, const char *maildir,
 			continue;
 		}
 		r = deliver(&w, md, m, k, &e);
-		if (r == 0)
-			committed++;
 		if (r == -2) {
 			*err_r = e;
-			ret = -1;
 			break;
 		}
-		if (r < 0) {
+		if (r == -1) {
 			msg_error(&w, m, &e);
 			if (is_fatal(&e)) {
 				*err_r = e;
-				ret = -1;
 				break;
 			}
 		}
+		if ((r = drain_failures(&w, md, err_r)) < 0)
+			break;
 	}
 	if (r < 0)
 		ret = -1;
 	/* what was complete becomes durable and visible, even after a stop */
-	if (mm_maildir_flush(md, &e) < 0) {
-		list_add(&st->errors, w.max_listed, &e);
-		if (ret == 0)
-			*err_r = e;
+	mm_maildir_flush(md, &e);
+	if (drain_failures(&w, md, ret < 0 ? &e : err_r) < 0)
 		ret = -1;
-	}
 	const struct mm_maildir_stats *ms = mm_maildir_stats(md);
 	st->delivered = ms->delivered;
 	st->to_new = ms->to_new;
 	st->to_cur = ms->to_cur;
 	st->bytes = ms->bytes;
 	st->tmp_cleaned = ms->tmp_cleaned;
-	/* committed but lost in a failed batch */
-	st->failed += committed - ms->delivered;
 	mm_maildir_close(md, &e);
 	walk_end(&w);
 	return ret;

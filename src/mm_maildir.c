@@ -137,6 +137,18 @@ static int clean_tmp(struct mm_maildir *md, struct mm_err *err_r)
 	return 0;
 }
 
+static int is_regular(int dirfd, const struct dirent *de)
+{
+	struct stat st;
+
+	if (de->d_type == DT_REG)
+		return 1;
+	if (de->d_type != DT_UNKNOWN)
+		return 0;
+	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
 /* Learn which of our messages new/ and cur/ already hold. */
 static int load_present(struct mm_maildir *md, int dirfd, const char *name,
 			struct mm_err *err_r)
@@ -153,8 +165,10 @@ static int load_present(struct mm_maildir *md, int dirfd, const char *name,
 	}
 	rewinddir(d); /* a dup()ed descriptor shares its position */
 	while ((de = readdir(d)) != NULL) {
-		if (mm_maildir_name_key(de->d_name, &key) &&
-		    mm_keyset_add(&md->present, key) < 0) {
+		if (!mm_maildir_name_key(de->d_name, &key) ||
+		    !is_regular(dirfd, de))
+			continue; /* a planted symlink delivers nothing */
+		if (mm_keyset_add(&md->present, key) < 0) {
 			closedir(d);
 			return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
 					  "out of memory");
@@ -186,7 +200,8 @@ struct mm_maildir *mm_maildir_open(const char *path,
 	md->chown = geteuid() == 0;
 	mm_maildir_set_host(md, md->opts.host);
 	md->pend = calloc(md->opts.batch_max, sizeof(*md->pend));
-	if (md->pend == NULL) {
+	md->fail = calloc(md->opts.batch_max + MM_FAIL_SPARE, sizeof(*md->fail));
+	if (md->pend == NULL || md->fail == NULL) {
 		mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
 		goto fail;
 	}
@@ -236,6 +251,7 @@ void mm_maildir_discard(struct mm_maildir *md)
 		close(md->curfd);
 	mm_keyset_free(&md->present);
 	free(md->pend);
+	free(md->fail);
 	free(md);
 }
 
@@ -263,7 +279,8 @@ int mm_maildir_fd(const struct mm_maildir *md)
 }
 
 int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
-		     unsigned k, struct mm_err *err_r)
+		     unsigned k, unsigned long msgno, uint64_t offset,
+		     struct mm_err *err_r)
 {
 	if (md->cur_fd >= 0)
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
@@ -272,6 +289,8 @@ int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
 			     sizeof(md->cur_tmp));
 	md->cur_key = mm_maildir_key(hash, k);
 	md->cur_size = 0;
+	md->cur_msgno = msgno;
+	md->cur_offset = offset;
 	md->cur_fd = openat(md->tmpfd, md->cur_tmp,
 			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			    0600);
@@ -323,16 +342,20 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 				  "no message started");
 	ts[0].tv_sec = ts[1].tv_sec = mtime;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	memcpy(p->tmp, md->cur_tmp, sizeof(p->tmp));
+	p->msgno = md->cur_msgno;
+	p->offset = md->cur_offset;
 	if ((md->chown && fchown(fd, md->uid, md->gid) < 0) ||
 	    futimens(fd, ts) < 0 ||
 	    (md->opts.fsync == MM_FSYNC_EACH && fsync(fd) < 0)) {
 		int e = errno;
-		mm_maildir_abort(md);
-		return mm_err_set(err_r, MM_E_IO, e, 0, 0,
-				  "cannot finish tmp/%s: %s", md->cur_tmp,
-				  strerror(e));
+		close(fd);
+		md->cur_fd = -1;
+		mm_maildir_lost(md, p, e, "cannot finish");
+		if (err_r)
+			*err_r = md->fail[md->nfail - 1];
+		return -1;
 	}
-	memcpy(p->tmp, md->cur_tmp, sizeof(p->tmp));
 	snprintf(p->final, sizeof(p->final), "%s,S=%llu%s%s", md->cur_tmp,
 		 (unsigned long long)md->cur_size, in_cur ? ":2," : "",
 		 in_cur ? info : "");

@@ -77,9 +77,11 @@ uint64_t mm_maildir_key(uint64_t hash, unsigned k);
  * since)? */
 int mm_maildir_has(const struct mm_maildir *md, uint64_t key);
 
-/* Start a message: creates its file in tmp/. Returns 0 or -1. */
+/* Start a message: creates its file in tmp/. msgno and offset say where
+ * it came from, for error reports. Returns 0 or -1. */
 int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
-		     unsigned k, struct mm_err *err_r);
+		     unsigned k, unsigned long msgno, uint64_t offset,
+		     struct mm_err *err_r);
 /* Append bytes to the started message. */
 int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
 		     struct mm_err *err_r);
@@ -93,6 +95,13 @@ void mm_maildir_abort(struct mm_maildir *md);
 
 /* Make every committed message durable and visible now. */
 int mm_maildir_flush(struct mm_maildir *md, struct mm_err *err_r);
+
+/* Committed messages can still be lost when their batch is made durable
+ * and visible (mm_maildir_commit, _flush, _close return -1 then). Each
+ * such message is reported once, with its msgno and offset; trouble of
+ * the Maildir as a whole (maildirsize, syncing a directory) has msgno 0.
+ * Returns 1 and fills *e_r, 0 when there is none left. */
+int mm_maildir_failure(struct mm_maildir *md, struct mm_err *e_r);
 
 const struct mm_maildir_stats *mm_maildir_stats(const struct mm_maildir *md);
 

@@ -7,11 +7,14 @@
 
 #define MM_BATCH_LIMIT 512   /* open files held by one batch, at most */
 #define MM_NAME_MAX 256
+#define MM_FAIL_SPARE 4      /* failure records beyond one per message */
 
 /* A message written to tmp/, waiting to be made durable and visible. */
 struct mm_pending {
 	int fd;
 	int in_cur;
+	unsigned long msgno;    /* where it came from, for error reports */
+	uint64_t offset;
 	uint64_t size, key;
 	char tmp[MM_NAME_MAX];
 	char final[MM_NAME_MAX + 64];
@@ -26,7 +29,12 @@ struct mm_maildir {
 	char host[65];
 	struct mm_keyset present;
 
+	struct mm_err *fail;    /* messages lost since last drained */
+	unsigned nfail, fail_head;
+
 	int cur_fd;             /* the message being written, or -1 */
+	unsigned long cur_msgno;
+	uint64_t cur_offset;
 	char cur_tmp[MM_NAME_MAX];
 	uint64_t cur_size, cur_key;
 
@@ -44,6 +52,9 @@ void mm_maildir_base_name(const struct mm_maildir *md, time_t t, uint64_t hash,
 			  unsigned k, char *buf, size_t bufsz);
 /* Rename what is pending now (fsync modes each and none). */
 int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r);
+/* Record that pending message p is lost (errno e) and remove its file. */
+void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
+		     const char *what);
 /* Free md, removing uncommitted and pending files from tmp/. */
 void mm_maildir_discard(struct mm_maildir *md);
 

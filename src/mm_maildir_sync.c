@@ -12,9 +12,43 @@
 
 #include "mm_maildir_int.h"
 
+/* A trouble of the Maildir, not of one message (msgno 0). */
+static int problem(struct mm_maildir *md, struct mm_err *err_r, int e,
+		   const char *fmt, const char *what)
+{
+	struct mm_err tmp;
+
+	mm_err_set(err_r ? err_r : &tmp, MM_E_IO, e, 0, 0, fmt, what,
+		   strerror(e));
+	if (md->nfail < md->opts.batch_max + MM_FAIL_SPARE)
+		md->fail[md->nfail++] = err_r ? *err_r : tmp;
+	return -1;
+}
+
+void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
+		     const char *what)
+{
+	unlinkat(md->tmpfd, p->tmp, 0);
+	if (md->nfail >= md->opts.batch_max + MM_FAIL_SPARE)
+		return; /* the caller did not drain; never happens in mm_convert */
+	mm_err_set(&md->fail[md->nfail++], MM_E_IO, e, p->msgno, p->offset,
+		   "%s tmp/%s%s: %s", what, p->tmp,
+		   strcmp(what, "cannot move") ? "" :
+		   p->in_cur ? " to cur/" : " to new/", strerror(e));
+}
+
+int mm_maildir_failure(struct mm_maildir *md, struct mm_err *e_r)
+{
+	if (md->fail_head == md->nfail) {
+		md->fail_head = md->nfail = 0;
+		return 0;
+	}
+	*e_r = md->fail[md->fail_head++];
+	return 1;
+}
+
 /* tmp/NAME -> new/ or cur/, never replacing an existing file. */
-static int rename_one(struct mm_maildir *md, struct mm_pending *p,
-		      struct mm_err *err_r)
+static int rename_one(struct mm_maildir *md, struct mm_pending *p)
 {
 	int dirfd = p->in_cur ? md->curfd : md->newfd;
 	int r = renameat2(md->tmpfd, p->tmp, dirfd, p->final, RENAME_NOREPLACE);
@@ -26,11 +60,8 @@ static int rename_one(struct mm_maildir *md, struct mm_pending *p,
 			unlinkat(md->tmpfd, p->tmp, 0);
 	}
 	if (r < 0) {
-		int e = errno;
-		unlinkat(md->tmpfd, p->tmp, 0);
-		return mm_err_set(err_r, MM_E_IO, e, 0, 0,
-				  "cannot move tmp/%s to %s/: %s", p->tmp,
-				  p->in_cur ? "cur" : "new", strerror(e));
+		mm_maildir_lost(md, p, errno, "cannot move");
+		return -1;
 	}
 	mm_keyset_add(&md->present, p->key);
 	md->st.delivered++;
@@ -55,12 +86,12 @@ static int update_quota(struct mm_maildir *md, struct mm_err *err_r)
 	fd = openat(md->dfd, "maildirsize",
 		    O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT) {
-			md->quota_bytes = md->quota_count = 0;
+		int e = errno;
+		md->quota_bytes = md->quota_count = 0;
+		if (e == ENOENT)
 			return 0;
-		}
-		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
-				  "cannot update maildirsize: %s", strerror(errno));
+		return problem(md, err_r, e, "cannot update %s: %s",
+			       "maildirsize");
 	}
 	len = snprintf(line, sizeof(line), "%llu %lu\n",
 		       (unsigned long long)md->quota_bytes, md->quota_count);
@@ -68,8 +99,9 @@ static int update_quota(struct mm_maildir *md, struct mm_err *err_r)
 	    (md->opts.fsync != MM_FSYNC_NONE && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
-		return mm_err_set(err_r, MM_E_IO, e, 0, 0,
-				  "cannot update maildirsize: %s", strerror(e));
+		md->quota_bytes = md->quota_count = 0;
+		return problem(md, err_r, e, "cannot update %s: %s",
+			       "maildirsize");
 	}
 	close(fd);
 	md->quota_bytes = md->quota_count = 0;
@@ -81,23 +113,26 @@ static int sync_dirs(struct mm_maildir *md, int new_dirty, int cur_dirty,
 {
 	if ((new_dirty && fsync(md->newfd) < 0) ||
 	    (cur_dirty && fsync(md->curfd) < 0))
-		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
-				  "cannot sync the Maildir: %s", strerror(errno));
+		return problem(md, err_r, errno, "cannot sync %s: %s",
+			       "the Maildir");
 	return 0;
 }
 
-/* Rename every pending file; the first failure is reported, the others
- * still go (each failed one is removed from tmp/). */
+/* Rename every pending file; each failure is recorded, the others still
+ * go. err_r gets the first failure. */
 static int rename_pending(struct mm_maildir *md, struct mm_err *err_r)
 {
 	int ret = 0, new_dirty = 0, cur_dirty = 0;
+	unsigned first_fail = md->nfail;
 	struct mm_err e2;
 
 	for (unsigned i = 0; i < md->npend; i++) {
 		struct mm_pending *p = &md->pend[i];
 
 		close(p->fd);
-		if (rename_one(md, p, ret < 0 ? &e2 : err_r) < 0) {
+		if (rename_one(md, p) < 0) {
+			if (ret == 0 && err_r)
+				*err_r = md->fail[first_fail];
 			ret = -1;
 			continue;
 		}
@@ -148,7 +183,8 @@ int mm_maildir_flush(struct mm_maildir *md, struct mm_err *err_r)
 			/* not durable: nothing of it may become visible */
 			for (unsigned i = 0; i < md->npend; i++) {
 				close(md->pend[i].fd);
-				unlinkat(md->tmpfd, md->pend[i].tmp, 0);
+				mm_maildir_lost(md, &md->pend[i], err_r->sys_errno,
+						"cannot sync");
 			}
 			md->npend = 0;
 			md->pend_bytes = 0;
