@@ -1,6 +1,8 @@
 /* mm_lock.c - fcntl and dot locking of a spool file being read. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,6 +48,29 @@ int mm_lock_fcntl(int fd, int timeout, struct mm_err *err_r)
 	}
 }
 
+/* Lock files written with the holder's pid (ours, liblockfile's) can be
+ * known stale at once when that process is gone. */
+static int holder_dead(const char *lock)
+{
+	char buf[32];
+	long pid;
+	char *end;
+	int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	if (pid <= 0 || (*end != '\n' && *end != '\0'))
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 int mm_lock_dotlock(const char *path, int timeout, int stale,
 		    unsigned long long *dev_r, unsigned long long *ino_r,
 		    struct mm_err *err_r)
@@ -60,7 +85,10 @@ int mm_lock_dotlock(const char *path, int timeout, int stale,
 		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 				    O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			int ok = fstat(fd, &st) == 0;
+			char pid[32];
+			int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+			int ok = write(fd, pid, (size_t)n) == n &&
+				 fstat(fd, &st) == 0;
 			close(fd);
 			if (!ok) {
 				unlink(lock);
@@ -77,7 +105,7 @@ int mm_lock_dotlock(const char *path, int timeout, int stale,
 					  "cannot create %s: %s", lock,
 					  strerror(errno));
 		if (lstat(lock, &st) == 0 && S_ISREG(st.st_mode) &&
-		    time(NULL) - st.st_mtime > stale) {
+		    (time(NULL) - st.st_mtime > stale || holder_dead(lock))) {
 			unlink(lock); /* left by a process that died */
 			continue;
 		}

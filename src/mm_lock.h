@@ -16,8 +16,9 @@
 int mm_lock_fcntl(int fd, int timeout, struct mm_err *err_r);
 
 /* Create path.lock (O_EXCL, never through a symlink), waiting up to
- * timeout seconds; a lock older than stale seconds is taken as left by a
- * dead process and removed. On success dev_r and ino_r identify our lock
+ * timeout seconds. Our lock holds our pid; a lock older than stale
+ * seconds, or holding the pid of a process that is gone, was left by a
+ * dead process and is removed. On success dev_r and ino_r identify our lock
  * file for mm_lock_dotlock_release(). */
 int mm_lock_dotlock(const char *path, int timeout, int stale,
 		    unsigned long long *dev_r, unsigned long long *ino_r,
