@@ -51,15 +51,16 @@ is_deeply([ @{$st}{qw(delivered skipped_present failed)} ], [ 0, 3, 0 ],
 is(scalar keys %{ (maildir_files($md))[0] }, 3, 'still three files');
 
 # Every variant, thousands of messages, byte-exact.
-for my $case ([ 'mboxo' ], [ 'mboxrd' ], [ 'mboxcl' ], [ 'mboxcl2' ], [ 'mboxo', 1 ]) {
-	my ($fmt, $crlf) = @$case;
+for my $case ([ 'mboxo', 0, 20000 ], [ 'mboxrd' ], [ 'mboxcl' ], [ 'mboxcl2' ], [ 'mboxo', 1 ]) {
+	my ($fmt, $crlf, $n) = @$case;
+	$n //= 2000;
 	my $what = $fmt . ($crlf ? ' CRLF' : '');
 	my $src = "$dir/gen-$fmt-" . ($crlf ? 'crlf' : 'lf') . '.mbox';
-	my @want = gen_mbox($src, n => 2000, format => $fmt, crlf => $crlf);
+	my @want = gen_mbox($src, n => $n, format => $fmt, crlf => $crlf);
 	my $m = "$dir/md-$fmt-" . ($crlf ? 'crlf' : 'lf');
 	$st = mbox_to_maildir($src, $m, format => $fmt, host => 'h');
 	is($st->{error}, undef, "$what: no error");
-	is($st->{delivered}, 2000, "$what: 2000 delivered (identical copies too)");
+	is($st->{delivered}, $n, "$what: $n delivered (identical copies too)");
 	($files, $tmp) = maildir_files($m);
 	my %by_time;
 	push @{ $by_time{ $_->{mtime} } }, $_ for values %$files;
@@ -77,11 +78,28 @@ for my $case ([ 'mboxo' ], [ 'mboxrd' ], [ 'mboxcl' ], [ 'mboxcl2' ], [ 'mboxo',
 	}
 	is($bad, 0, "$what: all $checked messages byte-exact with flags and placement");
 	my $v = verify_maildir($src, $m, format => $fmt);
-	is_deeply([ @{$v}{qw(verified missing mismatched)} ], [ 2000, 0, 0 ], "$what: verify_maildir");
+	is_deeply([ @{$v}{qw(verified missing mismatched)} ], [ $n, 0, 0 ], "$what: verify_maildir");
 	$st = mbox_to_maildir($src, $m, format => $fmt, host => 'h', verify => 1);
-	is_deeply([ @{$st}{qw(delivered skipped_present verified)} ], [ 0, 2000, 2000 ],
+	is_deeply([ @{$st}{qw(delivered skipped_present verified)} ], [ 0, $n, $n ],
 		  "$what: second run: everything already present, verified");
 }
+
+# Without a From_ line the Date: header gives the date; without both, now.
+open my $nf, '>:raw', "$dir/nofrom.mbox" or die;
+print $nf "Date: Mon, 1 Jan 2001 12:00:00 +0100\nSubject: no From_ line\n\nbody\n\n",
+  "From a\@example.com Mon Jan  1 12:00:00 2001\nSubject: dated\n\nbody\n";
+close $nf;
+mbox_to_maildir("$dir/nofrom.mbox", "$dir/md-nofrom", host => 'h');
+my ($nofrom) = grep { $_->{content} =~ /no From_ line/ } values %{ (maildir_files("$dir/md-nofrom"))[0] };
+is($nofrom->{mtime}, 978346800, 'no From_ line: mtime from the Date: header');
+like($nofrom->{name}, qr/^978346800\.H/, 'and the name too');
+open $nf, '>:raw', "$dir/nodate.mbox" or die;
+print $nf "Subject: neither From_ line nor Date\n\nbody\n";
+close $nf;
+mbox_to_maildir("$dir/nodate.mbox", "$dir/md-nodate", host => 'h');
+my ($nodate) = values %{ (maildir_files("$dir/md-nodate"))[0] };
+cmp_ok(abs($nodate->{mtime} - time), '<', 60, 'no date at all: mtime is now');
+like($nodate->{name}, qr/^0\.H[0-9a-f]{16}\.h,S=/, 'and the name is still deterministic');
 
 # Verification notices a changed or missing file.
 ($files) = maildir_files($md);
