@@ -445,3 +445,5 @@ _unlock_dotlock(path, dev, ino)
 	UV ino
     CODE:
 	mm_lock_dotlock_release(path, dev, ino);
+
+INCLUDE: xs/passwd.xsh
