@@ -1,0 +1,227 @@
+package MigrateMail::Batch;
+
+use strict;
+use warnings;
+
+use IO::Select ();
+use JSON::PP ();
+use Time::HiRes ();
+
+our $VERSION = '0.01';
+
+use Exporter 'import';
+our @EXPORT_OK = qw(spool_jobs read_map run_jobs);
+
+# vpopmail's own rule for user names (it lowercases them first).
+my $USER = qr/\A[a-z0-9._-]{2,64}\z/;
+
+# The mailboxes of a directory of copied spool files: one job per
+# regular file, the user named by the file (or the map). Returns
+# { jobs => [...], skipped => [reasons] }; dies if the directory cannot
+# be read.
+sub spool_jobs {
+	my ($dir, $domain, $mapfile) = @_;
+	my $map = defined $mapfile ? read_map($mapfile, $domain) : {};
+	opendir my $dh, $dir or die "cannot read directory $dir: $!\n";
+	my (@jobs, @skipped);
+	for my $file (sort readdir $dh) {
+		next if $file eq '.' || $file eq '..';
+		my $path = "$dir/$file";
+		if ($file =~ /^\./ || $file =~ /\.lock\z/) {
+			push @skipped, "$path: not a mailbox (lock or hidden file), skipped";
+			next;
+		}
+		my @st = lstat $path;
+		if (!-f _ || -l _) {
+			push @skipped, "$path: not a regular file, skipped";
+			next;
+		}
+		my $addr = $map->{$file};
+		if (!defined $addr) {
+			my $user = lc $file;
+			if ($user !~ $USER || $user eq 'vpasswd') {
+				push @jobs, { src => $path, name => $path, size => $st[7],
+					      error => "'$file' is not a user name vpopmail accepts; name its user in --map" };
+				next;
+			}
+			if (!defined $domain) {
+				push @jobs, { src => $path, name => $path, size => $st[7],
+					      error => "no user for '$file' in the map and no --domain" };
+				next;
+			}
+			$addr = "$user\@$domain";
+		}
+		next if $addr eq '-';
+		push @jobs, { src => $path, name => $path, addr => $addr, size => $st[7] };
+	}
+	return { jobs => \@jobs, skipped => \@skipped };
+}
+
+# The map file: "FILE ADDRESS" per line ('#' comments); ADDRESS is
+# user@domain, a user (then @DOMAIN), or "-" to leave the file out.
+# FILE is everything up to the last run of whitespace.
+sub read_map {
+	my ($path, $domain) = @_;
+	open my $fh, '<', $path or die "cannot read map $path: $!\n";
+	my %map;
+	while (my $line = <$fh>) {
+		chomp $line;
+		next if $line =~ /^\s*(?:#|$)/;
+		my ($file, $addr) = $line =~ /\A\s*(.*?)\s+(\S+)\s*\z/
+		  or die "$path line $.: expected 'FILE ADDRESS'\n";
+		if ($addr ne '-' && $addr !~ /\@/) {
+			die "$path line $.: '$addr' has no domain and there is no --domain\n"
+			  unless defined $domain;
+			$addr = "$addr\@$domain";
+		}
+		$map{$file} = $addr;
+	}
+	return \%map;
+}
+
+# Run $work->($job) for every job, $jobs at a time (forked workers), and
+# $done->($result) in this process, in completion order. Returns the
+# results in job order.
+sub run_jobs {
+	my ($jobs, $n, $work, $done, $progress) = @_;
+	my $prog = $progress ? _progress($jobs) : undef;
+	my $wrap = sub {
+		my ($job) = @_;
+		return { mailbox => $job->{name}, user => $job->{addr}, source => $job->{src},
+			 errors => ["ERROR: $job->{name}: $job->{error}"], failed_mailbox => 1 }
+		  if $job->{error};
+		return $work->($job);
+	};
+	my @results;
+	if ($n <= 1 || @$jobs <= 1) {
+		for my $i (0 .. $#$jobs) {
+			$results[$i] = $wrap->($jobs->[$i]);
+			$prog->(undef) if $prog;
+			$done->($results[$i]);
+			$prog->($jobs->[$i]) if $prog;
+		}
+		$prog->('end') if $prog;
+		return @results;
+	}
+	my $json = JSON::PP->new->canonical;
+	my (%worker, @idle);
+	my $sel = IO::Select->new;
+	for (1 .. ($n < @$jobs ? $n : scalar @$jobs)) {
+		pipe my $to_r, my $to_w or die "pipe: $!";
+		pipe my $from_r, my $from_w or die "pipe: $!";
+		my $pid = fork // die "fork: $!";
+		if (!$pid) {
+			close $to_w;
+			close $from_r;
+			# the other workers' pipes, inherited: holding them
+			# open would keep those workers from seeing the end
+			for my $w (values %worker) {
+				close $w->{in};
+				close $w->{out};
+			}
+			$from_w->autoflush(1);
+			while (my $i = <$to_r>) {
+				chomp $i;
+				print {$from_w} "$i ", $json->encode($wrap->($jobs->[$i])), "\n";
+			}
+			require POSIX;
+			POSIX::_exit(0);
+		}
+		close $to_r;
+		close $from_w;
+		$to_w->autoflush(1);
+		$worker{ fileno $from_r } = { pid => $pid, in => $to_w, out => $from_r };
+		$sel->add($from_r);
+		push @idle, fileno $from_r;
+	}
+	my ($next, $left) = (0, scalar @$jobs);
+	while ($left > 0) {
+		while (@idle && $next < @$jobs) {
+			print { $worker{ shift @idle }{in} } $next++, "\n";
+		}
+		for my $fh ($sel->can_read) {
+			my $line = readline $fh;
+			die "a worker died\n" unless defined $line;
+			my ($i, $data) = split / /, $line, 2;
+			$results[$i] = $json->decode($data);
+			$left--;
+			$prog->(undef) if $prog;
+			$done->($results[$i]);
+			$prog->($jobs->[$i]) if $prog;
+			push @idle, fileno $fh;
+		}
+	}
+	for my $w (values %worker) {
+		close $w->{in};
+		waitpid $w->{pid}, 0;
+	}
+	$prog->('end') if $prog;
+	return @results;
+}
+
+# A one-line progress display on the terminal: called with undef to
+# clear it before other output, a finished job to count it, 'end'.
+sub _progress {
+	my ($jobs) = @_;
+	my $total = 0;
+	$total += $_->{size} // 0 for @$jobs;
+	my ($done, $bytes, $t0) = (0, 0, Time::HiRes::time());
+	return sub {
+		my ($job) = @_;
+		if (!defined $job || $job eq 'end') {
+			print STDERR "\r\e[K";
+			return;
+		}
+		$done++;
+		$bytes += $job->{size} // 0;
+		my $el = Time::HiRes::time() - $t0 || 1e-6;
+		my $rate = $bytes / $el;
+		my $eta = $rate > 0 ? ($total - $bytes) / $rate : 0;
+		printf STDERR "\r\e[Kmailboxes %d/%d, %.1f of %.1f MB, %.1f MB/s, ETA %d:%02d",
+		  $done, scalar @$jobs, $bytes / 1e6, $total / 1e6, $rate / 1e6,
+		  int($eta / 60), int($eta) % 60;
+	};
+}
+
+1;
+__END__
+
+=head1 NAME
+
+MigrateMail::Batch - many mailboxes: spool directories, maps, workers
+
+=head1 SYNOPSIS
+
+  use MigrateMail::Batch qw(spool_jobs run_jobs);
+  my $list = spool_jobs('/root/mailboxes', 'example.com', $mapfile);
+  my @results = run_jobs($list->{jobs}, 2, \&work, \&report);
+
+=head1 FUNCTIONS
+
+=head2 $list = spool_jobs($dir, $domain, $mapfile)
+
+One job per regular file of C<$dir> (copied spool files). The file name
+is the user (lowercased, as vpopmail does) unless the map names one.
+Lock files, hidden files, symlinks and directories are skipped with a
+reason; a name vpopmail would reject becomes a job that fails with an
+ERROR. Any file name is handled: no shell is ever involved.
+
+=head2 $map = read_map($path, $domain)
+
+Reads lines of C<FILE ADDRESS>. C<ADDRESS> is C<user@domain>, a bare
+user (C<@$domain> is added) or C<-> to leave the file out; C<FILE> is
+everything before the last blank, so it may hold spaces.
+
+=head2 @results = run_jobs(\@jobs, $n, $work, $done, $progress)
+
+Runs C<< $work->($job) >> for each job in C<$n> forked workers (results
+travel back as JSON) and C<< $done->($result) >> in the calling process
+as each finishes. With C<$progress>, a one-line display of mailboxes,
+megabytes, rate and ETA is kept on standard error.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut

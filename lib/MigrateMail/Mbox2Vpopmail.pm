@@ -1,0 +1,275 @@
+package MigrateMail::Mbox2Vpopmail;
+
+use strict;
+use warnings;
+
+use Getopt::Long qw(GetOptionsFromArray);
+use JSON::PP ();
+use POSIX qw(floor);
+use Time::HiRes ();
+use MigrateMail qw(mbox_to_maildir);
+use MigrateMail::Batch qw(spool_jobs run_jobs);
+use MigrateMail::Mbox ();
+use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
+
+our $VERSION = '0.01';
+
+use Exporter 'import';
+our @EXPORT_OK = qw(main convert_one summary_line);
+
+my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
+  folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
+  fsync=s verify timezone=s lock=s lock-timeout=i help|h man version);
+
+# The script's whole run; returns the exit status (0, 1, 2).
+sub main {
+	my (@args) = @_;
+	my %opt;
+	Getopt::Long::Configure(qw(bundling no_ignore_case));
+	GetOptionsFromArray(\@args, \%opt, @OPTIONS) or return usage();
+	return pod(1) if $opt{help};
+	return pod(2) if $opt{man};
+	if ($opt{version}) {
+		print "mbox2vpopmail (MigrateMail) $MigrateMail::VERSION\n";
+		return 0;
+	}
+	my $err = check_options(\%opt, \@args);
+	return usage($err) if $err;
+
+	my @jobs;
+	if (defined $opt{dir}) {
+		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map}) };
+		if (!$list) {
+			print STDERR "ERROR: $@";
+			return 1;
+		}
+		print STDERR "WARNING: $_\n" for @{ $list->{skipped} };
+		@jobs = @{ $list->{jobs} };
+	} else {
+		my ($addr, $src) = classic_args(\%opt, @args);
+		@jobs = ({ addr => $addr, src => $src // '-', name => $src // $addr // 'stdin' });
+	}
+
+	if (!defined $opt{maildir} && !$opt{'dry-run'}) {
+		$opt{_bin} = eval { find_vpopmail_bin(bin => $opt{'vpopmail-bin'}) };
+		if (!$opt{_bin}) {
+			print STDERR "ERROR: $@";
+			return 1;
+		}
+	}
+
+	my $t0 = Time::HiRes::time();
+	my @results = run_jobs(\@jobs, $opt{jobs} // 1, sub { convert_one($_[0], \%opt) },
+			       sub { report_one($_[0], \%opt) },
+			       !$opt{quiet} && defined $opt{dir} && -t STDERR);
+	my $failed = grep { $_->{failed_mailbox} } @results;
+	if (defined $opt{dir} && !$opt{quiet}) {
+		my %t;
+		for my $r (@results) {
+			$t{$_} += $r->{$_} // 0 for qw(messages bytes to_new to_cur skipped failed);
+		}
+		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
+		  . "%d skipped, %d failed messages, %.2f s\n", scalar @results, $failed,
+		  @t{qw(messages bytes to_new to_cur skipped failed)}, Time::HiRes::time() - $t0;
+	}
+	if (defined $opt{report}) {
+		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
+		if ($e) {
+			print STDERR "ERROR: $e\n";
+			return 1;
+		}
+	}
+	return $failed ? 1 : 0;
+}
+
+my $ADDR = qr/\A[^\s\@\/]+\@[^\s\@\/]+\z/;
+
+# user@domain and the mbox (undef: stdin); with --maildir the address is
+# optional (an existing file named like one is the mbox).
+sub classic_args {
+	my ($opt, @args) = @_;
+	my $addr;
+	$addr = shift @args if @args && $args[0] =~ $ADDR
+	  && !(defined $opt->{maildir} && @args == 1 && -e $args[0]);
+	return ($addr, @args);
+}
+
+sub check_options {
+	my ($opt, $args) = @_;
+	if (defined $opt->{dir}) {
+		return '--dir needs --domain (or a --map naming full addresses)'
+		  unless defined $opt->{domain} || defined $opt->{map};
+		return '--dir takes no other arguments' if @$args;
+		return '--maildir cannot be used with --dir' if defined $opt->{maildir};
+		return '--folders cannot be used with --dir' if defined $opt->{folders};
+	} else {
+		my ($addr, @rest) = classic_args($opt, @$args);
+		return 'give user@domain (or --maildir DIR) and optionally the mbox file'
+		  if !defined $addr && !defined $opt->{maildir} && !@rest;
+		return "'$rest[0]' is not an address user\@domain"
+		  if !defined $addr && !defined $opt->{maildir};
+		return 'too many arguments' if @rest > 1;
+	}
+	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
+	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2)\z/ ],
+	     [ fsync => qr/\A(?:batch|each|none)\z/ ],
+	     [ lock => qr/\A(?:auto|fcntl|dotlock|both|none)\z/ ]) {
+		my ($k, $re) = @$_;
+		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
+	}
+	return '--quiet and --verbose exclude each other' if $opt->{quiet} && $opt->{verbose};
+	return undef;
+}
+
+# One mailbox: find its Maildir, convert (or count, with --dry-run).
+sub convert_one {
+	my ($job, $opt) = @_;
+	my %r = (mailbox => $job->{name}, user => $job->{addr}, source => $job->{src});
+	my $t0 = Time::HiRes::time();
+	my $maildir = $opt->{maildir};
+	if (!defined $maildir && !$opt->{'dry-run'}) {
+		my $dir = eval { user_dir($opt->{_bin}, $job->{addr}) };
+		if (!defined $dir) {
+			chomp(my $e = $@);
+			$r{errors} = ["ERROR: $job->{name}: $e"];
+			$r{failed_mailbox} = 1;
+			return \%r;
+		}
+		$maildir = "$dir/Maildir";
+	}
+	$r{maildir} = $maildir;
+	my $src = $job->{src} eq '-' ? \*STDIN : $job->{src};
+	my %o = (name => $job->{name});
+	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify);
+	$o{keep_headers} = 1 if $opt->{'keep-headers'};
+	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
+	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
+	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
+	  skipped_pseudo skipped_present failed delivered verified missing mismatched
+	  uidvalidity uid_last format);
+	$r{skipped} = ($st->{skipped_pseudo} // 0) + ($st->{skipped_present} // 0);
+	$r{errors} = [ map { $_->{message} } @{ $st->{errors} || [] } ];
+	unshift @{ $r{errors} }, $st->{error} if $st->{error};
+	$r{warnings} = [ map { $_->{message} } @{ $st->{warnings} || [] } ];
+	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
+	$r{elapsed} = Time::HiRes::time() - $t0;
+	return \%r;
+}
+
+# --dry-run: read the mbox the same way, write nothing.
+sub dry_run {
+	my ($src, $o) = @_;
+	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
+		  skipped_present => 0, failed => 0, errors => [], warnings => []);
+	my %mo = map { $_ => $o->{$_} } grep { defined $o->{$_} } qw(format timezone name keep_headers);
+	my $ok = eval {
+		my $mbox = MigrateMail::Mbox->new($src, %mo);
+		while (my $m = $mbox->next) {
+			$st{messages}++;
+			if ($m->is_pseudo) {
+				$st{skipped_pseudo}++;
+				next;
+			}
+			$st{bytes} += $m->size;
+			$st{ $m->in_cur ? 'to_cur' : 'to_new' }++;
+		}
+		$st{warnings} = [ $mbox->warnings ];
+		$st{format} = $mbox->format;
+		1;
+	};
+	($st{error} = $@) =~ s/ at \S+ line \d+\.?\n\z// unless $ok;
+	return \%st;
+}
+
+sub summary_line {
+	my ($r, $dry) = @_;
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %d failed, %d warnings, %.2f s%s",
+	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
+	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
+	  $r->{failed} // 0, scalar @{ $r->{warnings} || [] }, $r->{elapsed} // 0,
+	  $r->{failed_mailbox} ? ', FAILED' : '';
+}
+
+# Called in the parent as each mailbox finishes.
+sub report_one {
+	my ($r, $opt) = @_;
+	print STDERR "$_\n" for @{ $r->{errors} || [] };
+	if ($opt->{verbose}) {
+		print STDERR "$_\n" for @{ $r->{warnings} || [] };
+	}
+	print summary_line($r, $opt->{"dry-run"}), "\n" unless $opt->{quiet};
+	STDOUT->flush;
+}
+
+sub write_report {
+	my ($path, $results, $elapsed) = @_;
+	my %t = (mailboxes => scalar @$results,
+		 failed_mailboxes => scalar grep { $_->{failed_mailbox} } @$results);
+	for my $r (@$results) {
+		$t{$_} += $r->{$_} // 0 for qw(messages bytes to_new to_cur skipped failed);
+	}
+	$t{elapsed} = $elapsed;
+	my $json = JSON::PP->new->canonical->pretty->encode({
+		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results });
+	my $tmp = "$path.tmp.$$";
+	open my $fh, '>', $tmp or return "cannot write report $tmp: $!";
+	print {$fh} $json;
+	close $fh or return "cannot write report $tmp: $!";
+	rename $tmp, $path or return "cannot rename report to $path: $!";
+	return undef;
+}
+
+sub usage {
+	my ($err) = @_;
+	print STDERR "ERROR: $err\n" if $err;
+	require Pod::Usage;
+	Pod::Usage::pod2usage(-exitval => 'NOEXIT', -verbose => 0, -output => \*STDERR,
+			      -input => _script_pod());
+	return 2;
+}
+
+sub pod {
+	my ($verbose) = @_;
+	require Pod::Usage;
+	Pod::Usage::pod2usage(-exitval => 'NOEXIT', -verbose => $verbose, -output => \*STDOUT,
+			      -input => _script_pod());
+	return 0;
+}
+
+sub _script_pod { return $0 =~ /mbox2vpopmail$/ ? $0 : $INC{'MigrateMail/Mbox2Vpopmail.pm'} }
+
+1;
+__END__
+
+=head1 NAME
+
+MigrateMail::Mbox2Vpopmail - the logic behind the mbox2vpopmail script
+
+=head1 SYNOPSIS
+
+  use MigrateMail::Mbox2Vpopmail qw(main);
+  exit main(@ARGV);
+
+=head1 FUNCTIONS
+
+=head2 $status = main(@args)
+
+Runs mbox2vpopmail with these arguments (see L<mbox2vpopmail>) and
+returns the exit status: 0 all converted, 1 something failed, 2 usage.
+
+=head2 $result = convert_one($job, \%opt)
+
+Converts one mailbox: C<< { addr => 'user@domain', src => $path_or_dash,
+name => $display_name } >>. Returns counts, C<errors> and C<warnings>
+(lines), C<failed_mailbox>.
+
+=head2 $line = summary_line($result, $dry_run)
+
+The one line printed per mailbox.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut

@@ -1,0 +1,88 @@
+package MigrateMail::Vpopmail;
+
+use strict;
+use warnings;
+
+our $VERSION = '0.01';
+
+use Exporter 'import';
+our @EXPORT_OK = qw(find_vpopmail_bin user_dir);
+
+# Where vpopmail's programs are: --vpopmail-bin, else $VPOPMAIL/bin
+# (VPOPMAIL naming vpopmail's home), else ~vpopmail/bin. Dies if none.
+sub find_vpopmail_bin {
+	my (%opt) = @_;
+	my @try;
+	push @try, $opt{bin} if defined $opt{bin};
+	push @try, "$ENV{VPOPMAIL}/bin" if !@try && defined $ENV{VPOPMAIL} && length $ENV{VPOPMAIL};
+	if (!@try) {
+		my $home = (getpwnam 'vpopmail')[7];
+		push @try, "$home/bin" if defined $home;
+	}
+	for my $d (@try) {
+		return $d if -x "$d/vuserinfo";
+	}
+	die @try ? "no vuserinfo in $try[0] (use --vpopmail-bin DIR)\n"
+		 : "vpopmail not found: no vpopmail user, VPOPMAIL unset (use --vpopmail-bin DIR)\n";
+}
+
+# The user's directory as vpopmail reports it ("vuserinfo -d"), never
+# computed here: vpopmail may hash its directories. Dies with the reason.
+sub user_dir {
+	my ($bin, $addr) = @_;
+	die "invalid address '$addr'\n" unless $addr =~ /\A[^\s\@]+\@[^\s\@]+\z/;
+	my $pid = open(my $out, '-|');
+	die "cannot run vuserinfo: $!\n" unless defined $pid;
+	if (!$pid) {
+		open STDERR, '>&', \*STDOUT;
+		{ no warnings 'exec'; exec { "$bin/vuserinfo" } 'vuserinfo', '-d', $addr; }
+		print "cannot run $bin/vuserinfo: $!\n";
+		require POSIX;
+		POSIX::_exit(127);
+	}
+	my $text = do { local $/; <$out> } // '';
+	close $out;
+	my $status = $? >> 8;
+	chomp(my $line = (split /\n/, $text)[0] // '');
+	die "no such user $addr in vpopmail\n" if $status == 255 || $line =~ /^no such user/i;
+	die "vuserinfo -d $addr failed (exit $status): $line\n" if $status != 0;
+	die "vuserinfo -d $addr gave no directory: '$line'\n" unless $line =~ m{\A/};
+	return $line;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+MigrateMail::Vpopmail - ask vpopmail where a user's mail lives
+
+=head1 SYNOPSIS
+
+  use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
+  my $bin = find_vpopmail_bin(bin => $opt{'vpopmail-bin'});
+  my $maildir = user_dir($bin, 'alice@example.com') . '/Maildir';
+
+=head1 FUNCTIONS
+
+=head2 $dir = find_vpopmail_bin(bin => $dir)
+
+The directory holding vpopmail's programs: the one given, else
+C<$VPOPMAIL/bin>, else F<~vpopmail/bin>. Dies when it has no
+F<vuserinfo>.
+
+=head2 $dir = user_dir($bin, $address)
+
+Runs C<vuserinfo -d ADDRESS> (no shell involved) and returns the user's
+directory. vpopmail prints C<no such user> on standard output and exits
+255 for an unknown user: that dies with C<no such user ADDRESS in
+vpopmail>; any other failure dies with the exit status and what
+vuserinfo said. The path is never computed here, as vpopmail may hash
+its directories.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut
