@@ -12,6 +12,7 @@
 #include "mm_convert.h"
 #include "mm_flags.h"
 #include "mm_keyset.h"
+#include "mm_uidlist.h"
 
 /* What convert and verify share: the reader, and the copy numbers that
  * make identical messages' keys unique, in mbox order. */
@@ -20,6 +21,17 @@ struct walk {
 	struct mm_keyset used;
 	struct mm_convert_stats *st;
 	size_t max_listed;
+	int uidl_names;
+	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
+	size_t nuids, uids_cap;
+	int uids_usable;        /* ascending, as a UID list needs */
+};
+
+/* How one message is named in the Maildir. */
+struct pick {
+	unsigned k;             /* copy number, for the H form */
+	int named;              /* named by its UIDL instead */
+	uint64_t key;
 };
 
 static void list_add(struct mm_issue_list *l, size_t max,
@@ -68,14 +80,41 @@ static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
 	memset(w, 0, sizeof(*w));
 	w->st = st;
 	w->max_listed = o && o->max_listed ? o->max_listed : 1000;
+	w->uidl_names = o ? o->uidl_names : 0;
+	w->uids_usable = 1;
 	w->mb = mm_mbox_new(fd, o ? &o->mbox : NULL, err_r);
 	return w->mb ? 0 : -1;
 }
 
+static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
+{
+	/* messages without X-UID are left to the server to number */
+	if (!w->uids_usable || !m->has_uid)
+		return;
+	if (w->nuids > 0 && m->uid <= w->uids[w->nuids - 1].uid) {
+		w->uids_usable = 0;
+		return;
+	}
+	if (w->nuids == w->uids_cap) {
+		size_t n = w->uids_cap ? w->uids_cap * 2 : 1024;
+		struct mm_uid *u = realloc(w->uids, n * sizeof(*u));
+
+		if (u == NULL) {
+			w->uids_usable = 0;
+			return;
+		}
+		w->uids = u;
+		w->uids_cap = n;
+	}
+	w->uids[w->nuids].key = key;
+	w->uids[w->nuids].uid = m->uid;
+	w->nuids++;
+}
+
 /* Next message that is mail (the pseudo message is counted and read for
- * its UIDVALIDITY only), with its key. 1, 0 at the end, -1 on error. */
+ * its UIDVALIDITY only), with its name. 1, 0 at the end, -1 on error. */
 static int walk_next(struct walk *w, const struct mm_msg **m_r,
-		     unsigned *k_r, struct mm_err *err_r)
+		     struct pick *p, struct mm_err *err_r)
 {
 	const struct mm_msg *m;
 	int r;
@@ -99,14 +138,21 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 			break;
 		w->st->skipped_pseudo++;
 	}
-	unsigned k = 0;
-	while (mm_keyset_has(&w->used, mm_maildir_key(m->hash, k)))
-		k++;
-	if (mm_keyset_add(&w->used, mm_maildir_key(m->hash, k)) < 0)
+	memset(p, 0, sizeof(*p));
+	if (w->uidl_names && mm_maildir_name_ok(m->uidl)) {
+		p->key = mm_maildir_plain_key(m->uidl, strlen(m->uidl));
+		p->named = !mm_keyset_has(&w->used, p->key);
+	}
+	if (!p->named) {
+		while (mm_keyset_has(&w->used, mm_maildir_key(m->hash, p->k)))
+			p->k++;
+		p->key = mm_maildir_key(m->hash, p->k);
+	}
+	if (mm_keyset_add(&w->used, p->key) < 0)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, m->msgno, m->offset,
 				  "out of memory");
+	note_uid(w, m, p->key);
 	*m_r = m;
-	*k_r = k;
 	return 1;
 }
 
@@ -114,6 +160,7 @@ static void walk_end(struct walk *w)
 {
 	mm_mbox_free(w->mb);
 	mm_keyset_free(&w->used);
+	free(w->uids);
 }
 
 /* Errors that would hit every later message too stop the run; a file
@@ -152,15 +199,18 @@ static time_t msg_time(const struct mm_msg *m, time_t fallback)
 
 /* Write one message into tmp/ and commit it. */
 static int deliver(struct walk *w, struct mm_maildir *md,
-		   const struct mm_msg *m, unsigned k, struct mm_err *e)
+		   const struct mm_msg *m, const struct pick *p,
+		   struct mm_err *e)
 {
 	const char *data;
 	size_t len;
 	char info[8];
 	int r;
 
-	if (mm_maildir_begin(md, msg_time(m, 0), m->hash, k, m->msgno,
-			     m->offset, e) < 0)
+	r = p->named ? mm_maildir_begin_named(md, m->uidl, m->msgno, m->offset, e)
+		     : mm_maildir_begin(md, msg_time(m, 0), m->hash, p->k,
+					m->msgno, m->offset, e);
+	if (r < 0)
 		return -1;
 	while ((r = mm_mbox_read(w->mb, &data, &len, e)) > 0)
 		if (mm_maildir_write(md, data, len, e) < 0)
@@ -185,7 +235,7 @@ int mm_convert(int src_fd, const char *maildir,
 	const struct mm_msg *m;
 	struct walk w;
 	struct mm_err e;
-	unsigned k;
+	struct pick p;
 	int r, ret = 0;
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
@@ -195,12 +245,12 @@ int mm_convert(int src_fd, const char *maildir,
 		walk_end(&w);
 		return -1;
 	}
-	while ((r = walk_next(&w, &m, &k, err_r)) > 0) {
-		if (mm_maildir_has(md, mm_maildir_key(m->hash, k))) {
+	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
+		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;
 			continue;
 		}
-		r = deliver(&w, md, m, k, &e);
+		r = deliver(&w, md, m, &p, &e);
 		if (r == -2) {
 			*err_r = e;
 			break;
@@ -221,6 +271,18 @@ int mm_convert(int src_fd, const char *maildir,
 	mm_maildir_flush(md, &e);
 	if (drain_failures(&w, md, ret < 0 ? &e : err_r) < 0)
 		ret = -1;
+	if (ret == 0 && opts && opts->uid_lists && st->has_imapbase &&
+	    w.uids_usable && w.nuids > 0) {
+		uint32_t next = st->uid_last + 1;
+
+		if (w.uids[w.nuids - 1].uid >= next)
+			next = w.uids[w.nuids - 1].uid + 1;
+		r = mm_uidlist_write(md, w.uids, w.nuids, st->uidvalidity, next, &e);
+		if (r < 0)
+			list_add(&st->errors, w.max_listed, &e);
+		else
+			st->uid_lists_written = r;
+	}
 	const struct mm_maildir_stats *ms = mm_maildir_stats(md);
 	st->delivered = ms->delivered;
 	st->to_new = ms->to_new;
@@ -284,7 +346,7 @@ int mm_verify(int src_fd, const char *maildir,
 	const struct mm_msg *m;
 	struct walk w;
 	struct mm_err e;
-	unsigned k;
+	struct pick p;
 	int r;
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
@@ -300,9 +362,9 @@ int mm_verify(int src_fd, const char *maildir,
 		walk_end(&w);
 		return -1;
 	}
-	while ((r = walk_next(&w, &m, &k, err_r)) > 0) {
+	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
 		const struct mm_maildir_entry *ent =
-			mm_maildir_list_find(&list, mm_maildir_key(m->hash, k));
+			mm_maildir_list_find(&list, p.key);
 		uint64_t at = 0;
 		int fd;
 

@@ -16,6 +16,14 @@ struct mm_convert_opts {
 	struct mm_mbox_opts mbox;
 	struct mm_maildir_opts maildir;
 	size_t max_listed;   /* errors/warnings kept in the lists; 0: 1000 */
+	/* Name a message with an X-UIDL header by its UIDL (when it can be
+	 * a file name and is unique), so POP3 servers that serve file
+	 * names as UIDLs (qmail-pop3d, Dovecot with %f) keep them. */
+	int uidl_names;
+	/* Write dovecot-uidlist and courierimapuiddb when the mbox has a
+	 * UIDVALIDITY and ascending X-UIDs (messages without one are left
+	 * for the server to number), and the Maildir has no such list yet. */
+	int uid_lists;
 };
 
 struct mm_issue_list {
@@ -35,6 +43,7 @@ struct mm_convert_stats {
 	int has_imapbase;
 	uint32_t uidvalidity, uid_last;
 	enum mm_format format;         /* the variant used */
+	int uid_lists_written;         /* 0, 1 or 2 */
 	/* verification only */
 	unsigned long verified, missing, mismatched;
 	struct mm_issue_list errors;   /* per message: not delivered, wrong */

@@ -129,7 +129,9 @@ static int clean_tmp(struct mm_maildir *md, struct mm_err *err_r)
 	}
 	rewinddir(d); /* a dup()ed descriptor shares its position */
 	while ((de = readdir(d)) != NULL) {
-		if (mm_maildir_name_key(de->d_name, &key) &&
+		if ((mm_maildir_name_key(de->d_name, &key) ||
+		     strncmp(de->d_name, MM_TMP_PREFIX,
+			     strlen(MM_TMP_PREFIX)) == 0) &&
 		    unlinkat(md->tmpfd, de->d_name, 0) == 0)
 			md->st.tmp_cleaned++;
 	}
@@ -165,9 +167,9 @@ static int load_present(struct mm_maildir *md, int dirfd, const char *name,
 	}
 	rewinddir(d); /* a dup()ed descriptor shares its position */
 	while ((de = readdir(d)) != NULL) {
-		if (!mm_maildir_name_key(de->d_name, &key) ||
-		    !is_regular(dirfd, de))
+		if (de->d_name[0] == '.' || !is_regular(dirfd, de))
 			continue; /* a planted symlink delivers nothing */
+		mm_maildir_any_key(de->d_name, &key);
 		if (mm_keyset_add(&md->present, key) < 0) {
 			closedir(d);
 			return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
@@ -278,16 +280,21 @@ int mm_maildir_fd(const struct mm_maildir *md)
 	return md->dfd;
 }
 
-int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
-		     unsigned k, unsigned long msgno, uint64_t offset,
-		     struct mm_err *err_r)
+/* Create tmp/<tmp> for a message whose name will be base. */
+static int start(struct mm_maildir *md, const char *tmp, const char *base,
+		 int plain, uint64_t key, unsigned long msgno, uint64_t offset,
+		 struct mm_err *err_r)
 {
 	if (md->cur_fd >= 0)
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
 				  "a message is already started");
-	mm_maildir_base_name(md, name_time, hash, k, md->cur_tmp,
-			     sizeof(md->cur_tmp));
-	md->cur_key = mm_maildir_key(hash, k);
+	if (strlen(tmp) >= sizeof(md->cur_tmp) ||
+	    strlen(base) >= sizeof(md->cur_base))
+		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0, "name too long");
+	strcpy(md->cur_tmp, tmp);
+	strcpy(md->cur_base, base);
+	md->cur_plain = plain;
+	md->cur_key = key;
 	md->cur_size = 0;
 	md->cur_msgno = msgno;
 	md->cur_offset = offset;
@@ -299,6 +306,31 @@ int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
 				  "cannot create tmp/%s: %s", md->cur_tmp,
 				  strerror(errno));
 	return 0;
+}
+
+int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
+		     unsigned k, unsigned long msgno, uint64_t offset,
+		     struct mm_err *err_r)
+{
+	char name[MM_NAME_MAX];
+
+	mm_maildir_base_name(md, name_time, hash, k, name, sizeof(name));
+	return start(md, name, name, 0, mm_maildir_key(hash, k), msgno, offset,
+		     err_r);
+}
+
+int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
+			   unsigned long msgno, uint64_t offset,
+			   struct mm_err *err_r)
+{
+	char tmp[MM_NAME_MAX];
+
+	if (!mm_maildir_name_ok(base))
+		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
+				  "'%s' cannot be a Maildir file name", base);
+	snprintf(tmp, sizeof(tmp), "%s%s", MM_TMP_PREFIX, base);
+	return start(md, tmp, base, 1, mm_maildir_plain_key(base, strlen(base)),
+		     msgno, offset, err_r);
 }
 
 int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
@@ -356,9 +388,13 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 			*err_r = md->fail[md->nfail - 1];
 		return -1;
 	}
-	snprintf(p->final, sizeof(p->final), "%s,S=%llu%s%s", md->cur_tmp,
-		 (unsigned long long)md->cur_size, in_cur ? ":2," : "",
-		 in_cur ? info : "");
+	if (md->cur_plain)
+		snprintf(p->final, sizeof(p->final), "%s%s%s", md->cur_base,
+			 in_cur ? ":2," : "", in_cur ? info : "");
+	else
+		snprintf(p->final, sizeof(p->final), "%s,S=%llu%s%s",
+			 md->cur_base, (unsigned long long)md->cur_size,
+			 in_cur ? ":2," : "", in_cur ? info : "");
 	p->fd = fd;
 	p->in_cur = in_cur;
 	p->size = md->cur_size;

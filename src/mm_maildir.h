@@ -82,6 +82,25 @@ int mm_maildir_has(const struct mm_maildir *md, uint64_t key);
 int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
 		     unsigned k, unsigned long msgno, uint64_t offset,
 		     struct mm_err *err_r);
+/* Start a message whose file name is exactly base (plus the info part in
+ * cur/; no ",S="), e.g. a POP3 UIDL to keep. base must pass
+ * mm_maildir_name_ok(). Its key is mm_maildir_plain_key(base). */
+int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
+			   unsigned long msgno, uint64_t offset,
+			   struct mm_err *err_r);
+
+/* Can s be a Maildir file name of its own: 1-70 printable ASCII
+ * characters (a POP3 UIDL's alphabet), none of "/:,", not starting
+ * with "."? */
+int mm_maildir_name_ok(const char *s);
+
+/* The key of a file named base (up to its ":2," part), for names that
+ * are not of our H form. */
+uint64_t mm_maildir_plain_key(const char *base, size_t len);
+
+/* The key of any file name in new/ or cur/: ours (H form) or plain. */
+void mm_maildir_any_key(const char *name, uint64_t *key_r);
+
 /* Append bytes to the started message. */
 int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
 		     struct mm_err *err_r);
@@ -105,8 +124,8 @@ int mm_maildir_failure(struct mm_maildir *md, struct mm_err *e_r);
 
 const struct mm_maildir_stats *mm_maildir_stats(const struct mm_maildir *md);
 
-/* Our messages present in new/ and cur/, sorted by key, for
- * verification: name is "new/..." or "cur/...". */
+/* The files present in new/ and cur/, sorted by key, for verification
+ * and UID lists: name is "new/..." or "cur/...". */
 struct mm_maildir_entry {
 	uint64_t key;
 	char *name;

@@ -7,6 +7,7 @@
 
 #define MM_BATCH_LIMIT 512   /* open files held by one batch, at most */
 #define MM_NAME_MAX 256
+#define MM_TMP_PREFIX "mmtmp." /* tmp/ names of named messages */
 #define MM_FAIL_SPARE 4      /* failure records beyond one per message */
 
 /* A message written to tmp/, waiting to be made durable and visible. */
@@ -33,6 +34,8 @@ struct mm_maildir {
 	unsigned nfail, fail_head;
 
 	int cur_fd;             /* the message being written, or -1 */
+	char cur_base[MM_NAME_MAX];
+	int cur_plain;          /* name is cur_base alone, no ",S=" */
 	unsigned long cur_msgno;
 	uint64_t cur_offset;
 	char cur_tmp[MM_NAME_MAX];

@@ -85,6 +85,40 @@ int mm_maildir_name_key(const char *name, uint64_t *key_r)
 	return 1;
 }
 
+int mm_maildir_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 70 || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '/' || s[i] == ':' ||
+		    s[i] == ',')
+			return 0;
+	return 1;
+}
+
+uint64_t mm_maildir_plain_key(const char *base, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)base[i]) * UINT64_C(1099511628211);
+	/* keep plain names' keys apart from the H form's hashes */
+	return h ^ UINT64_C(0x5bd1e9955bd1e995);
+}
+
+void mm_maildir_any_key(const char *name, uint64_t *key_r)
+{
+	const char *colon;
+
+	if (mm_maildir_name_key(name, key_r))
+		return;
+	colon = strchr(name, ':');
+	*key_r = mm_maildir_plain_key(name, colon ? (size_t)(colon - name)
+						  : strlen(name));
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct mm_maildir_entry *x = a, *y = b;
@@ -110,8 +144,9 @@ static int list_dir(int dirfd, const char *prefix, struct mm_maildir_list *l,
 	while ((de = readdir(d)) != NULL) {
 		size_t need = strlen(prefix) + strlen(de->d_name) + 1;
 
-		if (!mm_maildir_name_key(de->d_name, &key))
+		if (de->d_name[0] == '.')
 			continue;
+		mm_maildir_any_key(de->d_name, &key);
 		if (l->len == *cap) {
 			size_t n = *cap ? *cap * 2 : 256;
 			void *e = realloc(l->entries, n * sizeof(*l->entries));

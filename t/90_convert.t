@@ -17,7 +17,8 @@ my $dir = tempdir(CLEANUP => 1);
 # The sample: one pseudo message, two seen, one new.
 my $md = "$dir/sample/Maildir";
 mkdir "$dir/sample";
-my $st = mbox_to_maildir('examples/sample.mbox', $md, host => 'testhost');
+# (uidl_names => 0: the UIDL naming has tests of its own, t/130_uids.t)
+my $st = mbox_to_maildir('examples/sample.mbox', $md, host => 'testhost', uidl_names => 0);
 is($st->{error}, undef, 'sample: no error');
 is_deeply([ @{$st}{qw(messages delivered to_new to_cur skipped_pseudo failed)} ],
 	  [ 4, 3, 1, 2, 1, 0 ], 'sample: counts');
@@ -45,7 +46,7 @@ is((stat $md)[2] & 07777, 0700, 'Maildir created 0700');
 # Idempotent: nothing added, whatever happened to the names since.
 my ($oldname) = grep { /Quarterly/ ? 0 : 1 } ();
 rename "$md/new/$dave->{name}", "$md/cur/$dave->{name}:2,S" or die;
-$st = mbox_to_maildir('examples/sample.mbox', $md, host => 'otherhost');
+$st = mbox_to_maildir('examples/sample.mbox', $md, host => 'otherhost', uidl_names => 0);
 is_deeply([ @{$st}{qw(delivered skipped_present failed)} ], [ 0, 3, 0 ],
 	  're-run adds nothing, even after a client moved and flagged a message');
 is(scalar keys %{ (maildir_files($md))[0] }, 3, 'still three files');
@@ -108,7 +109,7 @@ open my $fh, '>>:raw', "$md/$names[0]" or die;
 print $fh "tampered\n";
 close $fh;
 unlink "$md/$names[1]" or die;
-my $v = verify_maildir('examples/sample.mbox', $md);
+my $v = verify_maildir('examples/sample.mbox', $md, uidl_names => 0);
 is_deeply([ @{$v}{qw(verified missing mismatched)} ], [ 1, 1, 1 ], 'verify finds changes');
 like(join("\n", map { $_->{message} } @{ $v->{errors} }),
      qr/^ERROR: examples\/sample.mbox: message \d, offset \d+: (?:new|cur)\/\S+ differs from the mbox at byte \d+/m,

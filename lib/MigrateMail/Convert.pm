@@ -13,7 +13,7 @@ use MigrateMail::Mbox ();
 our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
-  uid gid host batch lock lock_timeout verify name);
+  uid gid host batch lock lock_timeout verify name uidl_names uid_lists);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -36,7 +36,8 @@ sub _run {
 	croak "ERROR: unknown lock mode '$opt{lock}' (auto, fcntl, dotlock, both, none)"
 	  if defined $opt{lock} && $opt{lock} !~ /\A(?:auto|fcntl|dotlock|both|none)\z/;
 	my %c = map { $_ => $opt{$_} }
-	  grep { defined $opt{$_} } qw(format keep_headers buffer_max fsync uid gid host batch);
+	  grep { defined $opt{$_} }
+	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists);
 	@c{qw(tz_fixed tz_off)} = MigrateMail::Mbox::_timezone($opt{timezone});
 
 	my $t0 = Time::HiRes::time();

@@ -1,0 +1,108 @@
+/* mm_uidlist.c - Dovecot's and Courier's UID lists for a new Maildir. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mm_uidlist.h"
+
+/* "cur/NAME:2,FS" -> "NAME" (the base both lists record). */
+static const char *base_of(const char *name, size_t *len_r)
+{
+	const char *b = strchr(name, '/');
+	const char *colon;
+
+	b = b ? b + 1 : name;
+	colon = strchr(b, ':');
+	*len_r = colon ? (size_t)(colon - b) : strlen(b);
+	return b;
+}
+
+/* Write one list atomically (tmp name, then rename without replacing). */
+static int write_list(int dfd, const char *file, int dovecot,
+		      const struct mm_uid *uids, size_t n,
+		      const struct mm_maildir_list *list, uint32_t validity,
+		      uint32_t next, struct mm_err *err_r)
+{
+	char tmp[64];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.mmtmp", file);
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	if (dovecot)
+		fprintf(f, "3 V%u N%u\n", validity, next);
+	else
+		fprintf(f, "1 %u %u\n", validity, next);
+	for (size_t i = 0; i < n; i++) {
+		const struct mm_maildir_entry *e =
+			mm_maildir_list_find(list, uids[i].key);
+		size_t len;
+		const char *b;
+
+		if (e == NULL)
+			continue; /* not delivered (reported elsewhere) */
+		b = base_of(e->name, &len);
+		fprintf(f, dovecot ? "%u :%.*s\n" : "%u %.*s\n", uids[i].uid,
+			(int)len, b);
+	}
+	if (fflush(f) != 0 || fsync(fd) < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		fclose(f);
+		unlinkat(dfd, tmp, 0);
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	fclose(f);
+	/* the lists belong to the Maildir's owner, like the messages */
+	if (fstatat(dfd, ".", &st, 0) == 0)
+		(void)!fchownat(dfd, tmp, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+	if (renameat2(dfd, tmp, dfd, file, RENAME_NOREPLACE) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		if (e == EEXIST)
+			return 0; /* the server made one meanwhile: its own */
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	return 1;
+}
+
+int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
+		     size_t n, uint32_t uidvalidity, uint32_t uid_next,
+		     struct mm_err *err_r)
+{
+	struct mm_maildir_list list;
+	int a, b;
+
+	if (mm_maildir_list(md, &list, err_r) < 0)
+		return -1;
+	a = write_list(mm_maildir_fd(md), "dovecot-uidlist", 1, uids, n, &list,
+		       uidvalidity, uid_next, err_r);
+	b = a < 0 ? -1 : write_list(mm_maildir_fd(md), "courierimapuiddb", 0,
+				    uids, n, &list, uidvalidity, uid_next, err_r);
+	mm_maildir_list_free(&list);
+	if (a < 0 || b < 0)
+		return -1;
+	if (fsync(mm_maildir_fd(md)) < 0)
+		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+				  "cannot sync the Maildir: %s", strerror(errno));
+	return a + b;
+}

@@ -1,0 +1,26 @@
+/* mm_uidlist.h - keep the IMAP UIDs an mbox had (X-UID, X-IMAPbase) by
+ * writing the UID lists of Dovecot (dovecot-uidlist) and Courier
+ * (courierimapuiddb) for the Maildir, so clients keep their caches.
+ */
+#ifndef MM_UIDLIST_H
+#define MM_UIDLIST_H
+
+#include <stdint.h>
+
+#include "mm_maildir.h"
+
+struct mm_uid {
+	uint64_t key;   /* the message's Maildir key */
+	uint32_t uid;
+};
+
+/* Write dovecot-uidlist and courierimapuiddb into the Maildir of md for
+ * the n messages of uids (ascending UIDs), whose files are looked up in
+ * new/ and cur/ by key. A list that exists already is left alone (the
+ * server owns it from then on). uid_next: the UID the next message gets.
+ * Returns the number of lists written (0-2), or -1 on error. */
+int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
+		     size_t n, uint32_t uidvalidity, uint32_t uid_next,
+		     struct mm_err *err_r);
+
+#endif
