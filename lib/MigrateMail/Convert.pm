@@ -118,7 +118,8 @@ sub _reread {
 sub _lock {
 	my ($fh, $path, $mode, $timeout) = @_;
 	$mode //= 'auto';
-	return sub { } if $mode eq 'none' || !defined $path;
+	# only a spool file is locked: not a pipe, a device, /dev/null
+	return sub { } if $mode eq 'none' || !defined $path || !-f $path;
 	my $fcntl = $mode =~ /\A(?:auto|fcntl|both)\z/;
 	my $dot = $mode eq 'dotlock' || $mode eq 'both'
 	  || ($mode eq 'auto' && -w dirname($path));

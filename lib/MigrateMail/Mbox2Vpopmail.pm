@@ -9,6 +9,7 @@ use POSIX qw(floor);
 use Time::HiRes ();
 use MigrateMail qw(mbox_to_maildir);
 use MigrateMail::Batch qw(spool_jobs run_jobs);
+use MigrateMail::Folders ();
 use MigrateMail::Mbox ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 
@@ -65,7 +66,7 @@ sub main {
 	my $failed = grep { $_->{failed_mailbox} } @results;
 	if (defined $opt{dir} && !$opt{quiet}) {
 		my %t;
-		for my $r (@results) {
+		for my $r (map { ($_, @{ $_->{folders} || [] }) } @results) {
 			$t{$_} += $r->{$_} // 0 for qw(messages bytes to_new to_cur skipped failed);
 		}
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
@@ -103,9 +104,11 @@ sub check_options {
 		return '--maildir cannot be used with --dir' if defined $opt->{maildir};
 		return '--folders cannot be used with --dir' if defined $opt->{folders};
 	} else {
+		return "--folders $opt->{folders} is not a directory"
+		  if defined $opt->{folders} && !-d $opt->{folders};
 		my ($addr, @rest) = classic_args($opt, @$args);
 		return 'give user@domain (or --maildir DIR) and optionally the mbox file'
-		  if !defined $addr && !defined $opt->{maildir} && !@rest;
+		  if !defined $addr && !defined $opt->{maildir};
 		return "'$rest[0]' is not an address user\@domain"
 		  if !defined $addr && !defined $opt->{maildir};
 		return 'too many arguments' if @rest > 1;
@@ -138,8 +141,68 @@ sub convert_one {
 		$maildir = "$dir/Maildir";
 	}
 	$r{maildir} = $maildir;
-	my $src = $job->{src} eq '-' ? \*STDIN : $job->{src};
-	my %o = (name => $job->{name});
+	if (defined $opt->{folders}) {
+		# with a folder tree, the inbox comes only from a file given
+		my $src = $job->{src} eq '-' ? '/dev/null' : $job->{src};
+		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt);
+		$inbox->{$_} = $r{$_} for qw(mailbox user source maildir);
+		$inbox->{folders} = convert_folders($job, $maildir, $opt);
+		$inbox->{failed_mailbox} ||= grep { $_->{failed_mailbox} } @{ $inbox->{folders} };
+		$inbox->{elapsed} = Time::HiRes::time() - $t0;
+		return $inbox;
+	}
+	my $res = convert_mailbox($job->{src}, $maildir, $job->{name}, $opt);
+	$res->{$_} = $r{$_} for qw(mailbox user source maildir);
+	$res->{elapsed} = Time::HiRes::time() - $t0;
+	return $res;
+}
+
+# Every mbox of the --folders tree into its Maildir++ folder, then the
+# subscriptions.
+sub convert_folders {
+	my ($job, $maildir, $opt) = @_;
+	my $list = MigrateMail::Folders::folder_jobs($opt->{folders});
+	my @res;
+	my $who = $job->{addr} // $maildir;
+	for my $f (@{ $list->{jobs} }) {
+		my $t0 = Time::HiRes::time();
+		my $fdir = $opt->{'dry-run'} ? ($maildir // 'Maildir') . "/.$f->{name}"
+		  : eval { MigrateMail::Folders::make_folder($maildir, $f->{name}) };
+		my $r = defined $fdir ? convert_mailbox($f->{src}, $fdir, $f->{src}, $opt)
+		  : { errors => [ "ERROR: $f->{src}: " . ($@ =~ s/\n\z//r) ], failed_mailbox => 1 };
+		@{$r}{qw(mailbox user source maildir folder)} = ($f->{src}, "$who/$f->{path}", $f->{src},
+								 $fdir, $f->{name});
+		$r->{elapsed} = Time::HiRes::time() - $t0;
+		push @res, $r;
+	}
+	my %by_path = map { ($_->{path} => $_->{name}) } @{ $list->{jobs} };
+	my ($subs, $from) = MigrateMail::Folders::read_subscriptions($opt->{folders});
+	my @names;
+	for my $s (@$subs) {
+		if (defined $by_path{$s}) {
+			push @names, $by_path{$s};
+		} else {
+			push @{ $res[0]{notices} }, "WARNING: $from: subscribed folder '$s' not found, not subscribed"
+			  if @res;
+		}
+	}
+	if (@names && !$opt->{'dry-run'}) {
+		eval { MigrateMail::Folders::write_subscriptions($maildir, @names); 1 }
+		  or push @{ $res[0]{errors} }, "ERROR: $maildir: $@" =~ s/\n\z//r;
+	}
+	if (@res) {
+		push @{ $res[0]{notices} }, map { "WARNING: $_" } @{ $list->{skipped} };
+		$_->{failed_mailbox} = @{ $_->{errors} || [] } ? 1 : 0 for @res;
+	}
+	return \@res;
+}
+
+# One mbox into one Maildir (or counted, with --dry-run).
+sub convert_mailbox {
+	my ($srcname, $maildir, $name, $opt) = @_;
+	my %r;
+	my $src = $srcname eq '-' ? \*STDIN : $srcname;
+	my %o = (name => $name);
 	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
@@ -152,7 +215,6 @@ sub convert_one {
 	unshift @{ $r{errors} }, $st->{error} if $st->{error};
 	$r{warnings} = [ map { $_->{message} } @{ $st->{warnings} || [] } ];
 	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
-	$r{elapsed} = Time::HiRes::time() - $t0;
 	return \%r;
 }
 
@@ -194,10 +256,13 @@ sub summary_line {
 sub report_one {
 	my ($r, $opt) = @_;
 	print STDERR "$_\n" for @{ $r->{errors} || [] };
+	# what was left out or not found: always said, unless --quiet
+	print STDERR "$_\n" for $opt->{quiet} ? () : @{ $r->{notices} || [] };
 	if ($opt->{verbose}) {
 		print STDERR "$_\n" for @{ $r->{warnings} || [] };
 	}
 	print summary_line($r, $opt->{"dry-run"}), "\n" unless $opt->{quiet};
+	report_one($_, $opt) for @{ $r->{folders} || [] };
 	STDOUT->flush;
 }
 
@@ -205,7 +270,7 @@ sub write_report {
 	my ($path, $results, $elapsed) = @_;
 	my %t = (mailboxes => scalar @$results,
 		 failed_mailboxes => scalar grep { $_->{failed_mailbox} } @$results);
-	for my $r (@$results) {
+	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
 		$t{$_} += $r->{$_} // 0 for qw(messages bytes to_new to_cur skipped failed);
 	}
 	$t{elapsed} = $elapsed;
