@@ -10,7 +10,9 @@ XSLoader::load('MigrateMail', $VERSION);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(mbox_to_maildir verify_maildir parse_from_line
-		    parse_date tz_offset);
+		    parse_date tz_offset
+		    password_scheme password_verify password_hash
+		    password_method);
 
 sub mbox_to_maildir {
 	require MigrateMail::Convert;
@@ -20,6 +22,26 @@ sub mbox_to_maildir {
 sub verify_maildir {
 	require MigrateMail::Convert;
 	return MigrateMail::Convert::verify_maildir(@_);
+}
+
+sub password_scheme {
+	require MigrateMail::Passwd;
+	return MigrateMail::Passwd::password_scheme(@_);
+}
+
+sub password_verify {
+	require MigrateMail::Passwd;
+	return MigrateMail::Passwd::password_verify(@_);
+}
+
+sub password_hash {
+	require MigrateMail::Passwd;
+	return MigrateMail::Passwd::password_hash(@_);
+}
+
+sub password_method {
+	require MigrateMail::Passwd;
+	return MigrateMail::Passwd::password_method(@_);
 }
 
 1;
@@ -83,6 +105,46 @@ included). Returns epoch seconds or undef.
 Parses a fixed timezone offset (C<UTC>, C<+0100>, C<-05:30>) into
 seconds east of UTC, or undef.
 
+=head1 PASSWORD HASHES
+
+  use MigrateMail qw(password_scheme password_verify password_hash
+                     password_method);
+  my $info = password_scheme($hash_from_shadow);
+  printf "%s, %s here\n", $info->{scheme},
+      $info->{can_verify} ? 'verifiable' : 'NOT verifiable';
+  my $ok  = password_verify($password, $hash);   # 1, 0, or undef
+  my $new = password_hash($password);            # libxcrypt's default
+
+The functions of L<MigrateMail::Passwd>, over libxcrypt, which
+L<sendmail-list> uses to say whether the new server can check the old
+server's hashes.
+
+=head2 $info = password_scheme($hash)
+
+Classifies a crypt() hash without hashing: a hash reference with
+C<scheme> (C<des>, C<bsdi>, C<md5>, C<bcrypt>, C<bcrypt-2a>, C<bcrypt-2x>,
+C<bcrypt-2y>, C<sha256>, C<sha512>, C<yescrypt>, C<gost-yescrypt>,
+C<scrypt>, C<sunmd5>, C<sha1crypt>, C<nt>, C<locked>, C<empty>,
+C<unknown>), C<well_formed>, C<support> (crypt_checksalt()'s answer),
+C<can_verify> (this machine's crypt() can check it), C<legacy>, C<weak>
+and C<note>. See L<MigrateMail::Passwd/password_scheme>.
+
+=head2 $ok = password_verify($password, $hash)
+
+1 if the password matches, 0 if not (always for empty and locked
+hashes), undef if this machine cannot use the hash (C<$@> says why).
+The comparison takes constant time.
+
+=head2 $hash = password_hash($password, %opt)
+
+A new hash with a random salt, by libxcrypt's preferred method unless
+C<< method => '$6$' >> (or another prefix) is given; C<cost> sets the
+method's cost.
+
+=head2 $prefix = password_method()
+
+The prefix of libxcrypt's preferred method (C<$y$> on Debian 12).
+
 =head1 DIAGNOSTICS
 
 Errors are croaked as one line that starts with C<ERROR:>, names the file,
@@ -95,7 +157,8 @@ L<MigrateMail::Mbox/WARNINGS>.
 
 =head1 SEE ALSO
 
-L<MigrateMail::Mbox>, RFC 4155 (the application/mbox media type),
+L<MigrateMail::Mbox>, L<MigrateMail::Passwd>, L<sendmail-list>,
+RFC 4155 (the application/mbox media type),
 L<http://cr.yp.to/proto/maildir.html>.
 
 =head1 LICENSE
