@@ -333,22 +333,43 @@ int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
 		     msgno, offset, err_r);
 }
 
-int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
-		     struct mm_err *err_r)
+/* Write out what is buffered for the current message. */
+static int flush_buf(struct mm_maildir *md)
 {
-	while (len > 0) {
-		ssize_t n = write(md->cur_fd, data, len);
+	const char *p = md->wbuf;
+
+	while (md->wlen > 0) {
+		ssize_t n = write(md->cur_fd, p, md->wlen);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			return -1;
+		}
+		p += n;
+		md->wlen -= (size_t)n;
+	}
+	return 0;
+}
+
+int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
+		     struct mm_err *err_r)
+{
+	/* Small pieces (header segments, unquoted lines) are gathered so
+	 * that a typical message costs one write(), not one per piece. */
+	while (len > 0) {
+		size_t room = sizeof(md->wbuf) - md->wlen;
+		size_t n = len < room ? len : room;
+
+		memcpy(md->wbuf + md->wlen, data, n);
+		md->wlen += n;
+		md->cur_size += n;
+		data += n;
+		len -= n;
+		if (md->wlen == sizeof(md->wbuf) && flush_buf(md) < 0)
 			return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
 					  "cannot write tmp/%s: %s", md->cur_tmp,
 					  strerror(errno));
-		}
-		data += n;
-		len -= (size_t)n;
-		md->cur_size += (uint64_t)n;
 	}
 	return 0;
 }
@@ -357,6 +378,7 @@ void mm_maildir_abort(struct mm_maildir *md)
 {
 	if (md->cur_fd < 0)
 		return;
+	md->wlen = 0;
 	close(md->cur_fd);
 	md->cur_fd = -1;
 	unlinkat(md->tmpfd, md->cur_tmp, 0);
@@ -377,6 +399,16 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 	memcpy(p->tmp, md->cur_tmp, sizeof(p->tmp));
 	p->msgno = md->cur_msgno;
 	p->offset = md->cur_offset;
+	if (flush_buf(md) < 0) {
+		int e = errno;
+		md->wlen = 0;
+		close(fd);
+		md->cur_fd = -1;
+		mm_maildir_lost(md, p, e, "cannot write");
+		if (err_r)
+			*err_r = md->fail[md->nfail - 1];
+		return -1;
+	}
 	if ((md->chown && fchown(fd, md->uid, md->gid) < 0) ||
 	    futimens(fd, ts) < 0 ||
 	    (md->opts.fsync == MM_FSYNC_EACH && fsync(fd) < 0)) {

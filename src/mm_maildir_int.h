@@ -40,6 +40,8 @@ struct mm_maildir {
 	uint64_t cur_offset;
 	char cur_tmp[MM_NAME_MAX];
 	uint64_t cur_size, cur_key;
+	char wbuf[64 * 1024];   /* the current message's bytes not yet written */
+	size_t wlen;
 
 	struct mm_pending *pend;
 	unsigned npend;
