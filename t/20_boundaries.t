@@ -56,7 +56,7 @@ $r = read_mbox(fixture('empty.mbox'));
 is(scalar @{ $r->{msgs} }, 0, 'empty file: no message');
 is_deeply($r->{warnings}, [], 'empty file: no warning');
 
-$r = read_mbox(fixture('garbage-before-from.mbox'));
+$r = read_mbox(fixture('bad/garbage-before-from.mbox'));
 is(scalar @{ $r->{msgs} }, 2, 'garbage kept as a message of its own');
 ok(!$r->{msgs}[0]{has_from}, 'garbage message has no From_ line');
 is($r->{msgs}[0]{content},
@@ -64,10 +64,10 @@ is($r->{msgs}[0]{content},
    'garbage bytes kept exactly, separator removed');
 is($r->{msgs}[1]{content}, "Subject: real\n\nreal body\n", 'real message after it');
 is_deeply($r->{warnings}, ['no-from'], 'garbage gives a no-from warning');
-like($r->{warning_lines}[0], qr/^WARNING: t\/data\/garbage-before-from.mbox: message 1, offset 0: no From_ line/,
+like($r->{warning_lines}[0], qr/^WARNING: t\/data\/bad\/garbage-before-from.mbox: message 1, offset 0: no From_ line/,
      'warning names file, message and offset');
 
-$r = read_mbox(fixture('blank-before-from.mbox'));
+$r = read_mbox(fixture('bad/blank-before-from.mbox'));
 is(scalar @{ $r->{msgs} }, 1, 'leading blank lines are no message');
 is($r->{msgs}[0]{content}, "Subject: after blank lines\n\nbody\n", 'message after blank lines');
 is($r->{msgs}[0]{offset}, 2, 'its offset');

@@ -29,7 +29,7 @@ is($r->{msgs}[0]{content}, "Subject: contains a From_ line\n\nForwarded mailbox:
 $r = read_mbox(fixture('clen-good.mbox'), format => 'mboxcl2', keep_headers => 1);
 like($r->{msgs}[0]{content}, qr/^Content-Length: 91\n/, 'keep_headers keeps Content-Length');
 
-$r = read_mbox(fixture('clen-lying.mbox'), format => 'mboxcl2');
+$r = read_mbox(fixture('bad/clen-lying.mbox'), format => 'mboxcl2');
 is(scalar @{ $r->{msgs} }, 2, 'lying Content-Length: From_ lines decide');
 is($r->{msgs}[0]{content}, "Subject: Content-Length too short\n\nshort body\nsecond line\n",
    'too short: whole message kept');
@@ -44,7 +44,7 @@ open my $fh, '-|', 'cat', fixture('clen-good.mbox') or die $!;
 $r = read_mbox($fh, format => 'mboxcl2', name => 'pipe');
 is(scalar @{ $r->{msgs} }, 3, 'pipe: Content-Length checked in the window');
 is_deeply($r->{warnings}, [], 'pipe: no warnings');
-open $fh, '-|', 'cat', fixture('clen-lying.mbox') or die $!;
+open $fh, '-|', 'cat', fixture('bad/clen-lying.mbox') or die $!;
 $r = read_mbox($fh, format => 'mboxcl2', name => 'pipe');
 is(scalar @{ $r->{msgs} }, 2, 'pipe: lying Content-Length ignored');
 is_deeply($r->{warnings}, [ 'bad-content-length', 'bad-content-length' ], 'pipe: reported');

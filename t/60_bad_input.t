@@ -6,25 +6,25 @@ use File::Temp qw(tempdir);
 use lib 't/lib';
 use MMFixture qw(read_mbox fixture);
 
-my $r = read_mbox(fixture('nul.mbox'));
+my $r = read_mbox(fixture('bad/nul.mbox'));
 is(scalar @{ $r->{msgs} }, 2, 'NUL: both messages');
 is($r->{msgs}[0]{content}, "Subject: nul\n\nbefore\0after\n", 'NUL byte kept');
 is_deeply($r->{warnings}, ['nul'], 'NUL reported once');
 like($r->{warning_lines}[0], qr/message 1, offset 68: message contains NUL bytes/, 'at its offset');
 
-$r = read_mbox(fixture('truncated-headers.mbox'));
+$r = read_mbox(fixture('bad/truncated-headers.mbox'));
 is(scalar @{ $r->{msgs} }, 2, 'truncated: both messages');
 is($r->{msgs}[1]{content}, 'Subject: truncated in the hea', 'truncated message kept as it is');
 is_deeply($r->{warnings}, ['truncated'], 'truncation reported');
 like($r->{warning_lines}[0], qr/message 2, offset \d+: file ends inside the header block/, 'with message number');
 
-$r = read_mbox(fixture('no-separator.mbox'));
+$r = read_mbox(fixture('bad/no-separator.mbox'));
 is(scalar @{ $r->{msgs} }, 2, 'no separator: still two messages');
 is($r->{msgs}[0]{content}, "Subject: one\n\nbody one\n", 'first message keeps its last line');
 is_deeply($r->{warnings}, ['no-separator'], 'missing separator reported');
 
-$r = read_mbox(fixture('binary.mbox'));
-my @from = do { open my $fh, '<:raw', fixture('binary.mbox'); local $/; <$fh> } =~ /^From /mg;
+$r = read_mbox(fixture('bad/binary.mbox'));
+my @from = do { open my $fh, '<:raw', fixture('bad/binary.mbox'); local $/; <$fh> } =~ /^From /mg;
 is(scalar @{ $r->{msgs} }, scalar @from, 'binary: no split inside random bytes');
 is($r->{msgs}[0]{size}, length($r->{msgs}[0]{content}), 'binary: size');
 is($r->{msgs}[-1]{content}, "Subject: after binary\n\nok\n", 'binary: message after it intact');
@@ -55,7 +55,7 @@ is(length $r->{msgs}[0]{content}, 5 << 20, 'all of it');
 
 # Found by the fuzzer: a Content-Length too big for any integer.
 for my $fmt (qw(mboxcl2 mboxo)) {
-	$r = read_mbox(fixture('fuzz-clen-overflow.mbox'), format => $fmt);
+	$r = read_mbox(fixture('bad/fuzz-clen-overflow.mbox'), format => $fmt);
 	is($r->{msgs}[0]{content_length}, undef, "$fmt: overflowing Content-Length ignored");
 	is(scalar @{ $r->{msgs} }, 5, "$fmt: messages still found by From_ lines");
 }

@@ -23,7 +23,7 @@ like($out, qr/^\s+2\s+515\s+63 cur\s+RS\s+2001-10-24T13:41:00Z alice\@example.co
 like($out, qr{^t/data/pseudo.mbox: 3 messages, 540 bytes, 0 new, 2 cur, 1 pseudo, 0 warnings \(mboxo\)$}m,
      'summary');
 
-($out, $err, $st) = run('t/data/garbage-before-from.mbox', '--summary');
+($out, $err, $st) = run('t/data/bad/garbage-before-from.mbox', '--summary');
 is($st, 0, 'warnings do not fail');
 like($err, qr/^WARNING: stdin: message 1, offset 0: no From_ line/m, 'warning from stdin');
 is($out, "stdin: 2 messages, 108 bytes, 2 new, 0 cur, 0 pseudo, 1 warnings (mboxo)\n", 'summary only');
