@@ -117,17 +117,12 @@ static int open_top(struct mm_maildir *md, const char *path,
 /* Remove what a killed run of ours left in tmp/; leave other files. */
 static int clean_tmp(struct mm_maildir *md, struct mm_err *err_r)
 {
-	int fd = dup(md->tmpfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = mm_maildir_opendir(md->tmpfd);
 	struct dirent *de;
 	uint64_t key;
 
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return sys_err(err_r, "cannot read", "tmp/");
-	}
-	rewinddir(d); /* a dup()ed descriptor shares its position */
 	while ((de = readdir(d)) != NULL) {
 		if ((mm_maildir_name_key(de->d_name, &key) ||
 		     strncmp(de->d_name, MM_TMP_PREFIX,
@@ -155,17 +150,12 @@ static int is_regular(int dirfd, const struct dirent *de)
 static int load_present(struct mm_maildir *md, int dirfd, const char *name,
 			struct mm_err *err_r)
 {
-	int fd = dup(dirfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = mm_maildir_opendir(dirfd);
 	struct dirent *de;
 	uint64_t key;
 
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return sys_err(err_r, "cannot read", name);
-	}
-	rewinddir(d); /* a dup()ed descriptor shares its position */
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || !is_regular(dirfd, de))
 			continue; /* a planted symlink delivers nothing */

@@ -2,6 +2,8 @@
 #ifndef MM_MAILDIR_INT_H
 #define MM_MAILDIR_INT_H
 
+#include <dirent.h>
+
 #include "mm_keyset.h"
 #include "mm_maildir.h"
 
@@ -55,6 +57,8 @@ struct mm_maildir {
 void mm_maildir_set_host(struct mm_maildir *md, const char *host);
 void mm_maildir_base_name(const struct mm_maildir *md, time_t t, uint64_t hash,
 			  unsigned k, char *buf, size_t bufsz);
+/* Read a directory we hold open, from its start (closedir() it). */
+DIR *mm_maildir_opendir(int dirfd);
 /* Rename what is pending now (fsync modes each and none). */
 int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r);
 /* Record that pending message p is lost (errno e) and remove its file. */

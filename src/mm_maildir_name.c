@@ -119,6 +119,20 @@ void mm_maildir_any_key(const char *name, uint64_t *key_r)
 						  : strlen(name));
 }
 
+DIR *mm_maildir_opendir(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	rewinddir(d); /* a dup()ed descriptor shares its position */
+	return d;
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct mm_maildir_entry *x = a, *y = b;
@@ -130,17 +144,12 @@ static int cmp_entry(const void *a, const void *b)
 static int list_dir(int dirfd, const char *prefix, struct mm_maildir_list *l,
 		    size_t *cap, size_t *alen, size_t *acap)
 {
-	int fd = dup(dirfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = mm_maildir_opendir(dirfd);
 	struct dirent *de;
 	uint64_t key;
 
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (d == NULL)
 		return -1;
-	}
-	rewinddir(d); /* a dup()ed descriptor shares its position */
 	while ((de = readdir(d)) != NULL) {
 		size_t need = strlen(prefix) + strlen(de->d_name) + 1;
 

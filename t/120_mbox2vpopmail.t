@@ -116,6 +116,19 @@ for my $jobs (1, 2) {
 }
 ok(-d $ENV{HOME} || 1, 'nothing ran the file name');
 
+# On a terminal, batch mode keeps a progress line on stderr (script(1),
+# from Debian's essential bsdutils, gives it one); not in a pipe.
+{
+	local $ENV{VPOPMAIL} = $vp;
+	system('rm', '-rf', map { "$vp/domains/example.com/$_/Maildir" } qw(alice bob carol erin));
+	my $cmd = "'$^X' -Mblib bin/mbox2vpopmail -d example.com --dir '$spool' --map '$dir/map'";
+	system('script', '-qec', $cmd, "$dir/typescript") ;
+	my $tty = slurp("$dir/typescript");
+	like($tty, qr/mailboxes 6\/6, [\d.]+ of [\d.]+ MB, [\d.]+ MB\/s, ETA \d+:\d\d/, 'progress on a terminal');
+	($out, $err) = run(undef, '-d', 'example.com', '--dir', $spool, '--map', "$dir/map");
+	unlike($err, qr/mailboxes \d+\/\d+/, 'no progress line when stderr is not a terminal');
+}
+
 # --dry-run writes nothing.
 system('rm', '-rf', "$vp/domains/example.com/alice/Maildir");
 ($out, $err, $st) = run(undef, '--dry-run', 'alice@example.com', 'examples/sample.mbox');

@@ -5,6 +5,8 @@
 use strict;
 use warnings;
 use Test::More;
+use lib 't/lib';
+use MMRun qw(run_script slurp spew);
 use File::Temp qw(tempdir);
 
 use MigrateMail qw(password_scheme password_verify);
@@ -14,22 +16,9 @@ my $D = 't/data/accounts';
 my $PW = 'MigrateMe-2026';
 my $tmp = tempdir(CLEANUP => 1);
 
-sub slurp { open my $fh, '<', $_[0] or return ''; local $/; return scalar <$fh> }
-
 sub run {
-	my (@args) = @_;
-	my %o = ref $args[0] ? %{ shift @args } : ();
-	my $dir = tempdir(CLEANUP => 1);
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		umask $o{umask} if defined $o{umask};
-		open STDIN, '<', $o{stdin} // '/dev/null' or die;
-		open STDOUT, '>', "$dir/out" or die;
-		open STDERR, '>', "$dir/err" or die;
-		exec $^X, '-Mblib', 'bin/sendmail-list', @args or die "exec: $!";
-	}
-	waitpid $pid, 0;
-	return (slurp("$dir/out"), slurp("$dir/err"), $? >> 8);
+	my %o = ref $_[0] ? %{ shift @_ } : ();
+	return run_script('bin/sendmail-list', \%o, @_);
 }
 
 my @FILES = ('--passwd', "$D/passwd", '--shadow', "$D/shadow");

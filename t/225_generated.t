@@ -5,6 +5,8 @@
 use strict;
 use warnings;
 use Test::More;
+use lib 't/lib';
+use MMRun qw(run_script slurp spew);
 use File::Temp qw(tempdir);
 
 use MigrateMail qw(password_hash password_scheme password_verify);
@@ -13,19 +15,9 @@ use MigrateMail::SendmailList qw(parse_shell_words);
 my $tmp = tempdir(CLEANUP => 1);
 my $PW = 'correct horse battery staple';
 
-sub slurp { open my $fh, '<', $_[0] or return ''; local $/; return scalar <$fh> }
-
 sub run {
-	my (@args) = @_;
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		open STDIN, '<', '/dev/null' or die;
-		open STDOUT, '>', "$tmp/out" or die;
-		open STDERR, '>', "$tmp/err" or die;
-		exec $^X, '-Mblib', 'bin/sendmail-list', @args or die "exec: $!";
-	}
-	waitpid $pid, 0;
-	return (slurp("$tmp/out"), slurp("$tmp/err"), $? >> 8);
+	my %o = ref $_[0] ? %{ shift @_ } : ();
+	return run_script('bin/sendmail-list', \%o, @_);
 }
 
 my @methods = (

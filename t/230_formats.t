@@ -4,6 +4,8 @@
 use strict;
 use warnings;
 use Test::More;
+use lib 't/lib';
+use MMRun qw(run_script slurp spew);
 use File::Temp qw(tempdir);
 use JSON::PP ();
 
@@ -14,28 +16,9 @@ my $PW = 'MigrateMe-2026';
 my @FILES = ('--passwd', "$D/passwd", '--shadow', "$D/shadow");
 my $tmp = tempdir(CLEANUP => 1);
 
-sub slurp { open my $fh, '<', $_[0] or return ''; local $/; return scalar <$fh> }
-
-sub spew {
-	my ($path, $data) = @_;
-	open my $fh, '>', $path or die "$path: $!";
-	print $fh $data;
-	close $fh;
-	return $path;
-}
-
 sub run {
-	my (@args) = @_;
-	my %o = ref $args[0] ? %{ shift @args } : ();
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		open STDIN, '<', $o{stdin} // '/dev/null' or die;
-		open STDOUT, '>', "$tmp/out" or die;
-		open STDERR, '>', "$tmp/err" or die;
-		exec $^X, '-Mblib', 'bin/sendmail-list', @args or die "exec: $!";
-	}
-	waitpid $pid, 0;
-	return (slurp("$tmp/out"), slurp("$tmp/err"), $? >> 8);
+	my %o = ref $_[0] ? %{ shift @_ } : ();
+	return run_script('bin/sendmail-list', \%o, @_);
 }
 
 # Dovecot passwd-file

@@ -5,6 +5,8 @@
 use strict;
 use warnings;
 use Test::More;
+use lib 't/lib';
+use MMRun qw(run_script slurp spew);
 use Cwd qw(getcwd);
 use File::Find qw(find);
 use File::Temp qw(tempdir);
@@ -18,28 +20,9 @@ my $PW = 'MigrateMe-2026';
 my $tmp = tempdir(CLEANUP => 1);
 my $top = getcwd();
 
-sub slurp { open my $fh, '<', $_[0] or return ''; local $/; return scalar <$fh> }
-
-sub spew {
-	my ($path, $data, $mode) = @_;
-	open my $fh, '>', $path or die "$path: $!";
-	print $fh $data;
-	close $fh;
-	chmod $mode, $path if defined $mode;
-	return $path;
-}
-
 sub run {
-	my (@args) = @_;
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		open STDIN, '<', '/dev/null' or die;
-		open STDOUT, '>', "$tmp/out" or die;
-		open STDERR, '>', "$tmp/err" or die;
-		exec $^X, '-Mblib', 'bin/sendmail-list', @args or die "exec: $!";
-	}
-	waitpid $pid, 0;
-	return (slurp("$tmp/out"), slurp("$tmp/err"), $? >> 8);
+	my %o = ref $_[0] ? %{ shift @_ } : ();
+	return run_script('bin/sendmail-list', \%o, @_);
 }
 
 # Stubs that record their argv (NUL-separated), in a directory put first

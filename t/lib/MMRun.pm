@@ -1,0 +1,39 @@
+package MMRun;
+# Running the scripts in the tests: standard input from a file (or
+# /dev/null), output and errors captured, exit status.
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Temp qw(tempdir);
+
+our @EXPORT_OK = qw(run_script slurp spew);
+
+sub slurp { open my $fh, '<', $_[0] or return ''; local $/; return scalar <$fh> }
+
+sub spew {
+	my ($path, $data, $mode) = @_;
+	open my $fh, '>', $path or die "$path: $!";
+	print $fh $data;
+	close $fh;
+	chmod $mode, $path if defined $mode;
+	return $path;
+}
+
+# run_script('bin/x', { stdin => FILE, umask => 077 }, @args)
+#   -> (stdout, stderr, exit status)
+sub run_script {
+	my ($script, $o, @args) = @_;
+	my $dir = tempdir(CLEANUP => 1);
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		umask $o->{umask} if defined $o->{umask};
+		open STDIN, '<', $o->{stdin} // '/dev/null' or die;
+		open STDOUT, '>', "$dir/out" or die;
+		open STDERR, '>', "$dir/err" or die;
+		exec $^X, '-Mblib', $script, @args or die "exec: $!";
+	}
+	waitpid $pid, 0;
+	return (slurp("$dir/out"), slurp("$dir/err"), $? >> 8);
+}
+
+1;
