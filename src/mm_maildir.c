@@ -205,6 +205,10 @@ struct mm_maildir *mm_maildir_open(const char *path,
 	}
 	md->uid = md->opts.owner_given ? md->opts.uid : st.st_uid;
 	md->gid = md->opts.owner_given ? md->opts.gid : st.st_gid;
+	/* files are born ours: a chown to ourselves would only cost an
+	 * inode update per message */
+	if (md->uid == geteuid() && md->gid == getegid())
+		md->chown = 0;
 	if ((md->tmpfd = open_subdir(md, md->dfd, "tmp", &created, err_r)) < 0 ||
 	    (md->newfd = open_subdir(md, md->dfd, "new", &created, err_r)) < 0 ||
 	    (md->curfd = open_subdir(md, md->dfd, "cur", &created, err_r)) < 0)
