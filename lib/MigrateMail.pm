@@ -64,6 +64,11 @@ MigrateMail - move Unix mbox spools to Maildir, correctly and fast
   }
   warn "$_->{message}\n" for $mbox->warnings;
 
+  use MigrateMail qw(mbox_to_maildir verify_maildir);
+  my $st = mbox_to_maildir('/var/spool/mail/alice', '/home/alice/Maildir');
+  print "$st->{delivered} delivered, $st->{skipped_present} already there\n";
+  print STDERR "$_->{message}\n" for @{ $st->{errors} };
+
   use MigrateMail qw(parse_from_line parse_date tz_offset);
   my $f = parse_from_line('From alice Mon Jan  1 12:00:00 2001');
   my $t = parse_date('Mon, 1 Jan 2001 12:00:00 +0100');   # 978346800
@@ -85,6 +90,64 @@ This module holds the XS bootstrap and a few small functions.
 =head1 FUNCTIONS
 
 Nothing is exported by default.
+
+=head2 $stats = mbox_to_maildir($src, $maildir, %opt)
+
+Converts one mbox (a path, or a handle read from its current position)
+into the Maildir C<$maildir>, which is created (mode 0700, with tmp/,
+new/ and cur/) if its parent exists. The whole loop runs in C: read,
+split, unquote, write into tmp/, make durable, rename into new/ or cur/.
+
+Each message becomes one file: its bytes as L<MigrateMail::Mbox> gives
+them, mode 0600, owned by the Maildir's owner (when run as root), its
+mtime the From_ line date (else the Date: header), in cur/ with its
+Maildir flags (C<:2,FRS>) when the old server had shown it to the user,
+else in new/. Names are deterministic: converting the same mbox again
+adds nothing, and a run that was killed completes when run again. A
+message with a usable X-UIDL header is named by it, so POP3 servers that
+serve file names as UIDLs (qmail-pop3d, Dovecot with C<%f>) keep the old
+UIDLs; the others are named C<TIME.HHASH.HOST,S=SIZE>. When the mbox has
+a UIDVALIDITY (UW-IMAP X-IMAP or X-IMAPbase) and X-UIDs, and the Maildir
+has no UID list yet, F<dovecot-uidlist> and F<courierimapuiddb> keep the
+IMAP UIDs. An existing F<maildirsize> is kept up to date. Nothing is ever
+written through a symlink; a Maildir, tmp/, new/ or cur/ that is one is
+refused. The source is never modified; a spool file given by path is
+locked while it is read.
+
+Options: C<format>, C<keep_headers>, C<timezone>, C<buffer_max> (as for
+L<MigrateMail::Mbox/new>); C<fsync> (C<batch>, the default: every message
+durable before it is visible, syncs batched; C<each>; C<none>); C<batch>
+(messages per batch, 256); C<uid>, C<gid> (owner of what is created,
+instead of the Maildir's); C<host> (the host part of names); C<lock>
+(C<auto>, C<fcntl>, C<dotlock>, C<both>, C<none>) and C<lock_timeout>
+(seconds, 30); C<verify> (read the mbox again afterwards and check every
+message byte for byte); C<uidl_names> and C<uid_lists> (both on by
+default); C<name> (for messages).
+
+Returns a hash reference: C<messages> (read, the pseudo message
+included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
+C<skipped_pseudo>, C<skipped_present> (already in the Maildir),
+C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
+C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<format>, with
+C<verify> also C<verified>, C<missing>, C<mismatched>; C<errors> and
+C<warnings>: lists of C<< { number, offset, code, errno, text, message } >>
+where C<message> is the whole C<ERROR: ...> or C<WARNING: ...> line;
+C<error>: set when the run stopped early (the mbox could not be read, the
+Maildir could not be opened, the disk is full), after what was complete
+had been made durable and visible. Croaks only on misuse (an unknown
+option or value).
+
+A file size limit (RLIMIT_FSIZE) fails the one message that is too big
+(SIGXFSZ is ignored during the call), not the run.
+
+=head2 $stats = verify_maildir($src, $maildir, %opt)
+
+Reads the mbox and checks that every message (but the UW-IMAP pseudo
+message) is in the Maildir byte for byte, without changing anything.
+Takes the options of C<mbox_to_maildir> that decide names and bytes
+(C<format>, C<keep_headers>, C<timezone>, C<uidl_names>). Returns the
+same hash with C<verified>, C<missing> and C<mismatched>; each problem is
+in C<errors>, naming the message number, its offset and the file.
 
 =head2 $fields = parse_from_line($line)
 
