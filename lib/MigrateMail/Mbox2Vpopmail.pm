@@ -215,6 +215,7 @@ sub convert_mailbox {
 	unshift @{ $r{errors} }, $st->{error} if $st->{error};
 	$r{warnings} = [ map { $_->{message} } @{ $st->{warnings} || [] } ];
 	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
+	$r{verify} = 1 if $opt->{verify} && !$opt->{'dry-run'};
 	return \%r;
 }
 
@@ -245,11 +246,12 @@ sub dry_run {
 
 sub summary_line {
 	my ($r, $dry) = @_;
-	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %d failed, %d warnings, %.2f s%s",
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %d failed, %d warnings, %s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
-	  $r->{failed} // 0, scalar @{ $r->{warnings} || [] }, $r->{elapsed} // 0,
-	  $r->{failed_mailbox} ? ', FAILED' : '';
+	  $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
+	  defined $r->{verified} && $r->{verify} ? "$r->{verified} verified, " : '',
+	  $r->{elapsed} // 0, $r->{failed_mailbox} ? ', FAILED' : '';
 }
 
 # Called in the parent as each mailbox finishes.
