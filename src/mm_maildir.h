@@ -7,10 +7,11 @@
  *	<time>.H<16 hex digits>[_<k>].<host>,S=<size>[:2,<flags>]
  *
  * where the hex digits are the message's identity hash (struct mm_msg)
- * and k counts identical copies in the same mbox. Delivering the same
- * mbox twice therefore adds nothing: mm_maildir_has() knows the
- * identities already present in new/ and cur/ (whatever the flags or the
- * host part of their names say now).
+ * and k counts identical copies in the same mbox; or exactly the name
+ * given to mm_maildir_begin_named() (a POP3 UIDL to keep), plus the info
+ * part. Delivering the same mbox twice therefore adds nothing:
+ * mm_maildir_has() knows the keys of the files already in new/ and cur/
+ * (whatever the flags or the host part of their names say now).
  *
  * Everything is opened relative to directory descriptors with O_NOFOLLOW,
  * files with O_CREAT|O_EXCL: a symlink planted in the Maildir is never
@@ -67,7 +68,9 @@ struct mm_maildir *mm_maildir_open(const char *path,
 
 /* Deliver what is pending and release everything. Returns 0, or -1 if
  * the last batch could not be made durable and visible (err_r filled;
- * its files are removed from tmp/). The handle is freed either way. */
+ * its files are removed from tmp/). The handle is freed either way, so
+ * to learn which messages were lost, call mm_maildir_flush() and drain
+ * mm_maildir_failure() first. */
 int mm_maildir_close(struct mm_maildir *md, struct mm_err *err_r);
 
 /* The key of message identity hash with copy number k. */
