@@ -26,7 +26,7 @@ sub check_consistent {
 }
 
 SKIP: {
-	skip 'a small file system needs root (CI runs as root)', 13 if $> != 0;
+	skip 'a small file system needs root (CI runs as root)', 16 if $> != 0;
 	my @want = gen_mbox("$dir/full.mbox", n => 400);    # about 240 KB
 	my $mnt = "$dir/small";
 	mkdir $mnt;
@@ -40,6 +40,11 @@ SKIP: {
 		check_consistent("$dir/full.mbox", $md, 400, "disk full ($mode)");
 		system('rm', '-rf', $md);
 	}
+	my $cli = `'$^X' -Mblib bin/mbox2vpopmail --maildir '$mnt/Maildir-cli' '$dir/full.mbox' 2>&1`;
+	is($? >> 8, 1, 'disk full: mbox2vpopmail exits 1');
+	is(scalar(() = $cli =~ /^ERROR: .*No space left on device$/mg), 1, 'with exactly one ERROR line for it');
+	like($cli, qr/, FAILED$/m, 'and its summary says FAILED');
+	system('rm', '-rf', "$mnt/Maildir-cli");
 	my $md = "$mnt/Maildir";
 	my $st = mbox_to_maildir("$dir/full.mbox", $md);
 	my $first = $st->{delivered};

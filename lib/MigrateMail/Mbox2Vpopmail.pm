@@ -212,7 +212,9 @@ sub convert_mailbox {
 	  uidvalidity uid_last format);
 	$r{skipped} = ($st->{skipped_pseudo} // 0) + ($st->{skipped_present} // 0);
 	$r{errors} = [ map { $_->{message} } @{ $st->{errors} || [] } ];
-	unshift @{ $r{errors} }, $st->{error} if $st->{error};
+	# the error that stopped the run may be one of the listed ones
+	unshift @{ $r{errors} }, $st->{error}
+	  if $st->{error} && !grep { $_ eq $st->{error} } @{ $r{errors} };
 	$r{warnings} = [ map { $_->{message} } @{ $st->{warnings} || [] } ];
 	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
 	$r{verify} = 1 if $opt->{verify} && !$opt->{'dry-run'};
