@@ -398,7 +398,7 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 		md->wlen = 0;
 		close(fd);
 		md->cur_fd = -1;
-		mm_maildir_lost(md, p, e, "cannot write");
+		mm_maildir_lost(md, p, e, "cannot write", NULL);
 		if (err_r)
 			*err_r = md->fail[md->nfail - 1];
 		return -1;
@@ -409,7 +409,7 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 		int e = errno;
 		close(fd);
 		md->cur_fd = -1;
-		mm_maildir_lost(md, p, e, "cannot finish");
+		mm_maildir_lost(md, p, e, "cannot finish", NULL);
 		if (err_r)
 			*err_r = md->fail[md->nfail - 1];
 		return -1;

@@ -61,9 +61,10 @@ void mm_maildir_base_name(const struct mm_maildir *md, time_t t, uint64_t hash,
 DIR *mm_maildir_opendir(int dirfd);
 /* Rename what is pending now (fsync modes each and none). */
 int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r);
-/* Record that pending message p is lost (errno e) and remove its file. */
+/* Record that pending message p is lost (errno e) and remove its file;
+ * the text is "<what> tmp/NAME<to>: <reason>" (to: NULL or " to new/"). */
 void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
-		     const char *what);
+		     const char *what, const char *to);
 /* Free md, removing uncommitted and pending files from tmp/. */
 void mm_maildir_discard(struct mm_maildir *md);
 

@@ -26,15 +26,13 @@ static int problem(struct mm_maildir *md, struct mm_err *err_r, int e,
 }
 
 void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
-		     const char *what)
+		     const char *what, const char *to)
 {
 	unlinkat(md->tmpfd, p->tmp, 0);
 	if (md->nfail >= md->opts.batch_max + MM_FAIL_SPARE)
 		return; /* the caller did not drain; never happens in mm_convert */
 	mm_err_set(&md->fail[md->nfail++], MM_E_IO, e, p->msgno, p->offset,
-		   "%s tmp/%s%s: %s", what, p->tmp,
-		   strcmp(what, "cannot move") ? "" :
-		   p->in_cur ? " to cur/" : " to new/", strerror(e));
+		   "%s tmp/%s%s: %s", what, p->tmp, to ? to : "", strerror(e));
 }
 
 int mm_maildir_failure(struct mm_maildir *md, struct mm_err *e_r)
@@ -60,7 +58,8 @@ static int rename_one(struct mm_maildir *md, struct mm_pending *p)
 			unlinkat(md->tmpfd, p->tmp, 0);
 	}
 	if (r < 0) {
-		mm_maildir_lost(md, p, errno, "cannot move");
+		mm_maildir_lost(md, p, errno, "cannot move",
+				p->in_cur ? " to cur/" : " to new/");
 		return -1;
 	}
 	mm_keyset_add(&md->present, p->key);
@@ -184,7 +183,7 @@ int mm_maildir_flush(struct mm_maildir *md, struct mm_err *err_r)
 			for (unsigned i = 0; i < md->npend; i++) {
 				close(md->pend[i].fd);
 				mm_maildir_lost(md, &md->pend[i], err_r->sys_errno,
-						"cannot sync");
+						"cannot sync", NULL);
 			}
 			md->npend = 0;
 			md->pend_bytes = 0;

@@ -347,9 +347,9 @@ static int yield(struct mm_mbox *mb, size_t start, size_t len,
 	*data_r = mb->buf + start;
 	*len_r = len;
 	mb->msg.size += len;
-	if (!mb->nul_seen && memchr(*data_r, '\0', len) != NULL) {
-		const char *z = memchr(*data_r, '\0', len);
+	const char *z = mb->nul_seen ? NULL : memchr(*data_r, '\0', len);
 
+	if (z != NULL) {
 		mb->nul_seen = 1;
 		mm_mbox_warn(mb, MM_W_NUL, mb->buf_off + (uint64_t)(z - mb->buf),
 			     "message contains NUL bytes (kept)");
