@@ -14,34 +14,24 @@ our @EXPORT_OK = qw(mbox_to_maildir verify_maildir parse_from_line
 		    password_scheme password_verify password_hash
 		    password_method);
 
-sub mbox_to_maildir {
-	require MigrateMail::Convert;
-	return MigrateMail::Convert::mbox_to_maildir(@_);
-}
-
-sub verify_maildir {
-	require MigrateMail::Convert;
-	return MigrateMail::Convert::verify_maildir(@_);
-}
-
-sub password_scheme {
-	require MigrateMail::Passwd;
-	return MigrateMail::Passwd::password_scheme(@_);
-}
-
-sub password_verify {
-	require MigrateMail::Passwd;
-	return MigrateMail::Passwd::password_verify(@_);
-}
-
-sub password_hash {
-	require MigrateMail::Passwd;
-	return MigrateMail::Passwd::password_hash(@_);
-}
-
-sub password_method {
-	require MigrateMail::Passwd;
-	return MigrateMail::Passwd::password_method(@_);
+# The functions live in modules loaded only when first called, so that
+# "use MigrateMail" stays light for scripts that read mboxes only.
+my %LAZY = (
+	mbox_to_maildir => 'MigrateMail::Convert',
+	verify_maildir  => 'MigrateMail::Convert',
+	password_scheme => 'MigrateMail::Passwd',
+	password_verify => 'MigrateMail::Passwd',
+	password_hash   => 'MigrateMail::Passwd',
+	password_method => 'MigrateMail::Passwd',
+);
+for my $name (keys %LAZY) {
+	my $module = $LAZY{$name};
+	no strict 'refs';
+	*{$name} = sub {
+		(my $file = "$module.pm") =~ s{::}{/}g;
+		require $file;
+		goto &{"${module}::$name"};
+	};
 }
 
 1;

@@ -65,10 +65,7 @@ sub main {
 			       !$opt{quiet} && defined $opt{dir} && -t STDERR);
 	my $failed = grep { $_->{failed_mailbox} } @results;
 	if (defined $opt{dir} && !$opt{quiet}) {
-		my %t;
-		for my $r (map { ($_, @{ $_->{folders} || [] }) } @results) {
-			$t{$_} += $r->{$_} // 0 for qw(messages bytes to_new to_cur skipped failed);
-		}
+		my %t = totals(\@results);
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
 		  . "%d skipped, %d failed messages, %.2f s\n", scalar @results, $failed,
 		  @t{qw(messages bytes to_new to_cur skipped failed)}, Time::HiRes::time() - $t0;
@@ -270,14 +267,21 @@ sub report_one {
 	STDOUT->flush;
 }
 
+# Counts summed over the mailboxes and their folders.
+sub totals {
+	my ($results) = @_;
+	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped failed);
+	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
+		$t{$_} += $r->{$_} // 0 for keys %t;
+	}
+	return %t;
+}
+
 sub write_report {
 	my ($path, $results, $elapsed) = @_;
-	my %t = (mailboxes => scalar @$results,
-		 failed_mailboxes => scalar grep { $_->{failed_mailbox} } @$results);
-	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
-		$t{$_} += $r->{$_} // 0 for qw(messages bytes to_new to_cur skipped failed);
-	}
-	$t{elapsed} = $elapsed;
+	my %t = (totals($results), mailboxes => scalar @$results,
+		 failed_mailboxes => scalar(grep { $_->{failed_mailbox} } @$results),
+		 elapsed => $elapsed);
 	my $json = JSON::PP->new->canonical->pretty->encode({
 		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results });
 	my $tmp = "$path.tmp.$$";
