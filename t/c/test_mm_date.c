@@ -4,6 +4,7 @@
  * under ASan or valgrind a parser that peeks past the end (the lines are
  * not NUL-terminated) is caught rather than reading the literal's NUL.
  */
+#include "mm_test.h"
 #include "mm_date.h"
 
 #include <stdio.h>
@@ -13,28 +14,6 @@
 
 #define NONE MM_TZ_NONE
 #define H 3600
-
-static int n_pass, n_fail;
-
-static void check(int ok, const char *what, const char *input)
-{
-	if (ok) {
-		n_pass++;
-		return;
-	}
-	n_fail++;
-	printf("FAIL %s: \"%s\"\n", what, input);
-}
-
-/* Exactly-sized copy; malloc(0) may be NULL, which is fine with len 0. */
-static char *dup_exact(const char *s, size_t len)
-{
-	char *b = malloc(len);
-
-	if (len)
-		memcpy(b, s, len);
-	return b;
-}
 
 struct from_case {
 	const char *in;
@@ -451,6 +430,5 @@ int main(void)
 	test_rfc5322();
 	test_from_time();
 	test_tz_parse();
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return test_summary();
 }

@@ -6,33 +6,13 @@
  * SHA-crypt specification, MD5-crypt and NT references; the rest are
  * made here with crypt_gensalt() and checked by round trip.
  */
+#include "mm_test.h"
 #include "mm_passwd.h"
 
 #include <crypt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int n_pass, n_fail;
-
-static void check(int ok, const char *what, const char *input)
-{
-	if (ok) {
-		n_pass++;
-		return;
-	}
-	n_fail++;
-	printf("FAIL %s: \"%s\"\n", what, input ? input : "(null)");
-}
-
-static char *dup_exact(const char *s, size_t len)
-{
-	char *b = malloc(len ? len : 1);
-
-	if (len)
-		memcpy(b, s, len);
-	return b;
-}
 
 /* Can this machine's crypt() hash with this setting at all? For the
  * schemes whose support depends on how libxcrypt was built. */
@@ -377,6 +357,5 @@ int main(void)
 	test_verify();
 	test_hash();
 	test_names();
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return test_summary();
 }

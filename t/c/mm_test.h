@@ -1,0 +1,39 @@
+/* mm_test.h - what the table-driven C unit tests in t/c/ share: counting
+ * checks, exactly-sized copies (so ASan and valgrind catch over-reads),
+ * and the closing "N passed, M failed" line. Test code only. */
+#ifndef MM_TEST_H
+#define MM_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int n_pass, n_fail;
+
+static void check(int ok, const char *what, const char *input)
+{
+	if (ok) {
+		n_pass++;
+		return;
+	}
+	n_fail++;
+	printf("FAIL %s: \"%s\"\n", what, input ? input : "(null)");
+}
+
+/* Exactly-sized copy (one byte for len 0, so never NULL by size). */
+static char *dup_exact(const char *s, size_t len)
+{
+	char *b = malloc(len ? len : 1);
+
+	if (len)
+		memcpy(b, s, len);
+	return b;
+}
+
+static int test_summary(void)
+{
+	printf("%d passed, %d failed\n", n_pass, n_fail);
+	return n_fail ? 1 : 0;
+}
+
+#endif
