@@ -192,8 +192,9 @@ struct mm_maildir *mm_maildir_open(const char *path,
 	md->chown = geteuid() == 0;
 	mm_maildir_set_host(md, md->opts.host);
 	md->pend = calloc(md->opts.batch_max, sizeof(*md->pend));
-	md->fail = calloc(md->opts.batch_max + MM_FAIL_SPARE, sizeof(*md->fail));
-	if (md->pend == NULL || md->fail == NULL) {
+	md->flight.p = calloc(md->opts.batch_max, sizeof(*md->flight.p));
+	md->fail = calloc(MM_FAIL_CAP(md), sizeof(*md->fail));
+	if (md->pend == NULL || md->flight.p == NULL || md->fail == NULL) {
 		mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
 		goto fail;
 	}
@@ -232,10 +233,10 @@ void mm_maildir_discard(struct mm_maildir *md)
 	if (md == NULL)
 		return;
 	mm_maildir_abort(md);
-	for (unsigned i = 0; i < md->npend; i++) {
-		close(md->pend[i].fd);
+	/* what is in flight lands (its failures go unreported) */
+	mm_maildir_land(md, NULL);
+	for (unsigned i = 0; i < md->npend; i++)
 		unlinkat(md->tmpfd, md->pend[i].tmp, 0);
-	}
 	md->npend = 0;
 	if (md->dfd >= 0)
 		close(md->dfd);
@@ -247,6 +248,7 @@ void mm_maildir_discard(struct mm_maildir *md)
 		close(md->curfd);
 	mm_keyset_free(&md->present);
 	free(md->pend);
+	free(md->flight.p);
 	free(md->fail);
 	free(md);
 }
@@ -383,7 +385,7 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 {
 	struct mm_pending *p = &md->pend[md->npend];
 	struct timespec ts[2];
-	int fd = md->cur_fd;
+	int fd = md->cur_fd, bad, e;
 
 	if (fd < 0)
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
@@ -394,7 +396,7 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 	p->msgno = md->cur_msgno;
 	p->offset = md->cur_offset;
 	if (flush_buf(md) < 0) {
-		int e = errno;
+		e = errno;
 		md->wlen = 0;
 		close(fd);
 		md->cur_fd = -1;
@@ -403,12 +405,16 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 			*err_r = md->fail[md->nfail - 1];
 		return -1;
 	}
-	if ((md->chown && fchown(fd, md->uid, md->gid) < 0) ||
-	    futimens(fd, ts) < 0 ||
-	    (md->opts.fsync == MM_FSYNC_EACH && fsync(fd) < 0)) {
-		int e = errno;
-		close(fd);
-		md->cur_fd = -1;
+	md->cur_fd = -1;
+	bad = (md->chown && fchown(fd, md->uid, md->gid) < 0) ||
+	      futimens(fd, ts) < 0 ||
+	      (md->opts.fsync == MM_FSYNC_EACH && fsync(fd) < 0);
+	e = errno;
+	if (close(fd) < 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad) {
 		mm_maildir_lost(md, p, e, "cannot finish", NULL);
 		if (err_r)
 			*err_r = md->fail[md->nfail - 1];
@@ -421,17 +427,15 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 		snprintf(p->final, sizeof(p->final), "%s,S=%llu%s%s",
 			 md->cur_base, (unsigned long long)md->cur_size,
 			 in_cur ? ":2," : "", in_cur ? info : "");
-	p->fd = fd;
 	p->in_cur = in_cur;
+	p->err = 0;
 	p->size = md->cur_size;
 	p->key = md->cur_key;
-	md->cur_fd = -1;
 	md->npend++;
 	md->pend_bytes += p->size;
-	if (md->opts.fsync != MM_FSYNC_BATCH)
-		return mm_maildir_publish(md, err_r);
-	if (md->npend >= md->opts.batch_max ||
+	if (md->opts.fsync != MM_FSYNC_BATCH ||
+	    md->npend >= md->opts.batch_max ||
 	    md->pend_bytes >= md->opts.batch_bytes)
-		return mm_maildir_flush(md, err_r);
+		return mm_maildir_publish(md, err_r);
 	return 0;
 }

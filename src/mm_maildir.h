@@ -13,6 +13,11 @@
  * mm_maildir_has() knows the keys of the files already in new/ and cur/
  * (whatever the flags or the host part of their names say now).
  *
+ * In fsync mode batch, a full batch is synced and renamed by a thread of
+ * its own (all signals blocked, no other state touched) while the next
+ * batch is written; the next hand-off, mm_maildir_flush() and
+ * mm_maildir_close() wait for it. Its losses are reported then.
+ *
  * Everything is opened relative to directory descriptors with O_NOFOLLOW,
  * files with O_CREAT|O_EXCL: a symlink planted in the Maildir is never
  * written through, and a Maildir, tmp/, new/ or cur/ that is a symlink is

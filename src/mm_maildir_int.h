@@ -3,24 +3,41 @@
 #define MM_MAILDIR_INT_H
 
 #include <dirent.h>
+#include <pthread.h>
 
 #include "mm_keyset.h"
 #include "mm_maildir.h"
 
-#define MM_BATCH_LIMIT 512   /* open files held by one batch, at most */
+#define MM_BATCH_LIMIT 512   /* messages in one batch, at most */
 #define MM_NAME_MAX 256
 #define MM_TMP_PREFIX "mmtmp." /* tmp/ names of named messages */
 #define MM_FAIL_SPARE 4      /* failure records beyond one per message */
+/* room for the failures of two batches: the one being settled and the
+ * one being written */
+#define MM_FAIL_CAP(md) (2 * (md)->opts.batch_max + MM_FAIL_SPARE)
 
-/* A message written to tmp/, waiting to be made durable and visible. */
+/* A message written to tmp/ (and closed), waiting to be made durable
+ * and visible. */
 struct mm_pending {
-	int fd;
 	int in_cur;
+	int err;                /* errno of its rename, once tried; else 0 */
 	unsigned long msgno;    /* where it came from, for error reports */
 	uint64_t offset;
 	uint64_t size, key;
 	char tmp[MM_NAME_MAX];
 	char final[MM_NAME_MAX + 64];
+};
+
+/* A batch on its way to new/ and cur/: synced, then renamed, then the
+ * directories synced, by a thread of its own while the next batch is
+ * written (mm_maildir_sync.c). */
+struct mm_batch {
+	struct mm_pending *p;   /* batch_max entries, n used */
+	unsigned n;
+	int sync_errno;         /* the sync failed: none of it may show */
+	int dirs_errno;         /* syncing new/ or cur/ failed */
+	int running;            /* a thread works on it */
+	pthread_t thread;
 };
 
 struct mm_maildir {
@@ -45,9 +62,10 @@ struct mm_maildir {
 	char wbuf[64 * 1024];   /* the current message's bytes not yet written */
 	size_t wlen;
 
-	struct mm_pending *pend;
+	struct mm_pending *pend; /* the batch being written */
 	unsigned npend;
 	uint64_t pend_bytes;
+	struct mm_batch flight; /* the one being synced and renamed */
 	uint64_t quota_bytes;   /* delivered, not yet added to maildirsize */
 	unsigned long quota_count;
 
@@ -59,8 +77,11 @@ void mm_maildir_base_name(const struct mm_maildir *md, time_t t, uint64_t hash,
 			  unsigned k, char *buf, size_t bufsz);
 /* Read a directory we hold open, from its start (closedir() it). */
 DIR *mm_maildir_opendir(int dirfd);
-/* Rename what is pending now (fsync modes each and none). */
+/* The batch being written is complete: make it durable and visible
+ * (in the background in fsync mode batch). */
 int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r);
+/* Wait for the batch in flight, if any, and settle its accounts. */
+int mm_maildir_land(struct mm_maildir *md, struct mm_err *err_r);
 /* Record that pending message p is lost (errno e) and remove its file;
  * the text is "<what> tmp/NAME<to>: <reason>" (to: NULL or " to new/"). */
 void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,

@@ -21,7 +21,7 @@ static void check(int ok, const char *what, const char *input)
 }
 
 /* Exactly-sized copy (one byte for len 0, so never NULL by size). */
-static char *dup_exact(const char *s, size_t len)
+static inline char *dup_exact(const char *s, size_t len)
 {
 	char *b = malloc(len ? len : 1);
 
