@@ -294,14 +294,42 @@ static int password_copy(const char *pw, size_t len, char *z,
 	return 0;
 }
 
+/* crypt() the NUL-terminated password with setting (a hash or a salt)
+ * into out: the length of the result, or -1 with errno (ENOMEM; ERANGE
+ * when out is too small; else crypt's own, 0 when it just refused). The
+ * work area is wiped. */
+static int crypt_into(const char *pwz, const char *setting, char *out,
+		      size_t size)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *r;
+	size_t len = 0;
+	int e = 0;
+
+	if (cd == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	errno = 0;
+	r = crypt_rn(pwz, setting, cd, (int)sizeof(*cd));
+	if (r == NULL)
+		e = errno;
+	else if ((len = strlen(r)) >= size)
+		e = ERANGE;
+	else
+		memcpy(out, r, len + 1);
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	errno = e;
+	return r == NULL || e ? -1 : (int)len;
+}
+
 int mm_pw_verify(const char *password, size_t pwlen, const char *hash,
 		 size_t hlen, struct mm_err *err_r)
 {
 	struct mm_pw_info info;
-	char pwz[MM_PW_PASSWORD_MAX], hz[MM_PW_HASH_MAX];
-	struct crypt_data *cd;
-	const char *out;
-	int ret;
+	char pwz[MM_PW_PASSWORD_MAX], hz[MM_PW_HASH_MAX], out[MM_PW_HASH_MAX];
+	int n, e, ret;
 
 	if (hash == NULL)
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0, "hash is NULL");
@@ -320,27 +348,19 @@ int mm_pw_verify(const char *password, size_t pwlen, const char *hash,
 	}
 	memcpy(hz, hash, hlen);
 	hz[hlen] = '\0';
-	cd = calloc(1, sizeof(*cd));
-	if (cd == NULL) {
-		explicit_bzero(pwz, sizeof(pwz));
+	n = crypt_into(pwz, hz, out, sizeof(out)); /* out fits any crypt() */
+	e = errno;
+	explicit_bzero(pwz, sizeof(pwz));
+	if (n < 0 && e == ENOMEM)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
 				  "out of memory");
-	}
-	errno = 0;
-	out = crypt_rn(pwz, hz, cd, (int)sizeof(*cd));
-	if (out == NULL) {
-		int e = errno;
-
-		ret = mm_err_set(err_r, MM_E_FORMAT, e, 0, 0,
-				 "this machine's crypt() cannot use this %s "
-				 "hash: %s", mm_pw_scheme_name(info.scheme),
-				 e ? strerror(e) : "rejected");
-	} else {
-		ret = ct_equal(out, strlen(out), hz, hlen);
-	}
-	explicit_bzero(cd, sizeof(*cd));
-	explicit_bzero(pwz, sizeof(pwz));
-	free(cd);
+	if (n < 0)
+		return mm_err_set(err_r, MM_E_FORMAT, e, 0, 0,
+				  "this machine's crypt() cannot use this %s "
+				  "hash: %s", mm_pw_scheme_name(info.scheme),
+				  e ? strerror(e) : "rejected");
+	ret = ct_equal(out, (size_t)n, hz, hlen);
+	explicit_bzero(out, sizeof(out));
 	return ret;
 }
 
@@ -350,10 +370,7 @@ int mm_pw_hash(const char *password, size_t pwlen, const char *prefix,
 {
 	char pwz[MM_PW_PASSWORD_MAX];
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data *cd;
-	const char *out;
-	size_t len;
-	int ret;
+	int n, e;
 
 	if (hash_r == NULL || size < MM_PW_HASH_MAX)
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
@@ -365,8 +382,7 @@ int mm_pw_hash(const char *password, size_t pwlen, const char *prefix,
 	errno = 0;
 	if (crypt_gensalt_rn(prefix, count, NULL, 0, setting,
 			     (int)sizeof(setting)) == NULL) {
-		int e = errno;
-
+		e = errno;
 		explicit_bzero(pwz, sizeof(pwz));
 		return mm_err_set(err_r, e == EINVAL || e == ERANGE || e == 0 ?
 				  MM_E_USAGE : e == ENOMEM ? MM_E_NOMEM :
@@ -375,30 +391,19 @@ int mm_pw_hash(const char *password, size_t pwlen, const char *prefix,
 				  "(count %lu): %s", prefix ? prefix : "default",
 				  count, e ? strerror(e) : "unsupported");
 	}
-	cd = calloc(1, sizeof(*cd));
-	if (cd == NULL) {
-		explicit_bzero(pwz, sizeof(pwz));
+	n = crypt_into(pwz, setting, hash_r, size);
+	e = errno;
+	explicit_bzero(pwz, sizeof(pwz));
+	if (n >= 0)
+		return n;
+	if (e == ENOMEM)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
 				  "out of memory");
-	}
-	errno = 0;
-	out = crypt_rn(pwz, setting, cd, (int)sizeof(*cd));
-	if (out == NULL) {
-		int e = errno;
-
-		ret = mm_err_set(err_r, MM_E_USAGE, e, 0, 0,
-				 "crypt() failed for method '%s': %s",
-				 prefix ? prefix : "default",
-				 e ? strerror(e) : "rejected");
-	} else if ((len = strlen(out)) >= size) {
-		ret = mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
-				 "hash longer than the buffer");
-	} else {
-		memcpy(hash_r, out, len + 1);
-		ret = (int)len;
-	}
-	explicit_bzero(cd, sizeof(*cd));
-	explicit_bzero(pwz, sizeof(pwz));
-	free(cd);
-	return ret;
+	if (e == ERANGE)
+		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
+				  "hash longer than the buffer");
+	return mm_err_set(err_r, MM_E_USAGE, e, 0, 0,
+			  "crypt() failed for method '%s': %s",
+			  prefix ? prefix : "default",
+			  e ? strerror(e) : "rejected");
 }
