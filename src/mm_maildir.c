@@ -47,6 +47,21 @@ static int sys_err(struct mm_err *err_r, const char *what, const char *name)
 			  strerror(e));
 }
 
+/* A directory did not open (errno): a symlink, or a file, is refused.
+ * kind: "Maildir " or "". */
+static int open_failed(struct mm_err *err_r, const char *kind,
+		       const char *name)
+{
+	int e = errno;
+
+	if (e == ELOOP || e == ENOTDIR)
+		return mm_err_set(err_r, MM_E_USAGE, e, 0, 0,
+				  "%s%s is a symlink or not a directory: "
+				  "refused", kind, name);
+	return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot open %s%s: %s",
+			  kind, name, strerror(e));
+}
+
 /* Open (creating if needed) subdirectory name of dfd, refusing links. */
 static int open_subdir(struct mm_maildir *md, int dfd, const char *name,
 		       int *created, struct mm_err *err_r)
@@ -64,14 +79,7 @@ static int open_subdir(struct mm_maildir *md, int dfd, const char *name,
 		return sys_err(err_r, "cannot create", name);
 	}
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ELOOP || errno == ENOTDIR)
-			return mm_err_set(err_r, MM_E_USAGE, errno, 0, 0,
-					  "%s is a symlink or not a directory: "
-					  "refused", name);
-		return sys_err(err_r, "cannot open", name);
-	}
-	return fd;
+	return fd < 0 ? open_failed(err_r, "", name) : fd;
 }
 
 /* The Maildir itself: opened without following a symlink, created (and
@@ -104,14 +112,7 @@ static int open_top(struct mm_maildir *md, const char *path,
 			return sys_err(err_r, "cannot set the owner of", path);
 		}
 	}
-	if (fd < 0) {
-		if (errno == ELOOP || errno == ENOTDIR)
-			return mm_err_set(err_r, MM_E_USAGE, errno, 0, 0,
-					  "Maildir %s is a symlink or not a "
-					  "directory: refused", path);
-		return sys_err(err_r, "cannot open Maildir", path);
-	}
-	return fd;
+	return fd < 0 ? open_failed(err_r, "Maildir ", path) : fd;
 }
 
 /* Remove what a killed run of ours left in tmp/; leave other files. */
@@ -329,13 +330,10 @@ int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
 		     msgno, offset, err_r);
 }
 
-/* Write out what is buffered for the current message. */
-static int flush_buf(struct mm_maildir *md)
+static int write_all(int fd, const char *p, size_t len)
 {
-	const char *p = md->wbuf;
-
-	while (md->wlen > 0) {
-		ssize_t n = write(md->cur_fd, p, md->wlen);
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -343,20 +341,38 @@ static int flush_buf(struct mm_maildir *md)
 			return -1;
 		}
 		p += n;
-		md->wlen -= (size_t)n;
+		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Write out what is buffered for the current message. */
+static int flush_buf(struct mm_maildir *md)
+{
+	size_t len = md->wlen;
+
+	md->wlen = 0;
+	return write_all(md->cur_fd, md->wbuf, len);
 }
 
 int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
 		     struct mm_err *err_r)
 {
 	/* Small pieces (header segments, unquoted lines) are gathered so
-	 * that a typical message costs one write(), not one per piece. */
+	 * that a typical message costs one write(), not one per piece; a
+	 * big one goes out as it is, without a copy. */
 	while (len > 0) {
 		size_t room = sizeof(md->wbuf) - md->wlen;
 		size_t n = len < room ? len : room;
 
+		if (md->wlen == 0 && len >= sizeof(md->wbuf)) {
+			if (write_all(md->cur_fd, data, len) < 0)
+				return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+						  "cannot write tmp/%s: %s",
+						  md->cur_tmp, strerror(errno));
+			md->cur_size += len;
+			return 0;
+		}
 		memcpy(md->wbuf + md->wlen, data, n);
 		md->wlen += n;
 		md->cur_size += n;
