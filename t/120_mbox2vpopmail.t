@@ -8,6 +8,7 @@ use File::Path qw(make_path);
 use JSON::PP ();
 use lib 't/lib';
 use MMMaildir qw(maildir_files slurp);
+use MMRun qw(run_script);
 
 my $dir = tempdir(CLEANUP => 1);
 my $vp = "$dir/vpopmail";
@@ -17,15 +18,7 @@ system('cp', 't/vpopmail/vuserinfo', "$vp/bin/") == 0 or die;
 sub run {
 	my ($stdin, @args) = @_;
 	local $ENV{VPOPMAIL} = $vp;
-	my $pid = open my $out, '-|' // die;
-	if (!$pid) {
-		open STDERR, '>', "$dir/stderr" or die;
-		open STDIN, '<', $stdin // '/dev/null' or die;
-		exec $^X, '-Mblib', 'bin/mbox2vpopmail', @args or die;
-	}
-	my $o = do { local $/; <$out> } // '';
-	close $out;
-	return ($o, slurp("$dir/stderr"), $? >> 8);
+	return run_script('bin/mbox2vpopmail', { stdin => $stdin }, @args);
 }
 my $SUMMARY = qr/^(\S+): (\d+) messages, (\d+) bytes, (\d+) new, (\d+) cur, (\d+) skipped, (\d+) failed, (\d+) warnings, [\d.]+ s(, FAILED)?$/;
 

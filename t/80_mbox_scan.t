@@ -2,17 +2,12 @@
 use strict;
 use warnings;
 use Test::More;
+use lib 't/lib';
+use MMRun qw(run_script);
 
 sub run {
 	my ($stdin, @args) = @_;
-	my $cmd = join ' ', map { "'$_'" } $^X, '-Mblib', 'bin/mbox-scan', @args;
-	$cmd .= " < '$stdin'" if defined $stdin;
-	my $out = `$cmd 2>/tmp/mbox-scan-err.$$`;
-	my $status = $? >> 8;
-	open my $fh, '<', "/tmp/mbox-scan-err.$$";
-	my $err = do { local $/; <$fh> } // '';
-	unlink "/tmp/mbox-scan-err.$$";
-	return ($out, $err, $status);
+	return run_script('bin/mbox-scan', { stdin => $stdin }, @args);
 }
 
 my ($out, $err, $st) = run(undef, '--timezone', 'UTC', 't/data/pseudo.mbox');

@@ -93,16 +93,26 @@ sub run_jobs {
 		return $work->($job);
 	};
 	my @results;
+	my $finish = sub {
+		my ($i, $r) = @_;
+		$results[$i] = $r;
+		$prog->(undef) if $prog;
+		$done->($r);
+		$prog->($jobs->[$i]) if $prog;
+	};
 	if ($n <= 1 || @$jobs <= 1) {
-		for my $i (0 .. $#$jobs) {
-			$results[$i] = $wrap->($jobs->[$i]);
-			$prog->(undef) if $prog;
-			$done->($results[$i]);
-			$prog->($jobs->[$i]) if $prog;
-		}
-		$prog->('end') if $prog;
-		return @results;
+		$finish->($_, $wrap->($jobs->[$_])) for 0 .. $#$jobs;
+	} else {
+		_in_workers($jobs, $n, $wrap, $finish);
 	}
+	$prog->('end') if $prog;
+	return @results;
+}
+
+# Run $wrap on every job in $n forked workers; $finish->(index, result)
+# in the parent as each one ends.
+sub _in_workers {
+	my ($jobs, $n, $wrap, $finish) = @_;
 	my $json = JSON::PP->new->canonical;
 	my (%worker, @idle);
 	my $sel = IO::Select->new;
@@ -143,11 +153,8 @@ sub run_jobs {
 			my $line = readline $fh;
 			die "a worker died\n" unless defined $line;
 			my ($i, $data) = split / /, $line, 2;
-			$results[$i] = $json->decode($data);
 			$left--;
-			$prog->(undef) if $prog;
-			$done->($results[$i]);
-			$prog->($jobs->[$i]) if $prog;
+			$finish->($i, $json->decode($data));
 			push @idle, fileno $fh;
 		}
 	}
@@ -155,8 +162,7 @@ sub run_jobs {
 		close $w->{in};
 		waitpid $w->{pid}, 0;
 	}
-	$prog->('end') if $prog;
-	return @results;
+	return;
 }
 
 # A one-line progress display on the terminal: called with undef to

@@ -4,14 +4,9 @@ use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT_OK = qw(maildir_files slurp);
+use MMRun qw(slurp);
 
-sub slurp {
-	my ($path) = @_;
-	open my $fh, '<:raw', $path or die "$path: $!";
-	local $/;
-	return scalar <$fh>;
-}
+our @EXPORT_OK = qw(maildir_files slurp);
 
 # { "new/NAME" => { content, size, info, mtime, mode, uid, name } } of a
 # Maildir, and the names left in tmp/.

@@ -8,7 +8,13 @@ use File::Temp qw(tempdir);
 
 our @EXPORT_OK = qw(run_script slurp spew);
 
-sub slurp { open my $fh, '<', $_[0] or return ''; local $/; return scalar <$fh> }
+# A file's bytes; '' when it does not exist.
+sub slurp {
+	my ($path) = @_;
+	open my $fh, '<:raw', $path or return $!{ENOENT} ? '' : die "$path: $!";
+	local $/;
+	return scalar <$fh>;
+}
 
 sub spew {
 	my ($path, $data, $mode) = @_;
