@@ -121,45 +121,35 @@ static void move_batch(const struct mm_maildir *md, struct mm_batch *b)
 		b->dirs_errno = errno;
 }
 
-struct flight_arg {
-	const struct mm_maildir *md;
-	struct mm_batch *b;
-};
-
+/* The thread reads only md's descriptors and options, which do not
+ * change while it runs, and writes only md->flight. */
 static void *fly(void *arg)
 {
-	struct flight_arg *a = arg;
+	struct mm_maildir *md = arg;
 
-	move_batch(a->md, a->b);
-	free(a);
+	move_batch(md, &md->flight);
 	return NULL;
 }
 
-/* Start b's thread; 0, or -1 when there is none (do it in the caller). */
-static int take_off(struct mm_maildir *md, struct mm_batch *b)
+/* Start md->flight's thread; 0, or -1 when there is none (do it in the
+ * caller). */
+static int take_off(struct mm_maildir *md)
 {
-	struct flight_arg *a = malloc(sizeof(*a));
 	pthread_attr_t attr;
 	sigset_t all, old;
 	int r;
 
-	if (a == NULL)
-		return -1;
-	a->md = md;
-	a->b = b;
 	/* signals stay with the caller (Perl's handlers run there) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	r = pthread_create(&b->thread, &attr, fly, a);
+	r = pthread_create(&md->flight.thread, &attr, fly, md);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r != 0) {
-		free(a);
+	if (r != 0)
 		return -1;
-	}
-	b->running = 1;
+	md->flight.running = 1;
 	return 0;
 }
 
@@ -270,7 +260,7 @@ int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r)
 	md->pend_bytes = 0;
 	if (md->opts.fsync == MM_FSYNC_BATCH) {
 		md->st.batches++;
-		if (take_off(md, b) == 0)
+		if (take_off(md) == 0)
 			goto quota;
 	}
 	move_batch(md, b);
