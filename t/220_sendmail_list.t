@@ -16,10 +16,7 @@ my $D = 't/data/accounts';
 my $PW = 'MigrateMe-2026';
 my $tmp = tempdir(CLEANUP => 1);
 
-sub run {
-	my %o = ref $_[0] ? %{ shift @_ } : ();
-	return run_script('bin/sendmail-list', \%o, @_);
-}
+sub run { return run_script('bin/sendmail-list', @_) }
 
 my @FILES = ('--passwd', "$D/passwd", '--shadow', "$D/shadow");
 my @LISTED = qw(uid500 uid63999 desuser bsdiuser md5user bcryptuser bcrypt2a

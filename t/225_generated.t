@@ -15,10 +15,7 @@ use MigrateMail::SendmailList qw(parse_shell_words);
 my $tmp = tempdir(CLEANUP => 1);
 my $PW = 'correct horse battery staple';
 
-sub run {
-	my %o = ref $_[0] ? %{ shift @_ } : ();
-	return run_script('bin/sendmail-list', \%o, @_);
-}
+sub run { return run_script('bin/sendmail-list', @_) }
 
 my @methods = (
 	[ des => '' ], [ bsdi => '_' ], [ md5 => '$1$' ], [ bcrypt => '$2b$' ],

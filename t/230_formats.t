@@ -16,10 +16,7 @@ my $PW = 'MigrateMe-2026';
 my @FILES = ('--passwd', "$D/passwd", '--shadow', "$D/shadow");
 my $tmp = tempdir(CLEANUP => 1);
 
-sub run {
-	my %o = ref $_[0] ? %{ shift @_ } : ();
-	return run_script('bin/sendmail-list', \%o, @_);
-}
+sub run { return run_script('bin/sendmail-list', @_) }
 
 # Dovecot passwd-file
 my ($out, $err, $st) = run('--domain', 'example.com', @FILES, '--format', 'dovecot');

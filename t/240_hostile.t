@@ -20,10 +20,7 @@ my $PW = 'MigrateMe-2026';
 my $tmp = tempdir(CLEANUP => 1);
 my $top = getcwd();
 
-sub run {
-	my %o = ref $_[0] ? %{ shift @_ } : ();
-	return run_script('bin/sendmail-list', \%o, @_);
-}
+sub run { return run_script('bin/sendmail-list', @_) }
 
 # Stubs that record their argv (NUL-separated), in a directory put first
 # in PATH; a canary "touch" would still be found after them.

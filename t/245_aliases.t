@@ -18,10 +18,7 @@ my $D = 't/data/accounts';
 my $tmp = tempdir(CLEANUP => 1);
 my @FILES = ('--passwd', "$D/passwd", '--shadow', "$D/shadow");
 
-sub run {
-	my %o = ref $_[0] ? %{ shift @_ } : ();
-	return run_script('bin/sendmail-list', \%o, @_);
-}
+sub run { return run_script('bin/sendmail-list', @_) }
 
 # target kinds
 my %kinds = (

@@ -25,10 +25,11 @@ sub spew {
 	return $path;
 }
 
-# run_script('bin/x', { stdin => FILE, umask => 077 }, @args)
+# run_script('bin/x', [{ stdin => FILE, umask => 077 },] @args)
 #   -> (stdout, stderr, exit status)
 sub run_script {
-	my ($script, $o, @args) = @_;
+	my ($script, @args) = @_;
+	my $o = ref $args[0] eq 'HASH' ? shift @args : {};
 	my $dir = tempdir(CLEANUP => 1);
 	my $pid = fork // die "fork: $!";
 	if (!$pid) {
