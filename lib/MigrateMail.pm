@@ -26,9 +26,9 @@ my %LAZY = (
 );
 for my $name (keys %LAZY) {
 	my $module = $LAZY{$name};
+	(my $file = "$module.pm") =~ s{::}{/}g;
 	no strict 'refs';
 	*{$name} = sub {
-		(my $file = "$module.pm") =~ s{::}{/}g;
 		require $file;
 		goto &{"${module}::$name"};
 	};
