@@ -5,8 +5,8 @@
  * benchmark to compare against.
  *
  *   ceiling nosync|batch MBOX MAILDIR
- * batch: syncfs() every 256 messages before renaming them (what our
- * default durable mode does).
+ * batch: syncfs() every 256 messages before renaming them (the kernel
+ * work of our default durable mode, done in line, not in a thread).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
