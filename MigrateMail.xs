@@ -156,6 +156,12 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->maildir.host = SvPV_nolen(*v);
 	if ((v = hv_fetchs(hv, "batch", 0)) && SvOK(*v))
 		o->maildir.batch_max = (unsigned)SvUV(*v);
+	if ((v = hv_fetchs(hv, "trust_paths", 0)))
+		o->maildir.trust_paths = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "at_fd", 0)) && SvOK(*v)) {
+		o->maildir.at_set = 1;
+		o->maildir.at_fd = (int)SvIV(*v);
+	}
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }
@@ -449,3 +455,4 @@ _unlock_dotlock(path, dev, ino)
 	mm_lock_dotlock_release(path, dev, ino);
 
 INCLUDE: xs/passwd.xsh
+INCLUDE: xs/fs.xsh

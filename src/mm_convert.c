@@ -345,7 +345,7 @@ int mm_verify(int src_fd, const char *maildir,
 	struct mm_maildir *md;
 	const struct mm_msg *m;
 	struct walk w;
-	struct mm_err e;
+	struct mm_err e, why;
 	struct pick p;
 	int r;
 
@@ -375,12 +375,11 @@ int mm_verify(int src_fd, const char *maildir,
 			msg_error(&w, m, &e);
 			continue;
 		}
-		fd = openat(mm_maildir_fd(md), ent->name,
-			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = mm_maildir_open_entry(md, ent, &why);
 		if (fd < 0) {
 			st->missing++;
-			mm_err_set(&e, MM_E_IO, errno, 0, 0, "cannot open %s: %s",
-				   ent->name, strerror(errno));
+			mm_err_set(&e, MM_E_IO, why.sys_errno, 0, 0,
+				   "%s (in %.3s/)", why.text, ent->name);
 			msg_error(&w, m, &e);
 			continue;
 		}

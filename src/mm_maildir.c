@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mm_fs.h"
 #include "mm_maildir_int.h"
 
 const char *mm_fsync_name(enum mm_fsync mode)
@@ -47,72 +48,86 @@ static int sys_err(struct mm_err *err_r, const char *what, const char *name)
 			  strerror(e));
 }
 
-/* A directory did not open (errno): a symlink, or a file, is refused.
- * kind: "Maildir " or "". */
-static int open_failed(struct mm_err *err_r, const char *kind,
-		       const char *name)
-{
-	int e = errno;
-
-	if (e == ELOOP || e == ENOTDIR)
-		return mm_err_set(err_r, MM_E_USAGE, e, 0, 0,
-				  "%s%s is a symlink or not a directory: "
-				  "refused", kind, name);
-	return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot open %s%s: %s",
-			  kind, name, strerror(e));
-}
-
-/* Open (creating if needed) subdirectory name of dfd, refusing links. */
+/* Open (creating if needed) subdirectory name of dfd, refusing links;
+ * what we create belongs to the Maildir's owner. */
 static int open_subdir(struct mm_maildir *md, int dfd, const char *name,
 		       int *created, struct mm_err *err_r)
 {
-	int fd;
+	struct mm_fs_owner own = { md->chown, md->uid, md->gid };
+	int made = 0, fd;
 
-	if (md->opts.readonly) {
-		/* verification changes nothing */
-	} else if (mkdirat(dfd, name, 0700) == 0) {
-		*created = 1;
-		if (md->chown && fchownat(dfd, name, md->uid, md->gid,
-					  AT_SYMLINK_NOFOLLOW) < 0)
-			return sys_err(err_r, "cannot set the owner of", name);
-	} else if (errno != EEXIST) {
-		return sys_err(err_r, "cannot create", name);
-	}
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? open_failed(err_r, "", name) : fd;
+	if (md->opts.readonly)
+		return mm_fs_open_at(dfd, name, MM_FS_DIR, 0, NULL, err_r);
+	fd = mm_fs_mkdir_at(dfd, name, 0700, &own, &made, err_r);
+	*created |= made;
+	return fd;
 }
 
-/* The Maildir itself: opened without following a symlink, created (and
- * given the parent's owner, when root) if missing. */
+/* The Maildir itself: its path walked without following a user's
+ * symlink, created (and given the parent's owner, when root) if
+ * missing. A folder (opts.at_set) is one name in its Maildir. */
 static int open_top(struct mm_maildir *md, const char *path,
 		    struct mm_err *err_r)
 {
-	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-	int fd = open(path, flags);
-	struct stat st;
+	char name[MM_FS_NAME_MAX];
+	struct mm_fs_owner own;
+	int flags = md->opts.trust_paths ? MM_FS_TRUST : MM_FS_STRICT_LAST;
+	int pfd, fd, made = 0;
 
-	if (fd < 0 && errno == ENOENT && !md->opts.readonly) {
-		char parent[4096];
-		const char *slash = strrchr(path, '/');
-		size_t plen = slash == NULL ? 1 : (slash == path ? 1 : (size_t)(slash - path));
+	if (md->opts.at_set) {
+		pfd = md->opts.at_fd;
+		if (strlen(path) >= sizeof(name))
+			return mm_err_set(err_r, MM_E_USAGE, ENAMETOOLONG, 0, 0,
+					  "name too long: %.200s", path);
+		strcpy(name, path);
+	} else {
+		fd = mm_fs_open_path(path, MM_FS_DIR, flags, NULL, err_r);
+		if (fd < 0 && (err_r->sys_errno == ELOOP ||
+			       err_r->sys_errno == ENOTDIR))
+			return mm_err_set(err_r, MM_E_USAGE, err_r->sys_errno,
+					  0, 0, "Maildir %s is a symlink or "
+					  "not a directory: refused", path);
+		if (fd < 0 && err_r->code == MM_E_IO &&
+		    (err_r->sys_errno != ENOENT || md->opts.readonly))
+			return mm_err_set(err_r, MM_E_IO, err_r->sys_errno, 0,
+					  0, "cannot open Maildir %s: %s", path,
+					  strerror(err_r->sys_errno));
+		if (fd >= 0 || err_r->sys_errno != ENOENT || md->opts.readonly)
+			return fd;
+		pfd = mm_fs_open_parent(path, flags, name, err_r);
+		if (pfd < 0 && err_r->code == MM_E_IO) {
+			const char *slash = strrchr(path, '/');
+			int plen = slash == NULL ? 1 : slash == path ? 1
+					   : (int)(slash - path);
 
-		if (plen >= sizeof(parent))
-			return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
-					  "path too long: %s", path);
-		memcpy(parent, slash == NULL ? "." : path, plen);
-		parent[plen] = '\0';
-		if (stat(parent, &st) < 0)
-			return sys_err(err_r, "cannot create Maildir in", parent);
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return sys_err(err_r, "cannot create Maildir", path);
-		fd = open(path, flags);
-		if (fd >= 0 && md->chown && !md->opts.owner_given &&
-		    fchown(fd, st.st_uid, st.st_gid) < 0) {
+			return mm_err_set(err_r, MM_E_IO, err_r->sys_errno, 0,
+					  0, "cannot create Maildir in %.*s: %s",
+					  plen, slash ? path : ".",
+					  strerror(err_r->sys_errno));
+		}
+		if (pfd < 0)
+			return -1;
+	}
+	if (md->opts.readonly) {
+		fd = mm_fs_open_at(pfd, name, MM_FS_DIR, 0, NULL, err_r);
+	} else {
+		mm_fs_owner_of(pfd, &own);
+		if (md->opts.owner_given) {
+			own.chown = md->chown;
+			own.uid = md->opts.uid;
+			own.gid = md->opts.gid;
+		}
+		fd = mm_fs_mkdir_at(pfd, name, 0700, &own, &made, err_r);
+		if (fd >= 0 && made && md->opts.fsync != MM_FSYNC_NONE &&
+		    fsync(pfd) < 0) {
+			sys_err(err_r, "cannot sync the directory of", path);
 			close(fd);
-			return sys_err(err_r, "cannot set the owner of", path);
+			fd = -1;
 		}
 	}
-	return fd < 0 ? open_failed(err_r, "Maildir ", path) : fd;
+	if (!md->opts.at_set)
+		close(pfd);
+	return fd;
 }
 
 /* Remove what a killed run of ours left in tmp/; leave other files. */
@@ -176,8 +191,12 @@ struct mm_maildir *mm_maildir_open(const char *path,
 				   struct mm_err *err_r)
 {
 	struct mm_maildir *md = calloc(1, sizeof(*md));
+	struct mm_err dummy;
 	struct stat st;
 	int created = 0;
+
+	if (err_r == NULL)
+		err_r = &dummy;
 
 	if (md == NULL) {
 		mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
@@ -275,6 +294,17 @@ const struct mm_maildir_stats *mm_maildir_stats(const struct mm_maildir *md)
 int mm_maildir_fd(const struct mm_maildir *md)
 {
 	return md->dfd;
+}
+
+int mm_maildir_open_entry(const struct mm_maildir *md,
+			  const struct mm_maildir_entry *e,
+			  struct mm_err *err_r)
+{
+	int in_cur = strncmp(e->name, "cur/", 4) == 0;
+
+	/* a server may have hard-linked a message into another folder */
+	return mm_fs_open_at(in_cur ? md->curfd : md->newfd, e->name + 4,
+			     MM_FS_FILE, 1, NULL, err_r);
 }
 
 /* Create tmp/<tmp> for a message whose name will be base. */

@@ -19,9 +19,10 @@
  * mm_maildir_close() wait for it. Its losses are reported then.
  *
  * Everything is opened relative to directory descriptors with O_NOFOLLOW,
- * files with O_CREAT|O_EXCL: a symlink planted in the Maildir is never
- * written through, and a Maildir, tmp/, new/ or cur/ that is a symlink is
- * refused.
+ * files with O_CREAT|O_EXCL, owners set on descriptors (mm_fs.h): a
+ * symlink or hard link planted in the Maildir is never written or
+ * chowned through, and a Maildir, tmp/, new/ or cur/ that is a symlink
+ * is refused.
  */
 #ifndef MM_MAILDIR_H
 #define MM_MAILDIR_H
@@ -51,6 +52,9 @@ struct mm_maildir_opts {
 	unsigned batch_max;  /* messages per batch; 0: 256 */
 	uint64_t batch_bytes;/* bytes per batch; 0: 64 MiB */
 	int readonly;        /* only look: create and clean nothing */
+	int trust_paths;     /* follow user-owned symlinks on the path */
+	int at_set;          /* path is one name in the directory at_fd */
+	int at_fd;           /* (a Maildir++ folder in its Maildir) */
 };
 
 struct mm_maildir_stats {
@@ -63,7 +67,9 @@ struct mm_maildir_stats {
 struct mm_maildir;
 
 /* Open (and create, with its tmp/ new/ cur/, mode 0700) the Maildir at
- * path. The parent of path must exist. Run as root, what is created
+ * path. The parent of path must exist. The path is walked as
+ * mm_fs_open_path() does: a symlink on it is refused unless root owns
+ * it (or opts->trust_paths). Run as root, what is created
  * belongs to the owner of the Maildir (or of its parent when it is
  * created), or to opts->uid/gid. Removes our own leftovers from tmp/ and
  * reads the identities present in new/ and cur/. NULL on error. */
@@ -145,6 +151,12 @@ struct mm_maildir_list {
 };
 int mm_maildir_list(struct mm_maildir *md, struct mm_maildir_list *list_r,
 		    struct mm_err *err_r);
+/* Open a listed file for reading (through the descriptors of new/ and
+ * cur/ held since mm_maildir_open(), never a symlink, never blocking
+ * on a FIFO, regular files only). Returns the descriptor or -1. */
+int mm_maildir_open_entry(const struct mm_maildir *md,
+			  const struct mm_maildir_entry *e,
+			  struct mm_err *err_r);
 /* The entry with key, or NULL. */
 const struct mm_maildir_entry *
 mm_maildir_list_find(const struct mm_maildir_list *list, uint64_t key);

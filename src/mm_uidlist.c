@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mm_fs.h"
 #include "mm_uidlist.h"
 
 /* "cur/NAME:2,FS" -> "NAME" (the base both lists record). */
@@ -30,6 +31,7 @@ static int write_list(int dfd, const char *file, int dovecot,
 		      uint32_t next, struct mm_err *err_r)
 {
 	char tmp[64];
+	struct mm_fs_owner own;
 	struct stat st;
 	FILE *f;
 	int fd;
@@ -63,7 +65,11 @@ static int write_list(int dfd, const char *file, int dovecot,
 		fprintf(f, dovecot ? "%u :%.*s\n" : "%u %.*s\n", uids[i].uid,
 			(int)len, b);
 	}
-	if (fflush(f) != 0 || fsync(fd) < 0 || fstat(fd, &st) < 0) {
+	/* the lists belong to the Maildir's owner, like the messages: set
+	 * on the descriptor, as the name may already be a link elsewhere */
+	mm_fs_owner_of(dfd, &own);
+	if (fflush(f) != 0 || (own.chown && fchown(fd, own.uid, own.gid) < 0) ||
+	    fsync(fd) < 0) {
 		int e = errno;
 		fclose(f);
 		unlinkat(dfd, tmp, 0);
@@ -71,9 +77,6 @@ static int write_list(int dfd, const char *file, int dovecot,
 				  file, strerror(e));
 	}
 	fclose(f);
-	/* the lists belong to the Maildir's owner, like the messages */
-	if (fstatat(dfd, ".", &st, 0) == 0)
-		(void)!fchownat(dfd, tmp, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
 	if (renameat2(dfd, tmp, dfd, file, RENAME_NOREPLACE) < 0) {
 		int e = errno;
 		unlinkat(dfd, tmp, 0);

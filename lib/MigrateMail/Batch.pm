@@ -5,12 +5,13 @@ use warnings;
 
 use IO::Select ();
 use JSON::PP ();
+use MigrateMail::FS ();
 use Time::HiRes ();
 
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(spool_jobs read_map run_jobs);
+our @EXPORT_OK = qw(spool_jobs read_map run_jobs check_owner);
 
 # vpopmail's own rule for user names (it lowercases them first).
 my $USER = qr/\A[a-z0-9._-]{2,64}\z/;
@@ -18,43 +19,56 @@ my $USER = qr/\A[a-z0-9._-]{2,64}\z/;
 # The mailboxes of a directory of copied spool files: one job per
 # regular file, the user named by the file (or the map). Returns
 # { jobs => [...], skipped => [reasons] }; dies if the directory cannot
-# be read.
+# be read, or is not root's (or ours) and trust is not given. Each job
+# holds the directory (a MigrateMail::FS::Dir) and the file's name in
+# it, so that the file is opened later through the directory's
+# descriptor, never by a path a user could swap meanwhile.
 sub spool_jobs {
-	my ($dir, $domain, $mapfile) = @_;
+	my ($dir, $domain, $mapfile, %o) = @_;
 	my $map = defined $mapfile ? read_map($mapfile, $domain) : {};
-	opendir my $dh, $dir or die "cannot read directory $dir: $!\n";
+	my $d = MigrateMail::FS::open_dir($dir, trust => $o{trust});
+	check_owner($d, 'spool directory') unless $o{trust};
 	my (@jobs, @skipped);
-	for my $file (sort readdir $dh) {
-		next if $file eq '.' || $file eq '..';
+	for my $e ($d->list) {
+		my ($file, $type, $size, $links) = @$e;
 		my $path = "$dir/$file";
 		if ($file =~ /^\./ || $file =~ /\.lock\z/) {
 			push @skipped, "$path: not a mailbox (lock or hidden file), skipped";
 			next;
 		}
-		my @st = lstat $path;
-		if (!-f _ || -l _) {
+		if ($type ne 'f') {
 			push @skipped, "$path: not a regular file, skipped";
 			next;
 		}
+		my %job = (src => $path, name => $path, size => $size, dir => $d, file => $file);
 		my $addr = $map->{$file};
 		if (!defined $addr) {
 			my $user = lc $file;
 			if ($user !~ $USER || $user eq 'vpasswd') {
-				push @jobs, { src => $path, name => $path, size => $st[7],
-					      error => "'$file' is not a user name vpopmail accepts; name its user in --map" };
+				push @jobs, { %job, error => "'$file' is not a user name vpopmail accepts; name its user in --map" };
 				next;
 			}
 			if (!defined $domain) {
-				push @jobs, { src => $path, name => $path, size => $st[7],
-					      error => "no user for '$file' in the map and no --domain" };
+				push @jobs, { %job, error => "no user for '$file' in the map and no --domain" };
 				next;
 			}
 			$addr = "$user\@$domain";
 		}
 		next if $addr eq '-';
-		push @jobs, { src => $path, name => $path, addr => $addr, size => $st[7] };
+		push @jobs, { %job, addr => $addr };
 	}
 	return { jobs => \@jobs, skipped => \@skipped };
+}
+
+# Refuse a directory the admin named that a user could fill with
+# someone else's mail: it must be root's, ours, or one of @uids (the
+# mailbox owner's).
+sub check_owner {
+	my ($d, $what, @uids) = @_;
+	my $uid = $d->uid;
+	return if $uid == 0 || $uid == $> || grep { defined && $_ == $uid } @uids;
+	die "the $what " . $d->path . " belongs to uid $uid, not to root or the mailbox's owner: "
+	  . "refused (give --trust-paths if that is right)\n";
 }
 
 # The map file: "FILE ADDRESS" per line ('#' comments); ADDRESS is

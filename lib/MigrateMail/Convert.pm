@@ -8,12 +8,14 @@ use Fcntl qw(O_RDONLY SEEK_SET);
 use File::Basename qw(dirname);
 use Time::HiRes ();
 use MigrateMail ();
+use MigrateMail::FS ();
 use MigrateMail::Mbox ();
 
 our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
-  uid gid host batch lock lock_timeout verify name uidl_names uid_lists);
+  uid gid host batch lock lock_timeout verify name uidl_names uid_lists
+  trust_paths at lock_path);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -37,11 +39,14 @@ sub _run {
 	  if defined $opt{lock} && $opt{lock} !~ /\A(?:auto|fcntl|dotlock|both|none)\z/;
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
-	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists);
+	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
+	     trust_paths);
+	# a folder: $maildir is one name in the directory object 'at'
+	$c{at_fd} = ref $opt{at} ? $opt{at}->fd : $opt{at} if defined $opt{at};
 	@c{qw(tz_fixed tz_off)} = MigrateMail::Mbox::_timezone($opt{timezone});
 
 	my $t0 = Time::HiRes::time();
-	my ($fh, $name, $path, $start, $open_err) = _open_source($src, $opt{name});
+	my ($fh, $name, $path, $start, $open_err) = _open_source($src, \%opt);
 	my %stats;
 	my $unlock = $open_err ? undef
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30) };
@@ -82,17 +87,21 @@ sub _run {
 }
 
 sub _open_source {
-	my ($src, $name) = @_;
+	my ($src, $opt) = @_;
+	my $name = $opt->{name};
 	if (ref $src eq 'GLOB' || ref \$src eq 'GLOB'
 	    || (ref $src && eval { $src->can('fileno') })) {
 		my $fh = $src;
 		croak 'ERROR: the mbox handle has no file descriptor'
 		  unless defined fileno $fh && fileno $fh >= 0;
 		my $start = sysseek($fh, 0, 1);
-		return ($fh, $name // 'stdin', undef, $start);
+		# lock_path: where the handle was opened, for its dotlock
+		return ($fh, $name // $opt->{lock_path} // 'stdin', $opt->{lock_path}, $start);
 	}
-	sysopen(my $fh, $src, O_RDONLY)
-	  or return (undef, $name // $src, $src, 0, "cannot open mbox: $!");
+	# never through a user's symlink or hard link, never blocking on a
+	# FIFO at open (MigrateMail::FS)
+	my ($fh) = eval { MigrateMail::FS::open_input($src, trust => $opt->{trust_paths}) };
+	return (undef, $name // $src, $src, 0, $@ =~ s/\n\z//r) unless $fh;
 	return ($fh, $name // $src, $src, 0);
 }
 

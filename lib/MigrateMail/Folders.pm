@@ -4,9 +4,9 @@ use strict;
 use warnings;
 
 use Encode ();
-use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_NOFOLLOW);
 use File::Basename qw(basename dirname);
 use MIME::Base64 ();
+use MigrateMail::FS ();
 
 our $VERSION = '0.01';
 
@@ -39,116 +39,103 @@ sub folder_name {
 	return $out;
 }
 
-# The mbox files under $dir (recursively) and the Maildir++ folder each
-# becomes: [ { src, path (relative, "/"-separated), name ("a.b") } ],
-# and reasons for what was skipped. Names that would collide get a
-# numbered suffix.
+# The mbox files under the folder tree $top (a MigrateMail::FS::Dir, or
+# a path opened as one), recursively, and the Maildir++ folder each
+# becomes: [ { src (display path), dir (the FS::Dir holding it), file,
+# path (relative, "/"-separated), name ("a.b") } ], and reasons for
+# what was skipped. Names that would collide get a numbered suffix. The
+# tree is read through directory descriptors: a directory swapped for a
+# symlink after it was listed is never followed.
 sub folder_jobs {
-	my ($dir) = @_;
+	my ($top, %o) = @_;
+	$top = MigrateMail::FS::open_dir($top, trust => $o{trust}) unless ref $top;
 	my (@jobs, @skipped, %taken);
 	my $walk;
 	$walk = sub {
-		my ($rel, @names) = @_;
-		my $abs = length $rel ? "$dir/$rel" : $dir;
-		opendir my $dh, $abs or do { push @skipped, "$abs: cannot read: $!"; return };
-		for my $f (sort grep { $_ ne '.' && $_ ne '..' } readdir $dh) {
+		my ($d, $rel, @names) = @_;
+		for my $e ($d->list) {
+			my ($f, $type) = @$e;
 			my $r = length $rel ? "$rel/$f" : $f;
-			my $path = "$dir/$r";
+			my $path = $top->path . "/$r";
 			if ($f =~ /^\./ || $f =~ /\.lock\z/) {
 				push @skipped, "$path: hidden or lock file, not a folder, skipped";
-				next;
-			}
-			lstat $path;
-			if (-l _) {
+			} elsif ($type eq 'l') {
 				push @skipped, "$path: symlink, skipped";
-			} elsif (-d _) {
-				$walk->($r, @names, folder_name($f));
-			} elsif (-f _) {
+			} elsif ($type eq 'd') {
+				my $sub = eval { $d->subdir($f) };
+				if (!$sub) {
+					push @skipped, "$path: cannot read: " . ($@ =~ s/\n\z//r);
+					next;
+				}
+				$walk->($sub, $r, @names, folder_name($f));
+			} elsif ($type eq 'f') {
 				my $name = join '.', @names, folder_name($f);
 				my $base = $name;
 				my $n = 1;
 				$name = $base . '_' . ++$n while $taken{ lc $name };
 				$taken{ lc $name } = 1;
-				push @jobs, { src => $path, path => $r, name => $name };
+				push @jobs, { src => $path, dir => $d, file => $f, path => $r, name => $name };
 			} else {
 				push @skipped, "$path: not a regular file, skipped";
 			}
 		}
 	};
-	$walk->('');
-	return { jobs => \@jobs, skipped => \@skipped };
+	$walk->($top, '');
+	return { jobs => \@jobs, skipped => \@skipped, top => $top };
 }
 
-# Create the Maildir++ folder's directory marker (the folder's Maildir is
-# made by the conversion). Owner: the main Maildir's, when root.
+# Create the Maildir++ folder's directory and its maildirfolder marker in
+# the Maildir $md (a MigrateMail::FS::Dir); the folder's own tmp/ new/
+# cur/ are made by the conversion. Owner: the Maildir's, when root.
+# Returns the folder's name in $md (".a.b").
 sub make_folder {
-	my ($maildir, $name) = @_;
-	my $fdir = "$maildir/.$name";
-	die "$fdir is a symlink: refused\n" if -l $fdir;
-	my @owner = (stat $maildir)[4, 5];
-	if (!-d $fdir) {
-		mkdir $fdir, 0700 or die "cannot create $fdir: $!\n";
-		chown @owner, $fdir if $> == 0;
-	}
-	my $marker = "$fdir/maildirfolder";
-	if (!-e $marker && !-l $marker) {
-		sysopen(my $fh, $marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)
-		  or die "cannot create $marker: $!\n";
-		close $fh;
-		chown @owner, $marker if $> == 0;
-	}
-	return $fdir;
+	my ($md, $name, $nosync) = @_;
+	return $md->make_folder($name, $nosync);
 }
 
 # Subscribed folders of a UW-IMAP/Pine user: .mailboxlist (UW, Pine) or
 # .subscriptions, in the folder directory or the home above it. Names
 # are relative to the home ("mail/foo") or to the folder directory.
-# Returns the list of relative paths ("foo/bar") and the file read.
+# Returns the list of relative paths ("foo/bar") and the file read. The
+# files are the user's: read through the directory descriptors, only
+# when they are regular files with a single link.
 sub read_subscriptions {
-	my ($dir) = @_;
-	my $top = basename($dir);
-	for my $f (map { ("$_/.mailboxlist", "$_/.subscriptions") } $dir, dirname($dir)) {
-		next unless -f $f && !-l $f;
-		open my $fh, '<', $f or next;
-		my @subs;
-		while (my $l = <$fh>) {
-			chomp $l;
-			$l =~ s/\r\z//;
-			next if $l eq '' || uc $l eq 'INBOX';
-			$l =~ s{\A~/}{};
-			$l =~ s{\A\Q$top\E/}{};
-			push @subs, $l;
+	my ($top) = @_;
+	my $base = basename($top->path);
+	my $home = eval { $top->subdir('..') };
+	for my $d (grep { defined } $top, $home) {
+		for my $f ('.mailboxlist', '.subscriptions') {
+			my $data = eval { $d->read_file($f) };
+			next unless defined $data;
+			my @subs;
+			for my $l (split /\n/, $data) {
+				$l =~ s/\r\z//;
+				next if $l eq '' || uc $l eq 'INBOX';
+				$l =~ s{\A~/}{};
+				$l =~ s{\A\Q$base\E/}{};
+				push @subs, $l;
+			}
+			my $where = $d == $top ? $top->path : dirname($top->path);
+			return (\@subs, "$where/$f");
 		}
-		return (\@subs, $f);
 	}
 	return ([], undef);
 }
 
 # Add folder names (Maildir++ "a.b") to Courier's courierimapsubscribed
-# ("INBOX.a.b") and Dovecot's subscriptions ("a.b"), keeping what is
-# there. Written atomically, mode 0600, the Maildir's owner.
+# ("INBOX.a.b") and Dovecot's subscriptions ("a.b") of the Maildir $md
+# (a MigrateMail::FS::Dir), keeping what is there. Written atomically,
+# mode 0600, the Maildir's owner, fsynced.
 sub write_subscriptions {
-	my ($maildir, @names) = @_;
-	my @owner = (stat $maildir)[4, 5];
+	my ($md, @names) = @_;
 	for my $file ([ 'courierimapsubscribed', 'INBOX.' ], [ 'subscriptions', '' ]) {
 		my ($name, $prefix) = @$file;
-		my $path = "$maildir/$name";
-		die "$path is a symlink: refused\n" if -l $path;
-		my (@lines, %have);
-		if (open my $fh, '<', $path) {
-			chomp(@lines = <$fh>);
-			%have = map { $_ => 1 } @lines;
-		}
+		my $old = $md->read_file($name) // '';
+		my @lines = split /\n/, $old;
+		my %have = map { $_ => 1 } @lines;
 		my @add = grep { !$have{$_}++ } map { "$prefix$_" } @names;
 		next unless @add;
-		my $tmp = "$path.mmtmp";
-		unlink $tmp;
-		sysopen(my $out, $tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600)
-		  or die "cannot write $tmp: $!\n";
-		print {$out} map { "$_\n" } @lines, @add;
-		close $out or die "cannot write $tmp: $!\n";
-		chown @owner, $tmp if $> == 0;
-		rename $tmp, $path or die "cannot rename $tmp: $!\n";
+		$md->replace_file($name, join '', map { "$_\n" } @lines, @add);
 	}
 }
 
@@ -163,10 +150,13 @@ MigrateMail::Folders - UW-IMAP/Pine mbox folder trees as Maildir++ folders
 
   use MigrateMail::Folders qw(folder_jobs make_folder read_subscriptions
                               write_subscriptions folder_name);
+  use MigrateMail::FS qw(open_dir);
   my $list = folder_jobs("$home/mail");
+  my $md = open_dir("$home/Maildir");
   for my $job (@{ $list->{jobs} }) {
-      my $fdir = make_folder($maildir, $job->{name});
-      mbox_to_maildir($job->{src}, $fdir);
+      my $name = make_folder($md, $job->{name});
+      my ($fh) = $job->{dir}->open_file($job->{file});
+      mbox_to_maildir($fh, $name, at => $md, lock_path => $job->{src});
   }
 
 =head1 DESCRIPTION
@@ -184,26 +174,33 @@ separator) becomes C<_>, C<&> becomes C<&->, and characters outside
 printable ASCII are written in IMAP modified UTF-7 as Dovecot and Courier
 keep them on disk. Names that are not UTF-8 are read as Latin-1.
 
-=head2 $list = folder_jobs($dir)
+=head2 $list = folder_jobs($dir, trust => 0)
 
-The mbox files under C<$dir>: C<< { src, path, name } >> each, plus
-C<skipped> reasons (hidden files, lock files, symlinks, devices). Two
-files that would give the same folder name get C<_2>, C<_3> ...
+The mbox files under C<$dir> (a path or a L<MigrateMail::FS> directory
+object): C<< { src, dir, file, path, name } >> each (C<dir> holds the
+file C<file>; C<src> is its path, for messages), plus C<skipped>
+reasons (hidden files, lock files, symlinks, devices) and C<top>. Two
+files that would give the same folder name get C<_2>, C<_3> ... The
+tree is read through directory descriptors, never following a symlink.
 
-=head2 $fdir = make_folder($maildir, $name)
+=head2 $name = make_folder($md, $name)
 
-Creates F<$maildir/.$name/> and its F<maildirfolder> (never through a
-symlink; the Maildir's owner when run as root).
+Creates F<.$name/> and its F<maildirfolder> in the Maildir C<$md> (a
+L<MigrateMail::FS> directory object), never through a link, owned by
+the Maildir's owner when run as root, synced. Returns C<.$name>, the
+folder's name in C<$md> (give it to mbox_to_maildir with C<< at => $md >>).
 
 =head2 ($paths, $file) = read_subscriptions($dir)
 
 The subscribed folders from F<.mailboxlist> or F<.subscriptions> in
-C<$dir> or its parent (the home), as paths relative to C<$dir>.
+the folder tree C<$dir> (a directory object) or its parent (the home),
+as paths relative to C<$dir>. Only regular files with one link are read.
 
-=head2 write_subscriptions($maildir, @names)
+=head2 write_subscriptions($md, @names)
 
 Adds the folders to F<courierimapsubscribed> (C<INBOX.a.b>) and Dovecot's
-F<subscriptions> (C<a.b>), keeping existing lines.
+F<subscriptions> (C<a.b>) of the Maildir C<$md>, keeping existing lines;
+atomically, owned by the Maildir's owner, synced.
 
 =head1 LICENSE
 

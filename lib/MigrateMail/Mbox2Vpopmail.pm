@@ -10,6 +10,8 @@ use Time::HiRes ();
 use MigrateMail qw(mbox_to_maildir);
 use MigrateMail::Batch qw(spool_jobs run_jobs);
 use MigrateMail::Folders ();
+use MigrateMail::FS ();
+use MigrateMail::Accounts qw(printable);
 use MigrateMail::Mbox ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 
@@ -20,7 +22,7 @@ our @EXPORT_OK = qw(main convert_one summary_line);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
-  fsync=s verify timezone=s lock=s lock-timeout=i help|h man version);
+  fsync=s verify timezone=s lock=s lock-timeout=i trust-paths help|h man version);
 
 # The script's whole run; returns the exit status (0, 1, 2).
 sub main {
@@ -39,7 +41,8 @@ sub main {
 
 	my @jobs;
 	if (defined $opt{dir}) {
-		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map}) };
+		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map},
+					     trust => $opt{'trust-paths'}) };
 		if (!$list) {
 			print STDERR "ERROR: $@";
 			return 1;
@@ -140,7 +143,7 @@ sub convert_one {
 	$r{maildir} = $maildir;
 	if (defined $opt->{folders}) {
 		# with a folder tree, the inbox comes only from a file given
-		my $src = $job->{src} eq '-' ? '/dev/null' : $job->{src};
+		my $src = $job->{src} eq '-' ? '/dev/null' : $job;
 		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt);
 		$inbox->{$_} = $r{$_} for qw(mailbox user source maildir);
 		$inbox->{folders} = convert_folders($job, $maildir, $opt);
@@ -148,24 +151,40 @@ sub convert_one {
 		$inbox->{elapsed} = Time::HiRes::time() - $t0;
 		return $inbox;
 	}
-	my $res = convert_mailbox($job->{src}, $maildir, $job->{name}, $opt);
+	my $res = convert_mailbox($job, $maildir, $job->{name}, $opt);
 	$res->{$_} = $r{$_} for qw(mailbox user source maildir);
 	$res->{elapsed} = Time::HiRes::time() - $t0;
 	return $res;
 }
 
 # Every mbox of the --folders tree into its Maildir++ folder, then the
-# subscriptions.
+# subscriptions. The tree and the Maildir are held open as directory
+# descriptors (MigrateMail::FS): nothing below them is reached by a path
+# that the user could swap while we work.
 sub convert_folders {
 	my ($job, $maildir, $opt) = @_;
-	my $list = MigrateMail::Folders::folder_jobs($opt->{folders});
-	my @res;
 	my $who = $job->{addr} // $maildir;
+	my $trust = $opt->{'trust-paths'};
+	my ($md, $list);
+	my $ok = eval {
+		$md = MigrateMail::FS::open_dir($maildir, trust => $trust) unless $opt->{'dry-run'};
+		my $top = MigrateMail::FS::open_dir($opt->{folders}, trust => $trust);
+		MigrateMail::Batch::check_owner($top, 'folder directory', $md ? $md->uid : ())
+		  unless $trust;
+		$list = MigrateMail::Folders::folder_jobs($top);
+		1;
+	};
+	if (!$ok) {
+		chomp(my $e = $@);
+		return [ { mailbox => $opt->{folders}, user => $who, source => $opt->{folders},
+			   errors => [ 'ERROR: ' . printable($e) ], failed_mailbox => 1 } ];
+	}
+	my @res;
 	for my $f (@{ $list->{jobs} }) {
 		my $t0 = Time::HiRes::time();
-		my $fdir = $opt->{'dry-run'} ? ($maildir // 'Maildir') . "/.$f->{name}"
-		  : eval { MigrateMail::Folders::make_folder($maildir, $f->{name}) };
-		my $r = defined $fdir ? convert_mailbox($f->{src}, $fdir, $f->{src}, $opt)
+		my $fdir = $opt->{'dry-run'} ? ($maildir // 'Maildir') . "/.$f->{name}" : "$maildir/.$f->{name}";
+		my $made = $opt->{'dry-run'} || eval { MigrateMail::Folders::make_folder($md, $f->{name}) };
+		my $r = $made ? convert_mailbox($f, $md ? ".$f->{name}" : $fdir, $f->{src}, $opt, at => $md)
 		  : { errors => [ "ERROR: $f->{src}: " . ($@ =~ s/\n\z//r) ], failed_mailbox => 1 };
 		@{$r}{qw(mailbox user source maildir folder)} = ($f->{src}, "$who/$f->{path}", $f->{src},
 								 $fdir, $f->{name});
@@ -173,7 +192,7 @@ sub convert_folders {
 		push @res, $r;
 	}
 	my %by_path = map { ($_->{path} => $_->{name}) } @{ $list->{jobs} };
-	my ($subs, $from) = MigrateMail::Folders::read_subscriptions($opt->{folders});
+	my ($subs, $from) = MigrateMail::Folders::read_subscriptions($list->{top});
 	my @names;
 	for my $s (@$subs) {
 		if (defined $by_path{$s}) {
@@ -184,7 +203,7 @@ sub convert_folders {
 		}
 	}
 	if (@names && !$opt->{'dry-run'}) {
-		eval { MigrateMail::Folders::write_subscriptions($maildir, @names); 1 }
+		eval { MigrateMail::Folders::write_subscriptions($md, @names); 1 }
 		  or push @{ $res[0]{errors} }, "ERROR: $maildir: $@" =~ s/\n\z//r;
 	}
 	if (@res) {
@@ -194,15 +213,38 @@ sub convert_folders {
 	return \@res;
 }
 
-# One mbox into one Maildir (or counted, with --dry-run).
+# The mbox of a job as mbox_to_maildir takes it: a path the admin gave
+# (opened there), stdin, or a handle opened through the directory
+# descriptor of a --dir or --folders listing, with its path for locking.
+sub _job_source {
+	my ($src, $opt) = @_;
+	return (\*STDIN) if !ref $src && $src eq '-';
+	if (!ref $src) {
+		my ($fh) = MigrateMail::FS::open_input($src, trust => $opt->{'trust-paths'});
+		return ($fh, lock_path => $src);
+	}
+	return _job_source($src->{src}, $opt) unless $src->{dir};
+	my ($fh) = $src->{dir}->open_file($src->{file});
+	return ($fh, lock_path => $src->{src});
+}
+
+# One mbox into one Maildir (or counted, with --dry-run). $srcname: a
+# path, '-' or a job (see _job_source); %extra: more options of
+# mbox_to_maildir (at => a folder's Maildir).
 sub convert_mailbox {
-	my ($srcname, $maildir, $name, $opt) = @_;
+	my ($srcname, $maildir, $name, $opt, %extra) = @_;
 	my %r;
-	my $src = $srcname eq '-' ? \*STDIN : $srcname;
-	my %o = (name => $name);
+	my ($src, %from) = eval { _job_source($srcname, $opt) };
+	if (!defined $src) {
+		chomp(my $e = $@);
+		return { errors => [ "ERROR: $name: $e" ], warnings => [], failed_mailbox => 1 };
+	}
+	my %o = (name => $name, %from, %extra);
 	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
+	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
+	delete @o{qw(at lock_path trust_paths)} if $opt->{'dry-run'};
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
@@ -284,11 +326,9 @@ sub write_report {
 		 elapsed => $elapsed);
 	my $json = JSON::PP->new->canonical->pretty->encode({
 		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results });
-	my $tmp = "$path.tmp.$$";
-	open my $fh, '>', $tmp or return "cannot write report $tmp: $!";
-	print {$fh} $json;
-	close $fh or return "cannot write report $tmp: $!";
-	rename $tmp, $path or return "cannot rename report to $path: $!";
+	# never through a link planted where the report goes
+	eval { MigrateMail::FS::write_file($path, $json); 1 }
+	  or return "cannot write report $path: " . ($@ =~ s/\n\z//r);
 	return undef;
 }
 
