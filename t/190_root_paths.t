@@ -157,9 +157,9 @@ spew("$tmp/secret", "root-only-line\n", 0600);
 mkdir "$home/Maildir/.play";
 user_link("$tmp/secret", "$home/Maildir/.play/maildirfolder");
 user_link("$tmp/secret", "$home/Maildir/subscriptions");
-link "$tmp/secret", "$home/mail/.mailboxlist" or die;   # read first, if it were read
 spew("$home/mail/.subscriptions", "work\nplay\n");
 system('chown', '-R', "$USER:$USER", "$home/mail", "$home/Maildir/.play") == 0 or die;
+link "$tmp/secret", "$home/mail/.mailboxlist" or die;   # read first, if it were read
 ($out, $err, $st) = run_script($M2V, '--maildir', "$home/Maildir", '--folders', "$home/mail");
 is($st, 1, 'a planted maildirfolder: exit 1');
 like($err, qr/^ERROR: \Q$home\E\/mail\/play: .*maildirfolder.*refused/m, 'that folder is refused');
