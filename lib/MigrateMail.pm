@@ -100,9 +100,12 @@ UIDLs; the others are named C<TIME.HHASH.HOST,S=SIZE>. When the mbox has
 a UIDVALIDITY (UW-IMAP X-IMAP or X-IMAPbase) and X-UIDs, and the Maildir
 has no UID list yet, F<dovecot-uidlist> and F<courierimapuiddb> keep the
 IMAP UIDs. An existing F<maildirsize> is kept up to date. Nothing is ever
-written through a symlink; a Maildir, tmp/, new/ or cur/ that is one is
-refused. The source is never modified; a spool file given by path is
-locked while it is read.
+written or chowned through a symlink or a hard link; a Maildir, tmp/,
+new/ or cur/ that is a symlink is refused, and so is a symlink on the
+way to the Maildir or the mbox that root does not own (see
+L<MigrateMail::FS>). An mbox given by path must be a regular file with
+one link, a FIFO or a character device. The source is never modified; a
+spool file given by path is locked while it is read.
 
 Options: C<format>, C<keep_headers>, C<timezone>, C<buffer_max> (as for
 L<MigrateMail::Mbox/new>); C<fsync> (C<batch>, the default: every message
@@ -112,7 +115,11 @@ instead of the Maildir's); C<host> (the host part of names); C<lock>
 (C<auto>, C<fcntl>, C<dotlock>, C<both>, C<none>) and C<lock_timeout>
 (seconds, 30); C<verify> (read the mbox again afterwards and check every
 message byte for byte); C<uidl_names> and C<uid_lists> (both on by
-default); C<name> (for messages).
+default); C<name> (for messages); C<trust_paths> (follow any symlink on
+the paths, take an mbox with other hard links); C<at> (a
+L<MigrateMail::FS> directory object: C<$maildir> is then one name in it,
+as a Maildir++ folder C<.a.b> of that Maildir); C<lock_path> (when
+C<$src> is a handle: the spool file's path, for its dotlock).
 
 Returns a hash reference: C<messages> (read, the pseudo message
 included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,

@@ -68,6 +68,6 @@ like($@, qr/^ERROR: unknown mbox format 'mboxzz'/, 'naming it');
 ok(!eval { MigrateMail::Mbox->new(fixture('empty.mbox'), colour => 1); 1 }, 'unknown option croaks');
 ok(!eval { MigrateMail::Mbox->new(fixture('empty.mbox'), timezone => 'Mars/Base'); 1 }, 'bad timezone croaks');
 ok(!eval { my $m = MigrateMail::Mbox->new($dir); $m->next; 1 }, 'a directory croaks');
-like($@, qr/^ERROR: \Q$dir\E: .*read failed: Is a directory/, 'with the reason');
+like($@, qr/^ERROR: \Q$dir\E: not a regular file: refused/, 'with the reason, at open');
 
 done_testing;

@@ -53,7 +53,9 @@ sub open_input {
 		local $! = $rest[1];
 		# the classic wording for the classic failures
 		die "cannot open mbox: $!\n" if $rest[1] && $rest[0] =~ /^cannot open/;
-		_fail($rest[0]);
+		# callers name the mbox already
+		(my $why = $rest[0]) =~ s/^\Q$path\E (?:is )?//;
+		_fail($why);
 	}
 	return (_handle($fd), @rest[0, 2]);
 }

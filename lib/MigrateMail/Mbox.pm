@@ -4,13 +4,13 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Fcntl qw(O_RDONLY);
 use MigrateMail ();
+use MigrateMail::FS ();
 use MigrateMail::Mbox::Message ();
 
 our $VERSION = '0.01';
 
-my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone name buffer_max);
+my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone name buffer_max trust_paths);
 
 sub new {
 	my ($class, $src, %opt) = @_;
@@ -27,8 +27,9 @@ sub new {
 		$name = $opt{name} // 'stdin';
 	} else {
 		$name = $opt{name} // $src;
-		sysopen($fh, $src, O_RDONLY)
-		  or croak "ERROR: $name: cannot open mbox: $!";
+		# never through a user's symlink or hard link (MigrateMail::FS)
+		($fh) = eval { MigrateMail::FS::open_input($src, trust => $opt{trust_paths}) };
+		croak "ERROR: $name: " . ($@ =~ s/\n\z//r) unless $fh;
 	}
 	my $fd = fileno $fh;
 	croak "ERROR: $name: not a file handle with a file descriptor"
