@@ -175,6 +175,15 @@ like(slurp("$home/Maildir/courierimapsubscribed"), qr/^INBOX\.work$/m,
 is((stat "$home/Maildir/courierimapsubscribed")[4], $USER, "owned by the Maildir's owner");
 is((stat "$home/Maildir/.work/maildirfolder")[4], $USER, 'maildirfolder too');
 
+# another user's file in the tree (a link whose other name went away)
+system('cp', $sample, "$home/mail/ivy-old") == 0 or die;
+chown $OTHER, $OTHER, "$home/mail/ivy-old";
+($out, $err, $st) = run_script($M2V, '--maildir', "$home/Maildir", '--folders', "$home/mail");
+like($err, qr/^WARNING: \Q$home\E\/mail\/ivy-old: belongs to uid $OTHER, not to the folder tree's owner, skipped$/m,
+     "another user's file in the tree is skipped");
+ok(!-e "$home/Maildir/.ivy-old", 'and not converted');
+unlink "$home/mail/ivy-old";
+
 # --- --report and --verify -----------------------------------------
 make_path("$tmp/reports");
 chmod 01777, "$tmp/reports";

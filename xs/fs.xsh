@@ -92,6 +92,7 @@ _list(dfd)
 		av_push(e, newSVpv(type, 1));
 		av_push(e, newSVuv((UV)st.st_size));
 		av_push(e, newSVuv((UV)st.st_nlink));
+		av_push(e, newSVuv((UV)st.st_uid));
 		mXPUSHs(newRV_noinc((SV *)e));
 	}
 	closedir(d);

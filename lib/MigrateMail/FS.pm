@@ -89,7 +89,7 @@ sub DESTROY {
 	MigrateMail::FS::_close($self->{fd}) if defined $self->{fd};
 }
 
-# Entries but . and ..: [ name, type (f d l o), size, links ] each,
+# Entries but . and ..: [ name, type (f d l o), size, links, uid ] each,
 # sorted by name; types from lstat, never following a link.
 sub list {
 	my ($self) = @_;
@@ -205,7 +205,7 @@ planted symlink.
 
 =head1 DIRECTORY OBJECTS
 
-C<fd>, C<path>, C<uid>; C<list> (C<[name, type, size, links]> each, type
+C<fd>, C<path>, C<uid>; C<list> (C<[name, type, size, links, uid]> each, type
 C<f>, C<d>, C<l> or C<o>); C<subdir($name)>; C<make_subdir($name)>;
 C<open_file($name)> (handle and size); C<read_file($name, $max)>
 (undef when missing); C<replace_file($name, $data)>;

@@ -45,16 +45,19 @@ sub folder_name {
 # path (relative, "/"-separated), name ("a.b") } ], and reasons for
 # what was skipped. Names that would collide get a numbered suffix. The
 # tree is read through directory descriptors: a directory swapped for a
-# symlink after it was listed is never followed.
+# symlink after it was listed is never followed, and a file that is not
+# the tree owner's (or root's, or one of $o{owners}) is skipped: it may
+# be another user's mail linked in before its other name went away.
 sub folder_jobs {
 	my ($top, %o) = @_;
 	$top = MigrateMail::FS::open_dir($top, trust => $o{trust}) unless ref $top;
+	my %mine = map { $_ => 1 } 0, $>, $top->uid, @{ $o{owners} || [] };
 	my (@jobs, @skipped, %taken);
 	my $walk;
 	$walk = sub {
 		my ($d, $rel, @names) = @_;
 		for my $e ($d->list) {
-			my ($f, $type) = @$e;
+			my ($f, $type, undef, undef, $uid) = @$e;
 			my $r = length $rel ? "$rel/$f" : $f;
 			my $path = $top->path . "/$r";
 			if ($f =~ /^\./ || $f =~ /\.lock\z/) {
@@ -68,6 +71,8 @@ sub folder_jobs {
 					next;
 				}
 				$walk->($sub, $r, @names, folder_name($f));
+			} elsif ($type eq 'f' && !$mine{$uid} && !$o{trust}) {
+				push @skipped, "$path: belongs to uid $uid, not to the folder tree's owner, skipped";
 			} elsif ($type eq 'f') {
 				my $name = join '.', @names, folder_name($f);
 				my $base = $name;
@@ -174,14 +179,16 @@ separator) becomes C<_>, C<&> becomes C<&->, and characters outside
 printable ASCII are written in IMAP modified UTF-7 as Dovecot and Courier
 keep them on disk. Names that are not UTF-8 are read as Latin-1.
 
-=head2 $list = folder_jobs($dir, trust => 0)
+=head2 $list = folder_jobs($dir, trust => 0, owners => [])
 
 The mbox files under C<$dir> (a path or a L<MigrateMail::FS> directory
 object): C<< { src, dir, file, path, name } >> each (C<dir> holds the
 file C<file>; C<src> is its path, for messages), plus C<skipped>
 reasons (hidden files, lock files, symlinks, devices) and C<top>. Two
 files that would give the same folder name get C<_2>, C<_3> ... The
-tree is read through directory descriptors, never following a symlink.
+tree is read through directory descriptors, never following a symlink;
+files that belong to neither the tree's owner, root, nor a uid of
+C<owners> are skipped (unless C<trust>).
 
 =head2 $name = make_folder($md, $name)
 

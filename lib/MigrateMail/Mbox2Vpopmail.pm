@@ -171,7 +171,8 @@ sub convert_folders {
 		my $top = MigrateMail::FS::open_dir($opt->{folders}, trust => $trust);
 		MigrateMail::Batch::check_owner($top, 'folder directory', $md ? $md->uid : ())
 		  unless $trust;
-		$list = MigrateMail::Folders::folder_jobs($top);
+		$list = MigrateMail::Folders::folder_jobs($top, trust => $trust,
+							  owners => [ $md ? $md->uid : () ]);
 		1;
 	};
 	if (!$ok) {
