@@ -26,6 +26,7 @@ struct mm_quota {
 	int dirty;              /* appended since the last fsync */
 	int appended;           /* appended in this run */
 	int broken;             /* a write failed: write no more */
+	int uncounted;          /* delivering into .Trash: counts nothing */
 };
 
 /* Parse a decimal integer with an optional sign; p advances. */
@@ -413,6 +414,15 @@ static int reconcile(struct mm_quota *q, struct mm_err *err_r)
 	return r;
 }
 
+/* Is folder (stat st) the top's ".Trash"? */
+static int is_trash(int topfd, const struct stat *st)
+{
+	struct stat t;
+
+	return fstatat(topfd, ".Trash", &t, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       t.st_dev == st->st_dev && t.st_ino == st->st_ino;
+}
+
 int mm_quota_open(int dfd, const struct mm_quota_opts *opts,
 		  struct mm_quota **q_r, struct mm_err *err_r)
 {
@@ -435,6 +445,8 @@ int mm_quota_open(int dfd, const struct mm_quota_opts *opts,
 			close(q->topfd);
 			q->topfd = -1;
 			errno = ENOENT;
+		} else if (q->topfd >= 0) {
+			q->uncounted = is_trash(q->topfd, &st);
 		}
 	} else {
 		q->topfd = dup(dfd);
@@ -461,7 +473,7 @@ void mm_quota_note(struct mm_quota *q, const char *name, uint64_t size,
 	uint64_t s;
 	int r;
 
-	if (q == NULL || (r = mm_quota_name(name, &s)) == 0)
+	if (q == NULL || q->uncounted || (r = mm_quota_name(name, &s)) == 0)
 		return;
 	/* a ",S=" of ours is the size; another's is what vpopmail reads */
 	if (r == 1)

@@ -21,6 +21,8 @@
  * is a symlink is not followed (not counted), and a name without ",S="
  * counts only when it is a regular file.
  *
+ * Deliveries into .Trash count nothing, as the recount leaves it out.
+ *
  * Both ways of keeping the file right are used (mm_maildir_sync.c):
  *   (b) a batch's line is appended BEFORE its files are renamed into
  *       new/ and cur/, and a negative line takes back what was then
