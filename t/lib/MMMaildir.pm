@@ -48,7 +48,7 @@ sub quota_usage {
 				my ($base) = $n =~ /^([^:]*)/;
 				my ($size) = $base =~ /.*,S=(\d*)/;
 				if (!defined $size) {
-					next unless -f "$md$f/$sub/$n" && !-l _;
+					next unless !-l "$md$f/$sub/$n" && -f _;
 					$size = -s _;
 				}
 				$bytes += $size || 0;
