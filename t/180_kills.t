@@ -131,7 +131,11 @@ sub trial {
 				$lowest = $uc - $count if $uc - $count > $lowest;
 			}
 			$high++ if $count > $uc;
-			$holes++ if lists_whole($md, 1) ne '';
+			my $why = lists_whole($md, 1);
+			if ($why ne '') {
+				diag "$mode: after kill $k: $why" unless $holes;
+				$holes++;
+			}
 		}
 	}
 	diag sprintf "%s: %d kills, %d mid-run (a complete run takes %.2f s, %.2f s with "

@@ -147,6 +147,15 @@ is($def, $QUOTA, 'short: the quota line kept');
 is((stat "$md/maildirsize")[2] & 07777, 0644, 'short: its permissions kept');
 ok(!-e "$md/maildirsize.mmtmp", 'short: no temporary file left');
 
+SKIP: {
+	skip 'ownership needs root', 2 if $> != 0;
+	$md = new_maildir('owned', "$QUOTA\n999 9\n");
+	chown 1234, 2345, $md, "$md/maildirsize" or die;
+	($out, $err, $st) = run('--maildir', $md, 't/data/flags.mbox');
+	is_deeply([ (maildirsize_sum($md))[0, 1] ], [ quota_usage($md) ], 'root: recounted');
+	is(join(':', (stat "$md/maildirsize")[4, 5]), '1234:2345', "root: the rewritten file is the Maildir owner's");
+}
+
 # Folders: deliveries into Maildir/.foo count in Maildir/maildirsize;
 # deliveries into .Trash do not (vpopmail's recount leaves it out).
 $md = new_maildir('tree', "$QUOTA\n0 0\n");
