@@ -61,8 +61,8 @@ sub start {
 
 # How long a complete run takes, and one that finds everything present
 # (start-up and reading the mbox), so that the kills can spread over the
-# deliveries: each run is killed after about the start-up and a random
-# share of the deliveries, 2/KILLS of them on average.
+# deliveries: each run is killed after half the start-up and a random
+# share of what is left to deliver.
 sub timing {
 	my ($setup, @args) = @_;
 	my @took;
@@ -78,6 +78,7 @@ sub timing {
 # maildirsize and UID lists of one Maildir against its files.
 sub lists_whole {
 	my ($md, $only_present) = @_;
+	return '' if $only_present && !grep { -e "$md/$_" } qw(dovecot-uidlist courierimapuiddb);
 	my %files;
 	for my $sub (qw(new cur)) {
 		opendir my $d, "$md/$sub" or return "no $sub/";
@@ -110,6 +111,17 @@ sub lists_whole {
 	return @bad ? join('; ', @bad) : '';
 }
 
+sub delivered {
+	my $n = 0;
+	for my $md (@_) {
+		for my $sub (qw(new cur)) {
+			opendir my $d, "$md/$sub" or next;
+			$n += grep { !/^\./ } readdir $d;
+		}
+	}
+	return $n;
+}
+
 sub trial {
 	my ($mode, $setup, $mds, @args) = @_;
 	$setup->();
@@ -117,8 +129,11 @@ sub trial {
 	my $work = $full > $idle ? $full - $idle : 0.1;
 	my ($landed, $low, $high, $holes, $lowest) = (0, 0, 0, 0, 0);
 	for my $k (1 .. $KILLS) {
+		# a random share of what is left, so that the kills spread over
+		# the whole conversion whatever the machine's speed today
+		my $left = 1 - delivered(@$mds) / ($N * @$mds);
 		my $pid = start(@args);
-		sleep(0.8 * $idle + rand(2 * $work / $KILLS));
+		sleep(0.5 * $idle + rand(2 * $work * $left / ($KILLS - $k + 1)));
 		my $alive = waitpid($pid, WNOHANG) == 0;
 		kill 'KILL', -$pid;
 		waitpid $pid, 0;
