@@ -99,13 +99,33 @@ serve file names as UIDLs (qmail-pop3d, Dovecot with C<%f>) keep the old
 UIDLs; the others are named C<TIME.HHASH.HOST,S=SIZE>. When the mbox has
 a UIDVALIDITY (UW-IMAP X-IMAP or X-IMAPbase) and X-UIDs, and the Maildir
 has no UID list yet, F<dovecot-uidlist> and F<courierimapuiddb> keep the
-IMAP UIDs. An existing F<maildirsize> is kept up to date. Nothing is ever
-written or chowned through a symlink or a hard link; a Maildir, tmp/,
-new/ or cur/ that is a symlink is refused, and so is a symlink on the
-way to the Maildir or the mbox that root does not own (see
-L<MigrateMail::FS>). An mbox given by path must be a regular file with
-one link, a FIFO or a character device. The source is never modified; a
-spool file given by path is locked while it is read.
+IMAP UIDs. They are written only by a run in which no message failed, so
+that a list never has holes: after a kill or a failure, the run that
+completes the mailbox writes them. A list that exists is the server's
+and is left alone; a list name that is not a regular file (a FIFO, a
+symlink) is reported and left alone too. Nothing is ever written or
+chowned through a symlink or a hard link; a Maildir, tmp/, new/ or cur/
+that is a symlink is refused, and so is a symlink on the way to the
+Maildir or the mbox that root does not own (see L<MigrateMail::FS>). An
+mbox given by path must be a regular file with one link, a FIFO or a
+character device. The source is never modified; a spool file given by
+path is locked while it is read.
+
+An existing F<maildirsize> (the Maildir++ quota file) is kept right, and
+stays right whatever kills the runs: the line for a batch is appended
+before its messages are renamed into new/ and cur/ (a kill leaves the
+file high by at most that batch, never low), and every run starts by
+recounting the Maildir and rewriting the file (the quota line and one line
+of totals, through a temporary file and a rename) when its sum disagrees,
+it has a line that is not "bytes count", or it is 5120 bytes or more. The
+count follows vpopmail's: new/ and cur/ of the Maildir and of its
+Maildir++ folders (F<.name/>) but F<.Trash>, leaving out messages flagged
+deleted (C<T>), sizes from C<,S=> in the names, else the files' sizes.
+When C<$maildir> is a folder (it has a F<maildirfolder> file) its
+deliveries count in its parent's F<maildirsize>, if the parent has the
+same owner. A F<maildirsize> that is not a regular file with one link (a
+symlink, a hard link, a FIFO, a device) is reported (an error of the
+Maildir, no message lost) and left alone; nothing blocks on it.
 
 Options: C<format>, C<keep_headers>, C<timezone>, C<buffer_max> (as for
 L<MigrateMail::Mbox/new>); C<fsync> (C<batch>, the default: every message
@@ -211,6 +231,15 @@ Errors are croaked as one line that starts with C<ERROR:>, names the file,
 the message number and the byte offset:
 
   ERROR: /var/spool/mail/bob: message 12, offset 48213: read failed: Input/output error
+
+Troubles of the Maildir as a whole, which lose no message, have no
+message number and do not stop the run; for the quota file and the UID
+lists:
+
+  ERROR: bob: cannot update maildirsize: it is a hard link (more than one name); left alone
+  ERROR: bob: cannot update maildirsize: it is not a regular file; left alone
+  ERROR: bob: cannot update maildirsize: its first line is no quota definition; left alone
+  ERROR: bob: cannot write dovecot-uidlist: it is not a regular file; left alone
 
 Warnings (odd input, nothing lost) are collected, see
 L<MigrateMail::Mbox/WARNINGS>.

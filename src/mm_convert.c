@@ -271,8 +271,18 @@ int mm_convert(int src_fd, const char *maildir,
 	mm_maildir_flush(md, &e);
 	if (drain_failures(&w, md, ret < 0 ? &e : err_r) < 0)
 		ret = -1;
-	if (ret == 0 && opts && opts->uid_lists && st->has_imapbase &&
-	    w.uids_usable && w.nuids > 0) {
+	/* UID lists only from a run that has every message of the mbox in
+	 * the Maildir (read to the end, none failed): a list exists once and
+	 * is the server's from then on, so a list written with holes would
+	 * keep them after the re-run that delivers the rest. A killed or
+	 * failed run writes none; the re-run that completes the mailbox
+	 * writes it, finding the earlier runs' files by key. (Extending an
+	 * existing list instead would mean telling ours from the server's.)
+	 * A Maildir-wide trouble (msgno 0: maildirsize, a directory sync)
+	 * loses no message, and as names are deterministic a list stays
+	 * right even for a file that must be delivered again. */
+	if (ret == 0 && st->failed == 0 && opts && opts->uid_lists &&
+	    st->has_imapbase && w.uids_usable && w.nuids > 0) {
 		uint32_t next = st->uid_last + 1;
 
 		if (w.uids[w.nuids - 1].uid >= next)

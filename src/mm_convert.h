@@ -22,7 +22,10 @@ struct mm_convert_opts {
 	int uidl_names;
 	/* Write dovecot-uidlist and courierimapuiddb when the mbox has a
 	 * UIDVALIDITY and ascending X-UIDs (messages without one are left
-	 * for the server to number), and the Maildir has no such list yet. */
+	 * for the server to number), and the Maildir has no such list yet;
+	 * only from a run in which no message failed, so that a list never
+	 * has holes: after a kill or a failure, the re-run that completes
+	 * the mailbox writes it. */
 	int uid_lists;
 };
 

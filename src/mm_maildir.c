@@ -242,6 +242,8 @@ struct mm_maildir *mm_maildir_open(const char *path,
 	    load_present(md, md->newfd, "new/", err_r) < 0 ||
 	    load_present(md, md->curfd, "cur/", err_r) < 0)
 		goto fail;
+	if (!md->opts.readonly)
+		mm_maildir_quota_open(md);
 	return md;
 fail:
 	mm_maildir_discard(md);
@@ -266,6 +268,7 @@ void mm_maildir_discard(struct mm_maildir *md)
 		close(md->newfd);
 	if (md->curfd >= 0)
 		close(md->curfd);
+	mm_quota_free(md->quota);
 	mm_keyset_free(&md->present);
 	free(md->pend);
 	free(md->flight.p);

@@ -72,7 +72,11 @@ struct mm_maildir;
  * it (or opts->trust_paths). Run as root, what is created
  * belongs to the owner of the Maildir (or of its parent when it is
  * created), or to opts->uid/gid. Removes our own leftovers from tmp/ and
- * reads the identities present in new/ and cur/. NULL on error. */
+ * reads the identities present in new/ and cur/. Unless readonly, finds
+ * the Maildir++ quota file (its own maildirsize, or its parent's for a
+ * folder), recounts it and keeps it right while delivering (mm_quota.h);
+ * its trouble is reported by mm_maildir_failure() (msgno 0). NULL on
+ * error. */
 struct mm_maildir *mm_maildir_open(const char *path,
 				   const struct mm_maildir_opts *opts,
 				   struct mm_err *err_r);

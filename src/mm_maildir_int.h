@@ -7,6 +7,7 @@
 
 #include "mm_keyset.h"
 #include "mm_maildir.h"
+#include "mm_quota.h"
 
 #define MM_BATCH_LIMIT 512   /* messages in one batch, at most */
 #define MM_NAME_MAX 256
@@ -66,8 +67,7 @@ struct mm_maildir {
 	unsigned npend;
 	uint64_t pend_bytes;
 	struct mm_batch flight; /* the one being synced and renamed */
-	uint64_t quota_bytes;   /* delivered, not yet added to maildirsize */
-	unsigned long quota_count;
+	struct mm_quota *quota; /* maildirsize, or NULL (mm_quota.h) */
 
 	struct mm_maildir_stats st;
 };
@@ -86,6 +86,9 @@ int mm_maildir_land(struct mm_maildir *md, struct mm_err *err_r);
  * the text is "<what> tmp/NAME<to>: <reason>" (to: NULL or " to new/"). */
 void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
 		     const char *what, const char *to);
+/* Find, check and recount maildirsize (md->quota); its trouble is
+ * reported through mm_maildir_failure() with msgno 0. */
+void mm_maildir_quota_open(struct mm_maildir *md);
 /* Free md, removing uncommitted and pending files from tmp/. */
 void mm_maildir_discard(struct mm_maildir *md);
 

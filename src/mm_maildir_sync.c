@@ -1,5 +1,6 @@
 /* mm_maildir_sync.c - making delivered messages durable and visible:
- * batched syncs, no-replace renames, directory syncs, maildirsize.
+ * batched syncs, no-replace renames, directory syncs, maildirsize lines
+ * (written before the renames they count: see mm_quota.h).
  *
  * In fsync mode batch, a full batch is handed to a thread of its own,
  * which syncs the file system, renames the batch's files and syncs the
@@ -165,6 +166,8 @@ static int settle(struct mm_maildir *md, struct mm_batch *b,
 		struct mm_pending *p = &b->p[i];
 
 		if (b->sync_errno || p->err) {
+			/* maildirsize counted it before the rename */
+			mm_quota_note(md->quota, p->final, p->size, -1);
 			/* not durable: nothing of it may become visible */
 			if (b->sync_errno)
 				mm_maildir_lost(md, p, b->sync_errno,
@@ -182,8 +185,6 @@ static int settle(struct mm_maildir *md, struct mm_batch *b,
 			md->st.to_cur++;
 		else
 			md->st.to_new++;
-		md->quota_bytes += p->size;
-		md->quota_count++;
 	}
 	b->n = 0;
 	if (b->dirs_errno) {
@@ -207,39 +208,48 @@ int mm_maildir_land(struct mm_maildir *md, struct mm_err *err_r)
 	return b->n > 0 ? settle(md, b, err_r) : 0;
 }
 
-/* Maildir++ quota: when maildirsize exists, add a line for what came. */
-static int update_quota(struct mm_maildir *md, struct mm_err *err_r)
+/* A maildirsize trouble: reported (msgno 0), never a reason to stop. */
+static int quota_problem(struct mm_maildir *md, struct mm_err *err_r,
+			 const struct mm_err *e)
 {
-	char line[64];
-	int fd, len;
-
-	if (md->quota_count == 0)
-		return 0;
-	fd = openat(md->dfd, "maildirsize",
-		    O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		md->quota_bytes = md->quota_count = 0;
-		if (e == ENOENT)
-			return 0;
-		return problem(md, err_r, e, "cannot update %s: %s",
-			       "maildirsize");
-	}
-	len = snprintf(line, sizeof(line), "%llu %lu\n",
-		       (unsigned long long)md->quota_bytes, md->quota_count);
-	if (write(fd, line, (size_t)len) != len ||
-	    (md->opts.fsync != MM_FSYNC_NONE && fsync(fd) < 0)) {
-		int e = errno;
-		close(fd);
-		md->quota_bytes = md->quota_count = 0;
-		return problem(md, err_r, e, "cannot update %s: %s",
-			       "maildirsize");
-	}
-	close(fd);
-	md->quota_bytes = md->quota_count = 0;
-	return 0;
+	if (err_r)
+		*err_r = *e;
+	if (md->nfail < MM_FAIL_CAP(md))
+		md->fail[md->nfail++] = *e;
+	return -1;
 }
 
+void mm_maildir_quota_open(struct mm_maildir *md)
+{
+	struct mm_quota_opts qo;
+	struct mm_err e;
+
+	qo.chown = md->chown;
+	qo.uid = md->uid;
+	qo.gid = md->gid;
+	qo.sync = md->opts.fsync != MM_FSYNC_NONE;
+	if (mm_quota_open(md->dfd, &qo, &md->quota, &e) < 0)
+		quota_problem(md, NULL, &e);
+}
+
+/* Maildir++ quota, before a batch becomes visible: its line goes into
+ * maildirsize first, so that a kill between the two leaves the file
+ * high (by this batch), never low; the next run's recount mends it
+ * (mm_quota.h). In fsync mode batch the thread's syncfs() makes the line
+ * durable with the batch's files; otherwise it is synced at the end
+ * (a power cut before then is also mended by the recount). */
+static int quota_before(struct mm_maildir *md, const struct mm_batch *b,
+			struct mm_err *err_r)
+{
+	struct mm_err e;
+
+	if (md->quota == NULL)
+		return 0;
+	for (unsigned i = 0; i < b->n; i++)
+		mm_quota_note(md->quota, b->p[i].final, b->p[i].size, 1);
+	return mm_quota_write(md->quota, &e) < 0 ? quota_problem(md, err_r, &e)
+						 : 0;
+}
 
 int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r)
 {
@@ -250,7 +260,7 @@ int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r)
 
 	ret = mm_maildir_land(md, err_r);
 	if (md->npend == 0)
-		goto quota;
+		return ret;
 	/* the batch written becomes the one in flight */
 	spare = b->p;
 	b->p = md->pend;
@@ -258,29 +268,30 @@ int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r)
 	md->pend = spare;
 	md->npend = 0;
 	md->pend_bytes = 0;
+	if (quota_before(md, b, ret < 0 ? &e2 : err_r) < 0)
+		ret = -1;
 	if (md->opts.fsync == MM_FSYNC_BATCH) {
 		md->st.batches++;
 		if (take_off(md) == 0)
-			goto quota;
+			return ret;
 	}
 	move_batch(md, b);
 	if (settle(md, b, ret < 0 ? &e2 : err_r) < 0)
-		ret = -1;
-quota:
-	if (md->quota_count >= md->opts.batch_max &&
-	    update_quota(md, ret < 0 ? &e2 : err_r) < 0)
 		ret = -1;
 	return ret;
 }
 
 int mm_maildir_flush(struct mm_maildir *md, struct mm_err *err_r)
 {
-	struct mm_err e2;
+	struct mm_err e2, e3;
 	int ret = mm_maildir_publish(md, err_r);
 
 	if (mm_maildir_land(md, ret < 0 ? &e2 : err_r) < 0)
 		ret = -1;
-	if (update_quota(md, ret < 0 ? &e2 : err_r) < 0)
+	/* what was lost is taken back; the file is synced (and recounted
+	 * when it has grown past the Maildir++ limit) */
+	if (md->quota && mm_quota_finish(md->quota, &e3) < 0 &&
+	    quota_problem(md, ret < 0 ? &e2 : err_r, &e3) < 0)
 		ret = -1;
 	return ret;
 }

@@ -36,8 +36,24 @@ static int write_list(int dfd, const char *file, int dovecot,
 	FILE *f;
 	int fd;
 
-	if (fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
+	/* an existing list is the server's: left alone. Looked at without
+	 * following a link or blocking on a FIFO; what is no list at all is
+	 * reported (and left alone too). */
+	fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT) {
+		int e = errno, reg = fd >= 0 && fstat(fd, &st) == 0 &&
+				     S_ISREG(st.st_mode);
+
+		if (fd >= 0)
+			close(fd);
+		if (reg)
+			return 0;
+		return mm_err_set(err_r, MM_E_IO, fd >= 0 ? 0 : e, 0, 0,
+				  "cannot write %s: %s; left alone", file,
+				  fd >= 0 || e == ELOOP || e == ENXIO
+					  ? "it is not a regular file"
+					  : strerror(e));
+	}
 	snprintf(tmp, sizeof(tmp), "%s.mmtmp", file);
 	unlinkat(dfd, tmp, 0);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -93,19 +109,23 @@ int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
 		     struct mm_err *err_r)
 {
 	struct mm_maildir_list list;
+	struct mm_err e2;
 	int a, b;
 
 	if (mm_maildir_list(md, &list, err_r) < 0)
 		return -1;
 	a = write_list(mm_maildir_fd(md), "dovecot-uidlist", 1, uids, n, &list,
 		       uidvalidity, uid_next, err_r);
-	b = a < 0 ? -1 : write_list(mm_maildir_fd(md), "courierimapuiddb", 0,
-				    uids, n, &list, uidvalidity, uid_next, err_r);
+	/* one list refused is no reason to leave out the other */
+	b = write_list(mm_maildir_fd(md), "courierimapuiddb", 0, uids, n, &list,
+		       uidvalidity, uid_next, a < 0 ? &e2 : err_r);
 	mm_maildir_list_free(&list);
-	if (a < 0 || b < 0)
-		return -1;
-	if (fsync(mm_maildir_fd(md)) < 0)
+	/* the renames are durable before the run reports success */
+	if ((a > 0 || b > 0) && fsync(mm_maildir_fd(md)) < 0 && a >= 0 &&
+	    b >= 0)
 		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
 				  "cannot sync the Maildir: %s", strerror(errno));
+	if (a < 0 || b < 0)
+		return -1;
 	return a + b;
 }

@@ -17,8 +17,13 @@ struct mm_uid {
 /* Write dovecot-uidlist and courierimapuiddb into the Maildir of md for
  * the n messages of uids (ascending UIDs), whose files are looked up in
  * new/ and cur/ by key. A list that exists already is left alone (the
- * server owns it from then on). uid_next: the UID the next message gets.
- * Returns the number of lists written (0-2), or -1 on error. */
+ * server owns it from then on); it is looked at with O_NOFOLLOW and
+ * O_NONBLOCK, and one that is not a regular file (a symlink, a FIFO) is
+ * reported and left alone as well, the other list still written. Each
+ * list is synced, then the directory. uid_next: the UID the next message
+ * gets. Returns the number of lists written (0-2), or -1 on error
+ * (err_r: the first). The caller writes them only once every message of
+ * the mbox is in the Maildir (mm_convert.c). */
 int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
 		     size_t n, uint32_t uidvalidity, uint32_t uid_next,
 		     struct mm_err *err_r);

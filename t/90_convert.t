@@ -6,7 +6,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use lib 't/lib';
 use MMGen qw(gen_mbox);
-use MMMaildir qw(maildir_files slurp);
+use MMMaildir qw(maildir_files slurp quota_usage maildirsize_sum);
 use MigrateMail qw(mbox_to_maildir verify_maildir);
 
 $ENV{TZ} = 'UTC';
@@ -127,14 +127,14 @@ for my $mode (qw(batch each none)) {
 	$st = mbox_to_maildir("$dir/modes.mbox", $m, fsync => $mode, batch => 7, host => 'h');
 	is($st->{delivered}, 300, "fsync=$mode: delivered");
 	$names{$mode} = join ',', sort map { s/^\w+\///r } keys %{ (maildir_files($m))[0] };
-	my ($bytes, $count) = (0, 0);
-	for (split /\n/, slurp("$m/maildirsize")) {
-		next unless /^(-?\d+) (-?\d+)$/;
-		$bytes += $1;
-		$count += $2;
-	}
-	is($count, 300, "fsync=$mode: maildirsize counts every message");
-	is($bytes, $st->{bytes}, "fsync=$mode: maildirsize counts every byte");
+	my ($bytes, $count, $def) = maildirsize_sum($m);
+	my ($ubytes, $ucount) = quota_usage($m);
+	my $deleted = grep { $_->{flags} =~ /T/ } @want;
+	ok($deleted > 0, "fsync=$mode: some messages are flagged deleted");
+	is($count, 300 - $deleted, "fsync=$mode: maildirsize counts every message but the T-flagged (as vpopmail)");
+	is($ucount, $count, "fsync=$mode: which is what a recount finds");
+	is($bytes, $ubytes, "fsync=$mode: maildirsize counts every byte a recount finds");
+	is($def, '10000000S', "fsync=$mode: the quota definition is kept");
 }
 is($names{each}, $names{batch}, 'fsync=each: same names');
 is($names{none}, $names{batch}, 'fsync=none: same names');
