@@ -504,7 +504,7 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 		    int timeout, int stale, struct mm_err *err_r)
 {
 	time_t until = time(NULL) + (timeout > 0 ? timeout : 0);
-	long pause = 20;
+	long pause = 10;
 	struct slot *s = NULL;
 	int id;
 
@@ -562,8 +562,9 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 					  "%s for more than %d s", why,
 					  timeout);
 		}
+		/* short: a busy mailbox is free only between two deliveries */
 		nap(pause);
-		if (pause < 250)
+		if (pause < 80)
 			pause *= 2;
 	}
 }
