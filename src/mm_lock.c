@@ -5,6 +5,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,11 @@ struct slot {
 	pid_t owner;
 	int fd;
 	int fcntl_held, flock_held;
+	int dirfd;                      /* the spool's directory, or -1 */
 	dev_t dev;
 	ino_t ino;
-	char dot[LOCK_PATH_MAX];
+	char name[NAME_MAX + 1];        /* the dotlock's, in dirfd */
+	char dot[LOCK_PATH_MAX];        /* its path, for messages */
 };
 
 static struct slot slots[SLOTS];
@@ -100,7 +103,7 @@ int mm_lock_plan_parse(const char *spec, struct mm_lock_plan *plan_r,
 /* ---- the signal handler ---- */
 
 /* Remove every dotlock this process holds; async-signal-safe (getpid,
- * lstat, unlink, sigaction, raise only). */
+ * fstatat, unlinkat, sigaction, raise only). */
 static void on_signal(int sig)
 {
 	int saved = errno, i;
@@ -113,9 +116,9 @@ static void on_signal(int sig)
 		if (!s->held || !s->dot_live || s->owner != me)
 			continue;
 		/* never remove a lock that replaced ours (one broke it) */
-		if (lstat(s->dot, &st) == 0 && st.st_dev == s->dev &&
-		    st.st_ino == s->ino)
-			unlink(s->dot);
+		if (fstatat(s->dirfd, s->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == s->dev && st.st_ino == s->ino)
+			unlinkat(s->dirfd, s->name, 0);
 		s->dot_live = 0;
 	}
 	for (i = 0; i < N_CAUGHT; i++)
@@ -286,11 +289,12 @@ enum { J_GONE, J_BUSY, J_STALE };
 
 /* What the existing lock is; st_r is what was judged, for the check
  * before unlinking. why_r says who holds a busy one. */
-static int judge(const char *lock, int stale, struct stat *st_r,
+static int judge(const struct slot *s, int stale, struct stat *st_r,
 		 char *why_r, size_t why_len)
 {
 	char buf[LOCK_READ_MAX + 1], ours[32];
-	int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(s->dirfd, s->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			O_CLOEXEC);
 	long pid, age;
 	ssize_t n;
 
@@ -337,20 +341,22 @@ static int judge(const char *lock, int stale, struct stat *st_r,
 }
 
 /* Remove a stale lock, unless it changed since it was judged. Between
- * this lstat and the unlink, another process can still remove the stale
- * lock and make a new one that we would then remove: that window is a
- * few system calls wide, and needs a second breaker of the same lock. */
-static void break_lock(const char *lock, const struct stat *judged)
+ * this fstatat and the unlinkat, another process can still remove the
+ * stale lock and make a new one that we would then remove: that window
+ * is two system calls wide, and needs a second breaker of the same lock
+ * at the same moment. */
+static void break_lock(const struct slot *s, const struct stat *judged)
 {
 	struct stat st;
 
-	if (lstat(lock, &st) == 0 && st.st_dev == judged->st_dev &&
+	if (fstatat(s->dirfd, s->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == judged->st_dev &&
 	    st.st_ino == judged->st_ino && st.st_size == judged->st_size &&
 	    st.st_mtim.tv_sec == judged->st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == judged->st_mtim.tv_nsec &&
 	    st.st_ctim.tv_sec == judged->st_ctim.tv_sec &&
 	    st.st_ctim.tv_nsec == judged->st_ctim.tv_nsec)
-		unlink(lock);
+		unlinkat(s->dirfd, s->name, 0);
 }
 
 enum { T_OK, T_BUSY, T_SKIP, T_ERR = -1 };
@@ -369,8 +375,8 @@ static int try_dotlock(struct slot *s, int optional, int stale, char *why,
 
 		/* no signal between creating the lock and registering it */
 		block_caught(&old);
-		fd = open(s->dot, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			  O_NONBLOCK | O_CLOEXEC, 0644);
+		fd = openat(s->dirfd, s->name, O_WRONLY | O_CREAT | O_EXCL |
+			    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 		if (fd >= 0) {
 			n = mm_lock_content(content, (long)getpid());
 			ok = write(fd, content, (size_t)n) == n &&
@@ -381,7 +387,7 @@ static int try_dotlock(struct slot *s, int optional, int stale, char *why,
 				e = errno;
 			}
 			if (!ok) {
-				unlink(s->dot);
+				unlinkat(s->dirfd, s->name, 0);
 				sigprocmask(SIG_SETMASK, &old, NULL);
 				return mm_err_set(err_r, MM_E_IO, e, 0, 0,
 						  "cannot write %s: %s", s->dot,
@@ -406,11 +412,11 @@ static int try_dotlock(struct slot *s, int optional, int stale, char *why,
 					  "cannot create %s: %s", s->dot,
 					  strerror(e));
 		}
-		switch (judge(s->dot, stale, &st, why, why_len)) {
+		switch (judge(s, stale, &st, why, why_len)) {
 		case J_BUSY:
 			return T_BUSY;
 		case J_STALE:
-			break_lock(s->dot, &st);
+			break_lock(s, &st);
 			break;
 		}
 	}
@@ -425,9 +431,10 @@ static void drop_dotlock(struct slot *s)
 
 	block_caught(&old);
 	if (s->dot_live) {
-		if (s->owner == getpid() && lstat(s->dot, &st) == 0 &&
+		if (s->owner == getpid() &&
+		    fstatat(s->dirfd, s->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_dev == s->dev && st.st_ino == s->ino)
-			unlink(s->dot);
+			unlinkat(s->dirfd, s->name, 0);
 		s->dot_live = 0;
 	}
 	if (s->counted) {
@@ -500,13 +507,53 @@ static void drop_kernel(struct slot *s)
 
 /* ---- all of them ---- */
 
+/* The spool's directory, where its dotlock lives, as s->dirfd; it must
+ * hold the very file being read (fd), not another one put there since.
+ * 0, 1 (optional and the directory cannot be opened), or -1. */
+static int open_dir(struct slot *s, int fd, const char *path, int optional,
+		    struct mm_err *err_r)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char dir[LOCK_PATH_MAX];
+	struct stat a, b;
+	int e;
+
+	if (!*base || strlen(base) + 5 >= sizeof(s->name))
+		return mm_err_set(err_r, MM_E_USAGE, ENAMETOOLONG, 0, 0,
+				  "path too long for a dotlock: %s", path);
+	snprintf(s->name, sizeof(s->name), "%s.lock", base);
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+			 (int)(slash - path), path);
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		e = errno;
+		if (optional && (e == EACCES || e == EPERM))
+			return 1;
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot open %s: %s",
+				  dir, strerror(e));
+	}
+	if (fstatat(s->dirfd, base, &a, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fstat(fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(s->dirfd);
+		s->dirfd = -1;
+		return mm_err_set(err_r, MM_E_IO, 0, 0, 0, "%s is no longer the "
+				  "file being read (a symlink, or moved?): no "
+				  "dotlock for it", path);
+	}
+	return 0;
+}
+
 int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 		    int timeout, int stale, struct mm_err *err_r)
 {
 	time_t until = time(NULL) + (timeout > 0 ? timeout : 0);
 	long pause = 10;
 	struct slot *s = NULL;
-	int id;
+	int id, id_dot, skip_dot = 0;
 
 	for (id = 0; id < SLOTS; id++)
 		if (!slots[id].held) {
@@ -519,10 +566,18 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 				  SLOTS);
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
+	s->dirfd = -1;
 	s->owner = getpid();
 	if (snprintf(s->dot, sizeof(s->dot), "%s.lock", path) >=
 	    (int)sizeof(s->dot))
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0, "path too long");
+	for (id_dot = 0; id_dot < plan->n; id_dot++)
+		if (plan->kind[id_dot] == MM_LOCK_DOTLOCK) {
+			skip_dot = open_dir(s, fd, path, plan->dotlock_optional,
+					    err_r);
+			if (skip_dot < 0)
+				return -1;
+		}
 	FENCE();
 	s->held = 1;
 	for (;;) {
@@ -534,8 +589,9 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 			busy = plan->kind[i];
 			switch (busy) {
 			case MM_LOCK_DOTLOCK:
-				r = try_dotlock(s, plan->dotlock_optional,
-						stale, why, sizeof(why), err_r);
+				r = skip_dot ? T_SKIP
+				    : try_dotlock(s, plan->dotlock_optional,
+						  stale, why, sizeof(why), err_r);
 				break;
 			case MM_LOCK_FCNTL:
 				r = try_fcntl(s, why, sizeof(why), err_r);
@@ -551,6 +607,8 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 		drop_kernel(s);
 		drop_dotlock(s);
 		if (r == T_ERR || time(NULL) >= until) {
+			if (s->dirfd >= 0)
+				close(s->dirfd);
 			s->held = 0;
 			if (r == T_ERR)
 				return -1;
@@ -579,4 +637,8 @@ void mm_lock_release(int id)
 	drop_kernel(s);
 	drop_dotlock(s);
 	s->held = 0;
+	FENCE();
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->dirfd = -1;
 }

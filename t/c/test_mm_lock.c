@@ -193,6 +193,36 @@ static void test_flock(void)
 	close(fd);
 }
 
+/* The dotlock goes beside the very file being read, or nowhere. */
+static void test_moved(void)
+{
+	struct mm_lock_plan plan;
+	struct mm_err err;
+	char other[300], link[300];
+	int fd = open(spool, O_RDONLY), id;
+
+	snprintf(other, sizeof(other), "%s/other", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	close(open(other, O_WRONLY | O_CREAT, 0600));
+	mm_lock_plan_parse("dotlock", &plan, &err);
+	if (symlink(spool, link) < 0)
+		abort();
+	id = mm_lock_acquire(fd, link, &plan, 0, 300, &err);
+	check(id < 0 && strstr(err.text, "no longer the file being read"),
+	      "a spool path that is a symlink gets no dotlock", err.text);
+	rename(other, spool); /* the spool replaced after we opened it */
+	id = mm_lock_acquire(fd, spool, &plan, 0, 300, &err);
+	check(id < 0 && strstr(err.text, "no longer the file being read"),
+	      "nor a spool replaced since it was opened", err.text);
+	check(access(lockp, F_OK) < 0, "no dotlock made", lockp);
+	mm_lock_plan_parse("fcntl,flock", &plan, &err);
+	id = mm_lock_acquire(fd, spool, &plan, 0, 300, &err);
+	check(id >= 0, "kernel locks are on the fd: taken", err.text);
+	mm_lock_release(id);
+	unlink(link);
+	close(fd);
+}
+
 static volatile sig_atomic_t got;
 static void note(int sig)
 {
@@ -311,6 +341,7 @@ int main(void)
 	close(fd);
 	test_flock();
 	test_signals();
+	test_moved();
 	unlink(lockp);
 	unlink(spool);
 	rmdir(dir);
