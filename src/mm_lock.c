@@ -6,11 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +35,7 @@ struct slot {
 	int fd;
 	int fcntl_held, flock_held;
 	int dirfd;                      /* the spool's directory, or -1 */
+	int lockfd;                     /* our dotlock, open; toucher_mu */
 	dev_t dev;
 	ino_t ino;
 	char name[NAME_MAX + 1];        /* the dotlock's, in dirfd */
@@ -48,6 +52,17 @@ static volatile sig_atomic_t hooked[N_CAUGHT];
 
 /* Order the slot's plain stores before the flag the handler reads. */
 #define FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* The toucher: a thread that keeps our held dotlocks' mtime fresh, so
+ * that MTAs which break a lock by its age alone (procmail after 1024 s,
+ * mail.local after 300 s) do not break ours during a long conversion.
+ * It runs while any mm_lock_acquire() holds a dotlock. */
+static pthread_mutex_t toucher_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t toucher_cv = PTHREAD_COND_INITIALIZER;
+static pthread_once_t toucher_once = PTHREAD_ONCE_INIT;
+static pthread_t toucher;
+static int toucher_on, toucher_stop;
+static int touch_every = MM_LOCK_TOUCH_DEFAULT;
 
 static void nap(long ms)
 {
@@ -382,11 +397,8 @@ static int try_dotlock(struct slot *s, int optional, int stale, char *why,
 			ok = write(fd, content, (size_t)n) == n &&
 			     fsync(fd) == 0 && fstat(fd, &st) == 0;
 			e = errno;
-			if (close(fd) < 0 && ok) {
-				ok = 0;
-				e = errno;
-			}
 			if (!ok) {
+				close(fd);
 				unlinkat(s->dirfd, s->name, 0);
 				sigprocmask(SIG_SETMASK, &old, NULL);
 				return mm_err_set(err_r, MM_E_IO, e, 0, 0,
@@ -395,6 +407,9 @@ static int try_dotlock(struct slot *s, int optional, int stale, char *why,
 			}
 			s->dev = st.st_dev;
 			s->ino = st.st_ino;
+			pthread_mutex_lock(&toucher_mu);
+			s->lockfd = fd;
+			pthread_mutex_unlock(&toucher_mu);
 			FENCE();
 			s->dot_live = 1;
 			s->counted = 1;
@@ -428,7 +443,14 @@ static void drop_dotlock(struct slot *s)
 {
 	struct stat st;
 	sigset_t old;
+	int fd;
 
+	pthread_mutex_lock(&toucher_mu);
+	fd = s->lockfd;
+	s->lockfd = -1;
+	pthread_mutex_unlock(&toucher_mu);
+	if (fd >= 0)
+		close(fd);
 	block_caught(&old);
 	if (s->dot_live) {
 		if (s->owner == getpid() &&
@@ -505,7 +527,128 @@ static void drop_kernel(struct slot *s)
 	s->flock_held = s->fcntl_held = 0;
 }
 
+/* ---- the toucher ---- */
+
+static void *touch_loop(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&toucher_mu);
+	while (!toucher_stop) {
+		struct timespec t;
+		int i;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += touch_every;
+		if (pthread_cond_timedwait(&toucher_cv, &toucher_mu, &t) == 0 ||
+		    toucher_stop)
+			continue;
+		for (i = 0; i < SLOTS; i++)
+			if (slots[i].held && slots[i].lockfd >= 0)
+				futimens(slots[i].lockfd, NULL);
+	}
+	pthread_mutex_unlock(&toucher_mu);
+	return NULL;
+}
+
+/* A fork while the toucher holds its mutex must not leave the child
+ * with a mutex nobody unlocks; the child has no toucher either. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&toucher_mu);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&toucher_mu);
+}
+
+static void after_fork_child(void)
+{
+	toucher_on = 0;
+	pthread_mutex_unlock(&toucher_mu);
+}
+
+static void at_fork(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+static void toucher_start(void)
+{
+	sigset_t all, old;
+
+	if (toucher_on)
+		return;
+	pthread_once(&toucher_once, at_fork);
+	toucher_stop = 0;
+	/* signals go to the main thread, where the handler is meant */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	toucher_on = pthread_create(&toucher, NULL, touch_loop, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void toucher_stop_if_idle(void)
+{
+	int i;
+
+	if (!toucher_on)
+		return;
+	for (i = 0; i < SLOTS; i++)
+		if (slots[i].held && slots[i].lockfd >= 0)
+			return;
+	pthread_mutex_lock(&toucher_mu);
+	toucher_stop = 1;
+	pthread_cond_signal(&toucher_cv);
+	pthread_mutex_unlock(&toucher_mu);
+	pthread_join(toucher, NULL);
+	toucher_on = 0;
+}
+
+void mm_lock_touch_every(int seconds)
+{
+	pthread_mutex_lock(&toucher_mu);
+	touch_every = seconds > 0 ? seconds : MM_LOCK_TOUCH_DEFAULT;
+	pthread_mutex_unlock(&toucher_mu);
+}
+
 /* ---- all of them ---- */
+
+/* An inotify descriptor that becomes readable when a file of the
+ * spool's directory is removed (the dotlock we wait for, most likely),
+ * or -1: a busy mailbox is free only in the moment between two
+ * deliveries, which polling alone tends to miss. */
+static int watch_dir(int dirfd)
+{
+	char path[64];
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (in < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
+	if (inotify_add_watch(in, path, IN_DELETE | IN_MOVED_FROM) < 0) {
+		close(in);
+		return -1;
+	}
+	return in;
+}
+
+/* Sleep ms, or less if the directory watch fires. */
+static void wait_a_moment(int watch, long ms)
+{
+	struct pollfd pfd;
+	char buf[4096];
+
+	if (watch < 0) {
+		nap(ms);
+		return;
+	}
+	pfd.fd = watch;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, (int)ms) > 0)
+		while (read(watch, buf, sizeof(buf)) > 0)
+			;
+}
 
 /* The spool's directory, where its dotlock lives, as s->dirfd; it must
  * hold the very file being read (fd), not another one put there since.
@@ -553,7 +696,7 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 	time_t until = time(NULL) + (timeout > 0 ? timeout : 0);
 	long pause = 10;
 	struct slot *s = NULL;
-	int id, id_dot, skip_dot = 0;
+	int id, id_dot, skip_dot = 0, watch = -1;
 
 	for (id = 0; id < SLOTS; id++)
 		if (!slots[id].held) {
@@ -567,6 +710,7 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	s->dirfd = -1;
+	s->lockfd = -1;
 	s->owner = getpid();
 	if (snprintf(s->dot, sizeof(s->dot), "%s.lock", path) >=
 	    (int)sizeof(s->dot))
@@ -601,12 +745,19 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 				break;
 			}
 		}
-		if (r == T_OK || r == T_SKIP)
+		if (r == T_OK || r == T_SKIP) {
+			if (watch >= 0)
+				close(watch);
+			if (s->lockfd >= 0)
+				toucher_start();
 			return id;
+		}
 		/* never wait for one lock while holding another */
 		drop_kernel(s);
 		drop_dotlock(s);
 		if (r == T_ERR || time(NULL) >= until) {
+			if (watch >= 0)
+				close(watch);
 			if (s->dirfd >= 0)
 				close(s->dirfd);
 			s->held = 0;
@@ -620,8 +771,10 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
 					  "%s for more than %d s", why,
 					  timeout);
 		}
-		/* short: a busy mailbox is free only between two deliveries */
-		nap(pause);
+		if (busy == MM_LOCK_DOTLOCK && watch < 0 && s->dirfd >= 0 &&
+		    (watch = watch_dir(s->dirfd)) >= 0)
+			continue; /* it may have gone before the watch began */
+		wait_a_moment(watch, pause);
 		if (pause < 80)
 			pause *= 2;
 	}
@@ -641,4 +794,5 @@ void mm_lock_release(int id)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	s->dirfd = -1;
+	toucher_stop_if_idle();
 }

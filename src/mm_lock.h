@@ -18,7 +18,9 @@
  * is held, SIGINT, SIGTERM and SIGHUP (unless ignored) are caught by a
  * handler that removes them, restores the previous disposition and
  * raises the signal again, so an interrupted run never leaves a lock
- * behind that blocks the MTA.
+ * behind that blocks the MTA. While one is held, a thread of this module
+ * touches them every MM_LOCK_TOUCH_DEFAULT seconds, so that MTAs that
+ * break a lock by its age alone leave a long conversion's lock alone.
  */
 #ifndef MM_LOCK_H
 #define MM_LOCK_H
@@ -43,6 +45,9 @@ struct mm_lock_plan {
  * may be broken (when its pid, if it holds one, is dead here too):
  * procmail's default LOCKTIMEOUT, the longest of the MTAs'. */
 #define MM_LOCK_STALE_DEFAULT 1024
+
+/* How often, in seconds, the dotlocks we hold get a fresh mtime. */
+#define MM_LOCK_TOUCH_DEFAULT 60
 
 /* Parse a --lock value: auto, none, both, all, or a comma-separated list
  * of dotlock, fcntl and flock (each at most once; taken in that order).
@@ -69,6 +74,10 @@ int mm_lock_acquire(int fd, const char *path, const struct mm_lock_plan *plan,
  * dotlock if it is still the one we made. In a process forked while the
  * lock was held, it only forgets it: the locks belong to the parent. */
 void mm_lock_release(int id);
+
+/* Change how often held dotlocks are touched (0: the default); for the
+ * tests. Takes effect from the next touch. */
+void mm_lock_touch_every(int seconds);
 
 /* The bytes our dotlocks hold: "PID mTOKEN\n", at most 16 bytes (the
  * most procmail reads before it will break a lock; liblockfile reads the

@@ -223,6 +223,48 @@ static void test_moved(void)
 	close(fd);
 }
 
+/* A long conversion's dotlock stays fresh; a fork's release leaves the
+ * parent's lock alone. */
+static void test_touch_fork(void)
+{
+	struct mm_lock_plan plan;
+	struct mm_err err;
+	struct timespec old[2], pause = { 2, 200 * 1000 * 1000 };
+	struct stat st;
+	int fd = open(spool, O_RDONLY), id, status;
+	pid_t pid;
+
+	mm_lock_touch_every(1);
+	mm_lock_plan_parse("all", &plan, &err);
+	id = mm_lock_acquire(fd, spool, &plan, 0, 300, &err);
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 1000;
+	old[1] = old[0];
+	utimensat(AT_FDCWD, lockp, old, 0);
+	nanosleep(&pause, NULL);
+	check(id >= 0 && stat(lockp, &st) == 0 && time(NULL) - st.st_mtime < 5,
+	      "a held dotlock is touched", lockp);
+	pid = fork();
+	if (pid == 0) {
+		mm_lock_release(id); /* the parent's: only forgotten */
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	{
+		/* the flock is the open file's, shared with the fork */
+		int other = open(spool, O_RDWR);
+
+		check(WIFEXITED(status) && flock(other, LOCK_EX | LOCK_NB) < 0,
+		      "a fork's release leaves the parent's flock", lockp);
+		close(other);
+	}
+	check(access(lockp, F_OK) == 0, "and the dotlock", lockp);
+	mm_lock_release(id);
+	check(access(lockp, F_OK) < 0, "the parent's release removes it", lockp);
+	mm_lock_touch_every(0);
+	close(fd);
+}
+
 static volatile sig_atomic_t got;
 static void note(int sig)
 {
@@ -342,6 +384,7 @@ int main(void)
 	test_flock();
 	test_signals();
 	test_moved();
+	test_touch_fork();
 	unlink(lockp);
 	unlink(spool);
 	rmdir(dir);
