@@ -117,8 +117,8 @@ to take them; none is waited for while another is held), C<lock_timeout>
 (seconds to wait for them, 30) and C<lock_stale> (seconds after which a
 dotlock that is not ours may be broken, 1024, and only if the pid it
 holds, if any, is gone; ours, C<PID mTOKEN\n> naming this host, is
-broken at once when its process is gone, and removed on SIGINT, SIGTERM
-and SIGHUP; see L<mbox2vpopmail/--lock-stale>); C<verify> (read the mbox again afterwards and check every
+broken at once when its process is gone, touched every minute while
+held, and removed on SIGINT, SIGTERM and SIGHUP; see L<mbox2vpopmail/--lock-stale>); C<verify> (read the mbox again afterwards and check every
 message byte for byte); C<uidl_names> and C<uid_lists> (both on by
 default); C<name> (for messages).
 
