@@ -418,41 +418,50 @@ _convert(fd, maildir, opt, verify_only)
 	RETVAL
 
 SV *
-_lock_fcntl(fd, timeout)
-	int fd
-	int timeout
+_lock_plan(spec)
+	const char *spec
     PREINIT:
+	struct mm_lock_plan plan;
 	struct mm_err err;
     CODE:
-	RETVAL = mm_lock_fcntl(fd, timeout, &err) < 0 ? newSVpv(err.text, 0)
-						      : &PL_sv_undef;
+	RETVAL = mm_lock_plan_parse(spec, &plan, &err) < 0
+		 ? newSVpv(err.text, 0) : &PL_sv_undef;
     OUTPUT:
 	RETVAL
 
 void
-_lock_dotlock(path, timeout, stale)
+_lock_acquire(fd, path, spec, timeout, stale)
+	int fd
 	const char *path
+	const char *spec
 	int timeout
 	int stale
     PREINIT:
+	struct mm_lock_plan plan;
 	struct mm_err err;
-	unsigned long long dev, ino;
+	int id;
     PPCODE:
-	if (mm_lock_dotlock(path, timeout, stale, &dev, &ino, &err) < 0) {
+	id = mm_lock_plan_parse(spec, &plan, &err) < 0 ? -1
+	     : mm_lock_acquire(fd, path, &plan, timeout, stale, &err);
+	if (id < 0) {
 		XPUSHs(&PL_sv_undef);
 		mXPUSHs(newSVpv(err.text, 0));
 	} else {
-		mXPUSHs(newSVuv((UV)dev));
-		mXPUSHs(newSVuv((UV)ino));
+		mXPUSHs(newSViv(id));
 	}
 
-void
-_unlock_dotlock(path, dev, ino)
-	const char *path
-	UV dev
-	UV ino
+int
+_lock_stale_default()
     CODE:
-	mm_lock_dotlock_release(path, dev, ino);
+	RETVAL = MM_LOCK_STALE_DEFAULT;
+    OUTPUT:
+	RETVAL
+
+void
+_lock_release(id)
+	int id
+    CODE:
+	mm_lock_release(id);
 
 INCLUDE: xs/passwd.xsh
 INCLUDE: xs/fs.xsh

@@ -132,8 +132,16 @@ L<MigrateMail::Mbox/new>); C<fsync> (C<batch>, the default: every message
 durable before it is visible, syncs batched; C<each>; C<none>); C<batch>
 (messages per batch, 256); C<uid>, C<gid> (owner of what is created,
 instead of the Maildir's); C<host> (the host part of names); C<lock>
-(C<auto>, C<fcntl>, C<dotlock>, C<both>, C<none>) and C<lock_timeout>
-(seconds, 30); C<verify> (read the mbox again afterwards and check every
+(how a spool file given by path is locked while it is read: C<auto>, the
+default, is a dotlock where one can be created, then a shared fcntl lock,
+then a shared flock; C<all> the three; C<both> dotlock and fcntl; C<none>;
+or a comma-separated list of C<dotlock>, C<fcntl>, C<flock> in the order
+to take them; none is waited for while another is held), C<lock_timeout>
+(seconds to wait for them, 30) and C<lock_stale> (seconds after which a
+dotlock that is not ours may be broken, 1024, and only if the pid it
+holds, if any, is gone; ours, C<PID mTOKEN\n> naming this host, is
+broken at once when its process is gone, touched every minute while
+held, and removed on SIGINT, SIGTERM and SIGHUP; see L<mbox2vpopmail/--lock-stale>); C<verify> (read the mbox again afterwards and check every
 message byte for byte); C<uidl_names> and C<uid_lists> (both on by
 default); C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a

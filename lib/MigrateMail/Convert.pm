@@ -5,7 +5,6 @@ use warnings;
 
 use Carp qw(croak);
 use Fcntl qw(O_RDONLY SEEK_SET);
-use File::Basename qw(dirname);
 use Time::HiRes ();
 use MigrateMail ();
 use MigrateMail::FS ();
@@ -14,7 +13,7 @@ use MigrateMail::Mbox ();
 our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
-  uid gid host batch lock lock_timeout verify name uidl_names uid_lists
+  uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
   trust_paths at lock_path);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
@@ -35,8 +34,14 @@ sub _run {
 	}
 	croak 'ERROR: no mbox given' unless defined $src;
 	croak 'ERROR: no Maildir given' unless defined $maildir && length $maildir;
-	croak "ERROR: unknown lock mode '$opt{lock}' (auto, fcntl, dotlock, both, none)"
-	  if defined $opt{lock} && $opt{lock} !~ /\A(?:auto|fcntl|dotlock|both|none)\z/;
+	if (defined $opt{lock}) {
+		my $e = MigrateMail::_lock_plan($opt{lock});
+		croak "ERROR: $e" if defined $e;
+	}
+	for my $k (qw(lock_timeout lock_stale)) {
+		croak "ERROR: $k must be a number of seconds"
+		  if defined $opt{$k} && $opt{$k} !~ /\A[0-9]+\z/;
+	}
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
 	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
@@ -49,7 +54,8 @@ sub _run {
 	my ($fh, $name, $path, $start, $open_err) = _open_source($src, \%opt);
 	my %stats;
 	my $unlock = $open_err ? undef
-	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30) };
+	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,
+			 $opt{lock_stale} // MigrateMail::_lock_stale_default()) };
 	if (!$unlock) {
 		(my $e = $open_err // $@) =~ s/ at \S+ line \d+\.?\n\z//;
 		chomp $e;
@@ -100,9 +106,9 @@ sub _open_source {
 	}
 	# never through a user's symlink or hard link, never blocking on a
 	# FIFO at open (MigrateMail::FS)
-	my ($fh) = eval { MigrateMail::FS::open_input($src, trust => $opt->{trust_paths}) };
+	my ($fh, undef, undef, $real) = eval { MigrateMail::FS::open_input($src, trust => $opt->{trust_paths}) };
 	return (undef, $name // $src, $src, 0, $@ =~ s/\n\z//r) unless $fh;
-	return ($fh, $name // $src, $src, 0);
+	return ($fh, $name // $src, $real, 0);
 }
 
 sub _verify_after {
@@ -122,25 +128,24 @@ sub _reread {
 	return defined $start && $start ne '' && sysseek($fh, $start, SEEK_SET);
 }
 
-# Lock a spool file given by path the way MTAs do; returns the unlocker,
-# or dies with the reason.
+# Lock a spool file given by path the way MTAs do; returns the unlocker
+# (also called when it goes out of scope), or dies with the reason.
 sub _lock {
-	my ($fh, $path, $mode, $timeout) = @_;
+	my ($fh, $path, $mode, $timeout, $stale) = @_;
 	$mode //= 'auto';
 	# only a spool file is locked: not a pipe, a device, /dev/null
-	return sub { } if $mode eq 'none' || !defined $path || !-f $path;
-	my $fcntl = $mode =~ /\A(?:auto|fcntl|both)\z/;
-	my $dot = $mode eq 'dotlock' || $mode eq 'both'
-	  || ($mode eq 'auto' && -w dirname($path));
-	if ($fcntl) {
-		my $e = MigrateMail::_lock_fcntl(fileno $fh, $timeout);
-		die "cannot lock mbox: $e\n" if defined $e;
+	return sub { } if $mode eq 'none' || !defined $path || !-f $fh;
+	my ($id, $e) = MigrateMail::_lock_acquire(fileno $fh, $path, $mode, $timeout, $stale);
+	if (!defined $id) {
+		my $what = $e =~ /\A\Q$path\E\.lock exists/ ? 'dotlock' : 'lock';
+		die "cannot $what mbox: $e\n";
 	}
-	return sub { } unless $dot;
-	my ($dev, $ino) = MigrateMail::_lock_dotlock($path, $timeout, 300);
-	die "cannot dotlock mbox: $ino\n" unless defined $dev;
-	return sub { MigrateMail::_unlock_dotlock($path, $dev, $ino) };
+	my $done;
+	return bless sub { MigrateMail::_lock_release($id) unless $done++ },
+	  'MigrateMail::Convert::Unlock';
 }
+
+sub MigrateMail::Convert::Unlock::DESTROY { $_[0]->() }
 
 1;
 __END__

@@ -4,6 +4,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
+use Cwd ();
 use MigrateMail ();
 
 our $VERSION = '0.01';
@@ -45,7 +46,9 @@ sub open_dir {
 
 # Open an mbox the admin names: a regular file with no other link, a
 # FIFO or a character device; never through a user's symlink. Returns
-# (handle, uid, size); dies with the reason.
+# (handle, uid, size, real path); dies with the reason. The real path
+# (symlinks resolved) is where the MTA takes its dotlock; the lock code
+# checks that the name there is still the file opened.
 sub open_input {
 	my ($path, %o) = @_;
 	my ($fd, @rest) = _open_path($path, $KIND{input}, $o{trust} ? 1 : 0);
@@ -57,7 +60,7 @@ sub open_input {
 		(my $why = $rest[0]) =~ s/^\Q$path\E (?:is )?//;
 		_fail($why);
 	}
-	return (_handle($fd), @rest[0, 2]);
+	return (_handle($fd), @rest[0, 2], Cwd::realpath($path) // $path);
 }
 
 # Write data to path atomically (a new file of mode 0600 beside it,
@@ -192,10 +195,11 @@ caller passes C<< trust => 1 >> (the scripts' B<--trust-paths>).
 A L</DIRECTORY OBJECTS> object for the directory C<$path>; dies with
 the reason.
 
-=head2 ($fh, $uid, $size) = open_input($path, trust => 0)
+=head2 ($fh, $uid, $size, $real) = open_input($path, trust => 0)
 
 A read handle on an mbox the admin names: a regular file, a FIFO or a
-character device (such as F</dev/null>).
+character device (such as F</dev/null>); C<$real> is its path with the
+symlinks followed (where its dotlock belongs).
 
 =head2 write_file($path, $data, trust => 0)
 

@@ -22,7 +22,7 @@ our @EXPORT_OK = qw(main convert_one summary_line);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
-  fsync=s verify timezone=s lock=s lock-timeout=i trust-paths help|h man version);
+  fsync=s verify timezone=s lock=s lock-timeout=i lock-stale=i trust-paths help|h man version);
 
 # The script's whole run; returns the exit status (0, 1, 2).
 sub main {
@@ -115,10 +115,16 @@ sub check_options {
 	}
 	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
 	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2)\z/ ],
-	     [ fsync => qr/\A(?:batch|each|none)\z/ ],
-	     [ lock => qr/\A(?:auto|fcntl|dotlock|both|none)\z/ ]) {
+	     [ fsync => qr/\A(?:batch|each|none)\z/ ]) {
 		my ($k, $re) = @$_;
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
+	}
+	if (defined $opt->{lock}) {
+		my $e = MigrateMail::_lock_plan($opt->{lock});
+		return "bad --lock: $e" if defined $e;
+	}
+	for my $k (qw(lock-timeout lock-stale)) {
+		return "--$k must be 0 or more" if defined $opt->{$k} && $opt->{$k} < 0;
 	}
 	return '--quiet and --verbose exclude each other' if $opt->{quiet} && $opt->{verbose};
 	return undef;
@@ -221,8 +227,8 @@ sub _job_source {
 	my ($src, $opt) = @_;
 	return (\*STDIN) if !ref $src && $src eq '-';
 	if (!ref $src) {
-		my ($fh) = MigrateMail::FS::open_input($src, trust => $opt->{'trust-paths'});
-		return ($fh, lock_path => $src);
+		my ($fh, undef, undef, $real) = MigrateMail::FS::open_input($src, trust => $opt->{'trust-paths'});
+		return ($fh, lock_path => $real);
 	}
 	return _job_source($src->{src}, $opt) unless $src->{dir};
 	my ($fh) = $src->{dir}->open_file($src->{file});
@@ -245,6 +251,7 @@ sub convert_mailbox {
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
+	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	delete @o{qw(at lock_path trust_paths)} if $opt->{'dry-run'};
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
