@@ -112,7 +112,8 @@ instead of the Maildir's); C<host> (the host part of names); C<lock>
 (C<auto>, C<fcntl>, C<dotlock>, C<both>, C<none>) and C<lock_timeout>
 (seconds, 30); C<verify> (read the mbox again afterwards and check every
 message byte for byte); C<uidl_names> and C<uid_lists> (both on by
-default); C<name> (for messages).
+default); C<max_message_size> (bytes, default 2 GiB: see below);
+C<name> (for messages).
 
 Returns a hash reference: C<messages> (read, the pseudo message
 included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
@@ -129,6 +130,14 @@ option or value).
 
 A file size limit (RLIMIT_FSIZE) fails the one message that is too big
 (SIGXFSZ is ignored during the call), not the run.
+
+A message larger than C<max_message_size> bytes (default 2 GiB, 2**31)
+is not delivered: it is an error of code C<too-big> for that message
+("larger than the maximum message size of N bytes"), the rest of it is
+read past, and the run goes on with the next message. The limit is
+enforced as the bytes arrive, so its tmp/ file never grows beyond it
+(a never-ending message on a pipe costs no more disk than that) and is
+removed.
 
 =head2 $stats = verify_maildir($src, $maildir, %opt)
 

@@ -173,9 +173,12 @@ static void walk_end(struct walk *w)
 }
 
 /* Errors that would hit every later message too stop the run; a file
- * size limit or a name taken (a planted file) concern one message. */
+ * size limit, a message over the size limit (the reader skips the rest
+ * of it) or a name taken (a planted file) concern one message. */
 static int is_fatal(const struct mm_err *e)
 {
+	if (e->code == MM_E_TOOBIG)
+		return 0;
 	return e->code != MM_E_IO ||
 	       (e->sys_errno != EFBIG && e->sys_errno != EEXIST);
 }

@@ -13,7 +13,8 @@ use MigrateMail::Mbox ();
 our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
-  uid gid host batch lock lock_timeout verify name uidl_names uid_lists);
+  uid gid host batch lock lock_timeout verify name uidl_names uid_lists
+  max_message_size);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -35,9 +36,13 @@ sub _run {
 	croak 'ERROR: no Maildir given' unless defined $maildir && length $maildir;
 	croak "ERROR: unknown lock mode '$opt{lock}' (auto, fcntl, dotlock, both, none)"
 	  if defined $opt{lock} && $opt{lock} !~ /\A(?:auto|fcntl|dotlock|both|none)\z/;
+	croak "ERROR: max_message_size must be a whole number of bytes, 1 or more"
+	  if defined $opt{max_message_size}
+	  && ($opt{max_message_size} !~ /\A[0-9]+\z/ || $opt{max_message_size} == 0);
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
-	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists);
+	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
+	     max_message_size);
 	@c{qw(tz_fixed tz_off)} = MigrateMail::Mbox::_timezone($opt{timezone});
 
 	my $t0 = Time::HiRes::time();

@@ -16,11 +16,12 @@ use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(main convert_one summary_line);
+our @EXPORT_OK = qw(main convert_one summary_line parse_size);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
-  fsync=s verify timezone=s lock=s lock-timeout=i help|h man version);
+  fsync=s verify timezone=s lock=s lock-timeout=i max-message-size=s
+  help|h man version);
 
 # The script's whole run; returns the exit status (0, 1, 2).
 sub main {
@@ -118,7 +119,22 @@ sub check_options {
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
 	}
 	return '--quiet and --verbose exclude each other' if $opt->{quiet} && $opt->{verbose};
+	if (defined $opt->{'max-message-size'}) {
+		my $n = parse_size($opt->{'max-message-size'});
+		return "bad --max-message-size '$opt->{'max-message-size'}' (bytes, or a number with K, M or G)"
+		  unless $n;
+		$opt->{_max_size} = $n;
+	}
 	return undef;
+}
+
+# "1000", "64K", "10M", "2G" (binary multiples) as bytes; undef unless
+# it is a whole number of 1 byte or more.
+sub parse_size {
+	my ($s) = @_;
+	my ($n, $unit) = ($s // '') =~ /\A([0-9]+)([KMG]?)\z/i or return undef;
+	$n *= { '' => 1, K => 1 << 10, M => 1 << 20, G => 1 << 30 }->{ uc $unit };
+	return $n >= 1 ? $n : undef;
 }
 
 # One mailbox: find its Maildir, convert (or count, with --dry-run).
@@ -203,6 +219,7 @@ sub convert_mailbox {
 	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
+	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
