@@ -3,11 +3,13 @@ package MigrateMail::Mbox2Vpopmail;
 use strict;
 use warnings;
 
+use Encode ();
 use Getopt::Long qw(GetOptionsFromArray);
 use JSON::PP ();
 use POSIX qw(floor);
 use Time::HiRes ();
 use MigrateMail qw(mbox_to_maildir);
+use MigrateMail::Accounts qw(printable);
 use MigrateMail::Batch qw(spool_jobs run_jobs);
 use MigrateMail::Folders ();
 use MigrateMail::Mbox ();
@@ -16,12 +18,23 @@ use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(main convert_one summary_line parse_size);
+our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify timezone=s lock=s lock-timeout=i max-message-size=s
   help|h man version);
+
+# Every line this script prints goes out through here: names in it
+# (spool files, paths, mailboxes, folders, addresses) come from users,
+# and a newline or a terminal escape in one must neither split an ERROR
+# line nor reach the terminal.
+sub say_line {
+	my ($fh, $line) = @_;
+	$line =~ s/\n\z//;
+	print {$fh} printable($line), "\n";
+	return;
+}
 
 # The script's whole run; returns the exit status (0, 1, 2).
 sub main {
@@ -42,10 +55,10 @@ sub main {
 	if (defined $opt{dir}) {
 		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map}) };
 		if (!$list) {
-			print STDERR "ERROR: $@";
+			say_line(\*STDERR, "ERROR: $@");
 			return 1;
 		}
-		print STDERR "WARNING: $_\n" for @{ $list->{skipped} };
+		say_line(\*STDERR, "WARNING: $_") for @{ $list->{skipped} };
 		@jobs = @{ $list->{jobs} };
 	} else {
 		my ($addr, $src) = classic_args(\%opt, @args);
@@ -55,7 +68,7 @@ sub main {
 	if (!defined $opt{maildir} && !$opt{'dry-run'}) {
 		$opt{_bin} = eval { find_vpopmail_bin(bin => $opt{'vpopmail-bin'}) };
 		if (!$opt{_bin}) {
-			print STDERR "ERROR: $@";
+			say_line(\*STDERR, "ERROR: $@");
 			return 1;
 		}
 	}
@@ -74,7 +87,7 @@ sub main {
 	if (defined $opt{report}) {
 		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
 		if ($e) {
-			print STDERR "ERROR: $e\n";
+			say_line(\*STDERR, "ERROR: $e");
 			return 1;
 		}
 	}
@@ -273,13 +286,13 @@ sub summary_line {
 # Called in the parent as each mailbox finishes.
 sub report_one {
 	my ($r, $opt) = @_;
-	print STDERR "$_\n" for @{ $r->{errors} || [] };
+	say_line(\*STDERR, $_) for @{ $r->{errors} || [] };
 	# what was left out or not found: always said, unless --quiet
-	print STDERR "$_\n" for $opt->{quiet} ? () : @{ $r->{notices} || [] };
+	say_line(\*STDERR, $_) for $opt->{quiet} ? () : @{ $r->{notices} || [] };
 	if ($opt->{verbose}) {
-		print STDERR "$_\n" for @{ $r->{warnings} || [] };
+		say_line(\*STDERR, $_) for @{ $r->{warnings} || [] };
 	}
-	print summary_line($r, $opt->{"dry-run"}), "\n" unless $opt->{quiet};
+	say_line(\*STDOUT, summary_line($r, $opt->{"dry-run"})) unless $opt->{quiet};
 	report_one($_, $opt) for @{ $r->{folders} || [] };
 	STDOUT->flush;
 }
@@ -299,8 +312,8 @@ sub write_report {
 	my %t = (totals($results), mailboxes => scalar @$results,
 		 failed_mailboxes => scalar(grep { $_->{failed_mailbox} } @$results),
 		 elapsed => $elapsed);
-	my $json = JSON::PP->new->canonical->pretty->encode({
-		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results });
+	my $json = JSON::PP->new->utf8->canonical->pretty->encode(json_text({
+		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results }));
 	my $tmp = "$path.tmp.$$";
 	open my $fh, '>', $tmp or return "cannot write report $tmp: $!";
 	print {$fh} $json;
@@ -309,9 +322,28 @@ sub write_report {
 	return undef;
 }
 
+# A copy of a report's data whose strings JSON can carry as UTF-8 text:
+# a string that is valid UTF-8 (file names on a UTF-8 system, ASCII) is
+# decoded and kept as it is; in one that is not, each byte that is not
+# part of a valid UTF-8 sequence becomes the four characters \xNN
+# (lowercase hex), as printable() shows it.
+sub json_text {
+	my ($v) = @_;
+	return { map { (json_text($_) => json_text($v->{$_})) } keys %$v } if ref $v eq 'HASH';
+	return [ map { json_text($_) } @$v ] if ref $v eq 'ARRAY';
+	return $v if ref $v || !defined $v;
+	# look at a copy: matching would make a number a string in JSON
+	my $s = $v;
+	return $v if $s !~ /[^\x00-\x7f]/;
+	# names are bytes, even when a worker's JSON brought them back as
+	# (upgraded) characters; real wide characters are text already
+	return $v unless utf8::downgrade($s, 1);
+	return Encode::decode('UTF-8', $s, sub { sprintf '\\x%02x', $_[0] });
+}
+
 sub usage {
 	my ($err) = @_;
-	print STDERR "ERROR: $err\n" if $err;
+	say_line(\*STDERR, "ERROR: $err") if $err;
 	require Pod::Usage;
 	Pod::Usage::pod2usage(-exitval => 'NOEXIT', -verbose => 0, -output => \*STDERR,
 			      -input => _script_pod());
