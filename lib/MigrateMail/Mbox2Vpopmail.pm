@@ -25,6 +25,9 @@ my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   fsync=s verify timezone=s lock=s lock-timeout=i max-message-size=s
   help|h man version);
 
+# The options, for the test that the script's POD documents each one.
+sub options { return @OPTIONS }
+
 # Every line this script prints goes out through here: names in it
 # (spool files, paths, mailboxes, folders, addresses) come from users,
 # and a newline or a terminal escape in one must neither split an ERROR
