@@ -63,6 +63,13 @@ my $v = verify_maildir($fix, "$dir/big");
 is($v->{verified}, 2, 'verify: the other two are there byte for byte');
 is($v->{missing}, 1, 'verify: the big one is missing, nothing else');
 
+# a dry run forecasts it
+($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--dry-run', '--max-message-size', '1000', 'a@example.com', $fix);
+is($rc, 1, 'dry run: exit 1');
+like($err, qr/^ERROR: \Q$fix\E: message 2, offset 129: larger than the maximum message size of 1000 bytes \(--max-message-size\): would not be delivered$/m,
+     'dry run: the same ERROR');
+like($out, qr/^\(dry run\) a\@example.com: 3 messages, \d+ bytes, 1 new, 1 cur, 0 skipped, 1 failed/m, 'dry run: counts');
+
 # the same with a suffix, through the API, and a re-run without the limit
 ($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--maildir', "$dir/big", '--max-message-size', '2K', $fix);
 is($rc, 1, '2K: still too big');

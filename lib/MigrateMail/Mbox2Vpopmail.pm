@@ -251,9 +251,11 @@ sub convert_mailbox {
 	return \%r;
 }
 
-# --dry-run: read the mbox the same way, write nothing.
+# --dry-run: read the mbox the same way, write nothing; a message over
+# the size limit is the ERROR the real run would give.
 sub dry_run {
 	my ($src, $o) = @_;
+	my $max = $o->{max_message_size} // 2 << 30;
 	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
 	my %mo = map { $_ => $o->{$_} } grep { defined $o->{$_} } qw(format timezone name keep_headers);
@@ -263,6 +265,13 @@ sub dry_run {
 			$st{messages}++;
 			if ($m->is_pseudo) {
 				$st{skipped_pseudo}++;
+				next;
+			}
+			if ($m->size > $max) {
+				$st{failed}++;
+				push @{ $st{errors} }, { message => sprintf
+				  'ERROR: %s: message %d, offset %s: larger than the maximum message size of %s bytes '
+				  . '(--max-message-size): would not be delivered', $o->{name}, $m->number, $m->offset, $max };
 				next;
 			}
 			$st{bytes} += $m->size;
