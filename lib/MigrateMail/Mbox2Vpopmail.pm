@@ -399,7 +399,21 @@ name => $display_name } >>. Returns counts, C<errors> and C<warnings>
 
 =head2 $line = summary_line($result, $dry_run)
 
-The one line printed per mailbox.
+The one line printed per mailbox (printed, like every line of the
+script, through L<MigrateMail::Accounts/printable>: bytes outside
+printable ASCII as C<\xNN>).
+
+=head2 $bytes = parse_size($text)
+
+A B<--max-message-size> value: a whole number of bytes, or with a suffix
+C<K>, C<M>, C<G> (binary multiples); undef unless it is 1 byte or more.
+
+=head2 $copy = json_text($data)
+
+A copy of C<$data> (hashes, arrays, scalars) that JSON can carry as
+UTF-8 text, for the B<--report>: a string of bytes that is valid UTF-8
+is decoded; in any other, each byte that is not part of a valid UTF-8
+sequence becomes the four characters C<\xNN>. Numbers stay numbers.
 
 =head1 LICENSE
 
