@@ -162,6 +162,8 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->maildir.at_set = 1;
 		o->maildir.at_fd = (int)SvIV(*v);
 	}
+	if ((v = hv_fetchs(hv, "max_message_size", 0)) && SvOK(*v))
+		o->maildir.max_size = (uint64_t)SvUV(*v);
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }

@@ -143,7 +143,8 @@ holds, if any, is gone; ours, C<PID mTOKEN\n> naming this host, is
 broken at once when its process is gone, touched every minute while
 held, and removed on SIGINT, SIGTERM and SIGHUP; see L<mbox2vpopmail/--lock-stale>); C<verify> (read the mbox again afterwards and check every
 message byte for byte); C<uidl_names> and C<uid_lists> (both on by
-default); C<name> (for messages); C<trust_paths> (follow any symlink on
+default); C<max_message_size> (bytes, default 2 GiB: see below);
+C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a
 L<MigrateMail::FS> directory object: C<$maildir> is then one name in it,
 as a Maildir++ folder C<.a.b> of that Maildir); C<lock_path> (when
@@ -164,6 +165,14 @@ option or value).
 
 A file size limit (RLIMIT_FSIZE) fails the one message that is too big
 (SIGXFSZ is ignored during the call), not the run.
+
+A message larger than C<max_message_size> bytes (default 2 GiB, 2**31)
+is not delivered: it is an error of code C<too-big> for that message
+("larger than the maximum message size of N bytes"), the rest of it is
+read past, and the run goes on with the next message. The limit is
+enforced as the bytes arrive, so its tmp/ file never grows beyond it
+(a never-ending message on a pipe costs no more disk than that) and is
+removed.
 
 =head2 $stats = verify_maildir($src, $maildir, %opt)
 

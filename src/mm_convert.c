@@ -11,6 +11,7 @@
 
 #include "mm_convert.h"
 #include "mm_flags.h"
+#include "mm_keymap.h"
 #include "mm_keyset.h"
 #include "mm_uidlist.h"
 
@@ -19,6 +20,7 @@
 struct walk {
 	struct mm_mbox *mb;
 	struct mm_keyset used;
+	struct mm_keymap next_k; /* hash -> first copy number not known taken */
 	struct mm_convert_stats *st;
 	size_t max_listed;
 	int uidl_names;
@@ -144,11 +146,17 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		p->named = !mm_keyset_has(&w->used, p->key);
 	}
 	if (!p->named) {
+		/* The least copy number whose key is free, as names have
+		 * always had it; keys only ever join w->used, so every copy
+		 * below next_k is taken and the search starts there: n
+		 * identical messages cost O(n), not O(n^2). */
+		p->k = mm_keymap_get(&w->next_k, m->hash, 0);
 		while (mm_keyset_has(&w->used, mm_maildir_key(m->hash, p->k)))
 			p->k++;
 		p->key = mm_maildir_key(m->hash, p->k);
 	}
-	if (mm_keyset_add(&w->used, p->key) < 0)
+	if (mm_keyset_add(&w->used, p->key) < 0 ||
+	    (!p->named && mm_keymap_set(&w->next_k, m->hash, p->k + 1) < 0))
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, m->msgno, m->offset,
 				  "out of memory");
 	note_uid(w, m, p->key);
@@ -160,13 +168,17 @@ static void walk_end(struct walk *w)
 {
 	mm_mbox_free(w->mb);
 	mm_keyset_free(&w->used);
+	mm_keymap_free(&w->next_k);
 	free(w->uids);
 }
 
 /* Errors that would hit every later message too stop the run; a file
- * size limit or a name taken (a planted file) concern one message. */
+ * size limit, a message over the size limit (the reader skips the rest
+ * of it) or a name taken (a planted file) concern one message. */
 static int is_fatal(const struct mm_err *e)
 {
+	if (e->code == MM_E_TOOBIG)
+		return 0;
 	return e->code != MM_E_IO ||
 	       (e->sys_errno != EFBIG && e->sys_errno != EEXIST);
 }

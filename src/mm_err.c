@@ -29,6 +29,7 @@ const char *mm_code_name(enum mm_code code)
 	case MM_E_NOMEM: return "nomem";
 	case MM_E_USAGE: return "usage";
 	case MM_E_FORMAT: return "format";
+	case MM_E_TOOBIG: return "too-big";
 	case MM_W_NO_FROM: return "no-from";
 	case MM_W_NUL: return "nul";
 	case MM_W_BAD_CLEN: return "bad-content-length";

@@ -16,6 +16,7 @@ enum mm_code {
 	MM_E_NOMEM,       /* allocation failed */
 	MM_E_USAGE,       /* caller broke a contract (bad option, wrong state) */
 	MM_E_FORMAT,      /* input is not what it claims to be */
+	MM_E_TOOBIG,      /* a message over the size limit: not delivered */
 
 	/* Warnings: the data was kept, but something about it is odd. */
 	MM_W_NO_FROM = 100, /* bytes without a From_ line before them */

@@ -209,6 +209,8 @@ struct mm_maildir *mm_maildir_open(const char *path,
 		md->opts.batch_max = md->opts.batch_max ? MM_BATCH_LIMIT : 256;
 	if (md->opts.batch_bytes == 0)
 		md->opts.batch_bytes = UINT64_C(64) << 20;
+	if (md->opts.max_size == 0)
+		md->opts.max_size = MM_MAX_SIZE_DEFAULT;
 	md->chown = geteuid() == 0;
 	mm_maildir_set_host(md, md->opts.host);
 	md->pend = calloc(md->opts.batch_max, sizeof(*md->pend));
@@ -391,6 +393,13 @@ static int flush_buf(struct mm_maildir *md)
 int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
 		     struct mm_err *err_r)
 {
+	/* checked before a byte is written: the tmp/ file never exceeds
+	 * the limit, whatever arrives on a pipe */
+	if (len > md->opts.max_size - md->cur_size)
+		return mm_err_set(err_r, MM_E_TOOBIG, EFBIG, 0, 0,
+				  "larger than the maximum message size of "
+				  "%llu bytes (--max-message-size): not delivered",
+				  (unsigned long long)md->opts.max_size);
 	/* Small pieces (header segments, unquoted lines) are gathered so
 	 * that a typical message costs one write(), not one per piece; a
 	 * big one goes out as it is, without a copy. */

@@ -55,7 +55,13 @@ struct mm_maildir_opts {
 	int trust_paths;     /* follow user-owned symlinks on the path */
 	int at_set;          /* path is one name in the directory at_fd */
 	int at_fd;           /* (a Maildir++ folder in its Maildir) */
+	/* Bytes one message may have; 0: MM_MAX_SIZE_DEFAULT. A message
+	 * that grows beyond it fails in mm_maildir_write() with
+	 * MM_E_TOOBIG before its tmp/ file does. */
+	uint64_t max_size;
 };
+
+#define MM_MAX_SIZE_DEFAULT (UINT64_C(2) << 30) /* 2 GiB */
 
 struct mm_maildir_stats {
 	unsigned long delivered, to_new, to_cur;
@@ -119,7 +125,10 @@ uint64_t mm_maildir_plain_key(const char *base, size_t len);
 /* The key of any file name in new/ or cur/: ours (H form) or plain. */
 void mm_maildir_any_key(const char *name, uint64_t *key_r);
 
-/* Append bytes to the started message. */
+/* Append bytes to the started message. When the message would grow
+ * beyond opts.max_size, nothing of data is written and it fails with
+ * MM_E_TOOBIG: the tmp/ file never holds more than the limit; give the
+ * message up with mm_maildir_abort(). */
 int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
 		     struct mm_err *err_r);
 /* Finish it: mtime, owner, then (per fsync mode, possibly later in a

@@ -203,7 +203,10 @@ int mm_maildir_list(struct mm_maildir *md, struct mm_maildir_list *list_r,
 	for (size_t i = 0; i < list_r->len; i++)
 		list_r->entries[i].name = list_r->arena +
 					  (uintptr_t)list_r->entries[i].name;
-	qsort(list_r->entries, list_r->len, sizeof(*list_r->entries), cmp_entry);
+	/* an empty Maildir has no entries array: qsort(NULL, 0) is UB */
+	if (list_r->len > 1)
+		qsort(list_r->entries, list_r->len, sizeof(*list_r->entries),
+		      cmp_entry);
 	return 0;
 }
 

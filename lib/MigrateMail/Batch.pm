@@ -7,14 +7,12 @@ use IO::Select ();
 use JSON::PP ();
 use MigrateMail::FS ();
 use Time::HiRes ();
+use MigrateMail::Accounts qw(vpopmail_name_problem);
 
 our $VERSION = '0.01';
 
 use Exporter 'import';
 our @EXPORT_OK = qw(spool_jobs read_map run_jobs check_owner);
-
-# vpopmail's own rule for user names (it lowercases them first).
-my $USER = qr/\A[a-z0-9._-]{2,64}\z/;
 
 # The mailboxes of a directory of copied spool files: one job per
 # regular file, the user named by the file (or the map). Returns
@@ -43,9 +41,12 @@ sub spool_jobs {
 		my %job = (src => $path, name => $path, size => $size, dir => $d, file => $file);
 		my $addr = $map->{$file};
 		if (!defined $addr) {
-			my $user = lc $file;
-			if ($user !~ $USER || $user eq 'vpasswd') {
-				push @jobs, { %job, error => "'$file' is not a user name vpopmail accepts; name its user in --map" };
+			# As sendmail-list refuses them: never lowercased here,
+			# or "Mike" and "mike" would share one Maildir, and a
+			# name starting with "-" would reach vuserinfo.
+			my $user = $file;
+			if (defined(my $why = vpopmail_name_problem($user))) {
+				push @jobs, { %job, error => "'$file' is not a user name vpopmail accepts ($why); name its user in --map" };
 				next;
 			}
 			if (!defined $domain) {
@@ -221,10 +222,15 @@ MigrateMail::Batch - many mailboxes: spool directories, maps, workers
 =head2 $list = spool_jobs($dir, $domain, $mapfile)
 
 One job per regular file of C<$dir> (copied spool files). The file name
-is the user (lowercased, as vpopmail does) unless the map names one.
-Lock files, hidden files, symlinks and directories are skipped with a
-reason; a name vpopmail would reject becomes a job that fails with an
-ERROR. Any file name is handled: no shell is ever involved.
+is the user unless the map names one. Lock files, hidden files, symlinks
+and directories are skipped with a reason. A file name that is not a
+user name vpopmail accepts as it is (the rules of
+L<MigrateMail::Accounts/vpopmail_name_problem>, as sendmail-list applies
+them: upper case, one character, C<vpasswd>, a leading C<-> or C<.>,
+characters outside C<[a-z0-9._-]>) becomes a job that fails with an
+ERROR saying to name its user in the map: names are never lowercased,
+so C<Mike> and C<mike> can never end up in one Maildir. Any file name is
+handled: no shell is ever involved.
 
 =head2 $map = read_map($path, $domain)
 

@@ -14,7 +14,7 @@ our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
-  trust_paths at lock_path);
+  trust_paths at lock_path max_message_size);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -42,10 +42,13 @@ sub _run {
 		croak "ERROR: $k must be a number of seconds"
 		  if defined $opt{$k} && $opt{$k} !~ /\A[0-9]+\z/;
 	}
+	croak "ERROR: max_message_size must be a whole number of bytes, 1 or more"
+	  if defined $opt{max_message_size}
+	  && ($opt{max_message_size} !~ /\A[0-9]+\z/ || $opt{max_message_size} == 0);
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
 	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
-	     trust_paths);
+	     trust_paths max_message_size);
 	# a folder: $maildir is one name in the directory object 'at'
 	$c{at_fd} = ref $opt{at} ? $opt{at}->fd : $opt{at} if defined $opt{at};
 	@c{qw(tz_fixed tz_off)} = MigrateMail::Mbox::_timezone($opt{timezone});

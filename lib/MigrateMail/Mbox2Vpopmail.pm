@@ -3,26 +3,42 @@ package MigrateMail::Mbox2Vpopmail;
 use strict;
 use warnings;
 
+use Encode ();
 use Getopt::Long qw(GetOptionsFromArray);
 use JSON::PP ();
 use POSIX qw(floor);
 use Time::HiRes ();
 use MigrateMail qw(mbox_to_maildir);
+use MigrateMail::Accounts qw(printable);
 use MigrateMail::Batch qw(spool_jobs run_jobs);
 use MigrateMail::Folders ();
 use MigrateMail::FS ();
-use MigrateMail::Accounts qw(printable);
 use MigrateMail::Mbox ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(main convert_one summary_line);
+our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
-  fsync=s verify timezone=s lock=s lock-timeout=i lock-stale=i trust-paths help|h man version);
+  fsync=s verify timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
+  trust-paths help|h man version);
+
+# The options, for the test that the script's POD documents each one.
+sub options { return @OPTIONS }
+
+# Every line this script prints goes out through here: names in it
+# (spool files, paths, mailboxes, folders, addresses) come from users,
+# and a newline or a terminal escape in one must neither split an ERROR
+# line nor reach the terminal.
+sub say_line {
+	my ($fh, $line) = @_;
+	$line =~ s/\n\z//;
+	print {$fh} printable($line), "\n";
+	return;
+}
 
 # The script's whole run; returns the exit status (0, 1, 2).
 sub main {
@@ -44,10 +60,10 @@ sub main {
 		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map},
 					     trust => $opt{'trust-paths'}) };
 		if (!$list) {
-			print STDERR "ERROR: $@";
+			say_line(\*STDERR, "ERROR: $@");
 			return 1;
 		}
-		print STDERR "WARNING: $_\n" for @{ $list->{skipped} };
+		say_line(\*STDERR, "WARNING: $_") for @{ $list->{skipped} };
 		@jobs = @{ $list->{jobs} };
 	} else {
 		my ($addr, $src) = classic_args(\%opt, @args);
@@ -57,7 +73,7 @@ sub main {
 	if (!defined $opt{maildir} && !$opt{'dry-run'}) {
 		$opt{_bin} = eval { find_vpopmail_bin(bin => $opt{'vpopmail-bin'}) };
 		if (!$opt{_bin}) {
-			print STDERR "ERROR: $@";
+			say_line(\*STDERR, "ERROR: $@");
 			return 1;
 		}
 	}
@@ -76,7 +92,7 @@ sub main {
 	if (defined $opt{report}) {
 		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
 		if ($e) {
-			print STDERR "ERROR: $e\n";
+			say_line(\*STDERR, "ERROR: $e");
 			return 1;
 		}
 	}
@@ -127,7 +143,22 @@ sub check_options {
 		return "--$k must be 0 or more" if defined $opt->{$k} && $opt->{$k} < 0;
 	}
 	return '--quiet and --verbose exclude each other' if $opt->{quiet} && $opt->{verbose};
+	if (defined $opt->{'max-message-size'}) {
+		my $n = parse_size($opt->{'max-message-size'});
+		return "bad --max-message-size '$opt->{'max-message-size'}' (bytes, or a number with K, M or G)"
+		  unless $n;
+		$opt->{_max_size} = $n;
+	}
 	return undef;
+}
+
+# "1000", "64K", "10M", "2G" (binary multiples) as bytes; undef unless
+# it is a whole number of 1 byte or more.
+sub parse_size {
+	my ($s) = @_;
+	my ($n, $unit) = ($s // '') =~ /\A([0-9]+)([KMG]?)\z/i or return undef;
+	$n *= { '' => 1, K => 1 << 10, M => 1 << 20, G => 1 << 30 }->{ uc $unit };
+	return $n >= 1 ? $n : undef;
 }
 
 # One mailbox: find its Maildir, convert (or count, with --dry-run).
@@ -184,7 +215,7 @@ sub convert_folders {
 	if (!$ok) {
 		chomp(my $e = $@);
 		return [ { mailbox => $opt->{folders}, user => $who, source => $opt->{folders},
-			   errors => [ 'ERROR: ' . printable($e) ], failed_mailbox => 1 } ];
+			   errors => [ "ERROR: $e" ], failed_mailbox => 1 } ];
 	}
 	my @res;
 	for my $f (@{ $list->{jobs} }) {
@@ -252,6 +283,7 @@ sub convert_mailbox {
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
+	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
 	delete @o{qw(at lock_path trust_paths)} if $opt->{'dry-run'};
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
@@ -268,9 +300,11 @@ sub convert_mailbox {
 	return \%r;
 }
 
-# --dry-run: read the mbox the same way, write nothing.
+# --dry-run: read the mbox the same way, write nothing; a message over
+# the size limit is the ERROR the real run would give.
 sub dry_run {
 	my ($src, $o) = @_;
+	my $max = $o->{max_message_size} // 2 << 30;
 	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
 	my %mo = map { $_ => $o->{$_} } grep { defined $o->{$_} } qw(format timezone name keep_headers);
@@ -280,6 +314,13 @@ sub dry_run {
 			$st{messages}++;
 			if ($m->is_pseudo) {
 				$st{skipped_pseudo}++;
+				next;
+			}
+			if ($m->size > $max) {
+				$st{failed}++;
+				push @{ $st{errors} }, { message => sprintf
+				  'ERROR: %s: message %d, offset %s: larger than the maximum message size of %s bytes '
+				  . '(--max-message-size): would not be delivered', $o->{name}, $m->number, $m->offset, $max };
 				next;
 			}
 			$st{bytes} += $m->size;
@@ -306,13 +347,13 @@ sub summary_line {
 # Called in the parent as each mailbox finishes.
 sub report_one {
 	my ($r, $opt) = @_;
-	print STDERR "$_\n" for @{ $r->{errors} || [] };
+	say_line(\*STDERR, $_) for @{ $r->{errors} || [] };
 	# what was left out or not found: always said, unless --quiet
-	print STDERR "$_\n" for $opt->{quiet} ? () : @{ $r->{notices} || [] };
+	say_line(\*STDERR, $_) for $opt->{quiet} ? () : @{ $r->{notices} || [] };
 	if ($opt->{verbose}) {
-		print STDERR "$_\n" for @{ $r->{warnings} || [] };
+		say_line(\*STDERR, $_) for @{ $r->{warnings} || [] };
 	}
-	print summary_line($r, $opt->{"dry-run"}), "\n" unless $opt->{quiet};
+	say_line(\*STDOUT, summary_line($r, $opt->{"dry-run"})) unless $opt->{quiet};
 	report_one($_, $opt) for @{ $r->{folders} || [] };
 	STDOUT->flush;
 }
@@ -332,17 +373,36 @@ sub write_report {
 	my %t = (totals($results), mailboxes => scalar @$results,
 		 failed_mailboxes => scalar(grep { $_->{failed_mailbox} } @$results),
 		 elapsed => $elapsed);
-	my $json = JSON::PP->new->canonical->pretty->encode({
-		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results });
+	my $json = JSON::PP->new->utf8->canonical->pretty->encode(json_text({
+		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results }));
 	# never through a link planted where the report goes
 	eval { MigrateMail::FS::write_file($path, $json); 1 }
 	  or return "cannot write report $path: " . ($@ =~ s/\n\z//r);
 	return undef;
 }
 
+# A copy of a report's data whose strings JSON can carry as UTF-8 text:
+# a string that is valid UTF-8 (file names on a UTF-8 system, ASCII) is
+# decoded and kept as it is; in one that is not, each byte that is not
+# part of a valid UTF-8 sequence becomes the four characters \xNN
+# (lowercase hex), as printable() shows it.
+sub json_text {
+	my ($v) = @_;
+	return { map { (json_text($_) => json_text($v->{$_})) } keys %$v } if ref $v eq 'HASH';
+	return [ map { json_text($_) } @$v ] if ref $v eq 'ARRAY';
+	return $v if ref $v || !defined $v;
+	# look at a copy: matching would make a number a string in JSON
+	my $s = $v;
+	return $v if $s !~ /[^\x00-\x7f]/;
+	# names are bytes, even when a worker's JSON brought them back as
+	# (upgraded) characters; real wide characters are text already
+	return $v unless utf8::downgrade($s, 1);
+	return Encode::decode('UTF-8', $s, sub { sprintf '\\x%02x', $_[0] });
+}
+
 sub usage {
 	my ($err) = @_;
-	print STDERR "ERROR: $err\n" if $err;
+	say_line(\*STDERR, "ERROR: $err") if $err;
 	require Pod::Usage;
 	Pod::Usage::pod2usage(-exitval => 'NOEXIT', -verbose => 0, -output => \*STDERR,
 			      -input => _script_pod());
@@ -386,7 +446,21 @@ name => $display_name } >>. Returns counts, C<errors> and C<warnings>
 
 =head2 $line = summary_line($result, $dry_run)
 
-The one line printed per mailbox.
+The one line printed per mailbox (printed, like every line of the
+script, through L<MigrateMail::Accounts/printable>: bytes outside
+printable ASCII as C<\xNN>).
+
+=head2 $bytes = parse_size($text)
+
+A B<--max-message-size> value: a whole number of bytes, or with a suffix
+C<K>, C<M>, C<G> (binary multiples); undef unless it is 1 byte or more.
+
+=head2 $copy = json_text($data)
+
+A copy of C<$data> (hashes, arrays, scalars) that JSON can carry as
+UTF-8 text, for the B<--report>: a string of bytes that is valid UTF-8
+is decoded; in any other, each byte that is not part of a valid UTF-8
+sequence becomes the four characters C<\xNN>. Numbers stay numbers.
 
 =head1 LICENSE
 

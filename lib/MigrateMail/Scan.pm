@@ -4,6 +4,7 @@ use strict;
 use warnings;
 
 use POSIX qw(strftime);
+use MigrateMail::Accounts qw(printable);
 use MigrateMail::Mbox;
 
 our $VERSION = '0.01';
@@ -30,16 +31,16 @@ sub scan_mbox {
 			printf {$out} "%6d %12s %10d %-6s %-5s %-20s %s\n", $m->number,
 			  $m->offset, $size, $where, $m->flags || '-',
 			  defined $t ? strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $t) : '-',
-			  $m->has_from ? $m->sender : '(no From_ line)'
+			  $m->has_from ? printable($m->sender) : '(no From_ line)'
 			  unless $quiet;
 			for my $w ($mbox->warnings) {
 				$st{warnings}++;
-				print {$err} $w->{message}, "\n";
+				print {$err} printable($w->{message}), "\n";
 			}
 		}
 		for my $w ($mbox->warnings) {
 			$st{warnings}++;
-			print {$err} $w->{message}, "\n";
+			print {$err} printable($w->{message}), "\n";
 		}
 		$st{format} = $mbox->format;
 		$st{name} = $mbox->name;
@@ -48,7 +49,7 @@ sub scan_mbox {
 	if (!$ok) {
 		(my $e = $@) =~ s/ at \S+ line \d+\.?\n\z//;
 		chomp $e;
-		print {$err} "$e\n";
+		print {$err} printable($e), "\n";
 		$st{error} = $e;
 	}
 	return \%st;
@@ -75,7 +76,10 @@ Prints one line per message on C<$out>: number, offset, size, where it
 would go (C<new>, C<cur>, or C<pseudo> for the UW-IMAP folder data),
 Maildir flags, date (From_ line, else C<Date:>) in UTC, envelope sender.
 Warnings and an error (lines starting with C<WARNING> and C<ERROR>) go to
-C<$err>. Options are those of L<MigrateMail::Mbox/new>, plus
+C<$err>. File names and senders in these lines are shown with
+L<MigrateMail::Accounts/printable>: a byte outside printable ASCII is
+C<\xNN>, so no name splits a line or sends escapes to the terminal.
+Options are those of L<MigrateMail::Mbox/new>, plus
 C<summary_only>. Returns counts: C<messages>, C<bytes>, C<new>, C<cur>,
 C<pseudo>, C<warnings>, C<format>, and C<error> if reading failed.
 

@@ -31,6 +31,9 @@ sub find_vpopmail_bin {
 sub user_dir {
 	my ($bin, $addr) = @_;
 	die "invalid address '$addr'\n" unless $addr =~ /\A[^\s\@]+\@[^\s\@]+\z/;
+	# vuserinfo would take it for an option
+	die "invalid address '$addr': user or domain starts with '-'\n"
+	  if $addr =~ /\A-|\@-/;
 	my $pid = open(my $out, '-|');
 	die "cannot run vuserinfo: $!\n" unless defined $pid;
 	if (!$pid) {
@@ -74,7 +77,8 @@ F<vuserinfo>.
 =head2 $dir = user_dir($bin, $address)
 
 Runs C<vuserinfo -d ADDRESS> (no shell involved) and returns the user's
-directory. vpopmail prints C<no such user> on standard output and exits
+directory. An address whose user or domain starts with C<-> dies before
+vuserinfo is run (it would read it as an option). vpopmail prints C<no such user> on standard output and exits
 255 for an unknown user: that dies with C<no such user ADDRESS in
 vpopmail>; any other failure dies with the exit status and what
 vuserinfo said. The path is never computed here, as vpopmail may hash
