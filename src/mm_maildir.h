@@ -55,6 +55,9 @@ struct mm_maildir_opts {
 	int trust_paths;     /* follow user-owned symlinks on the path */
 	int at_set;          /* path is one name in the directory at_fd */
 	int at_fd;           /* (a Maildir++ folder in its Maildir) */
+	int lock_timeout;    /* seconds to wait for another writer's lock
+			      * on the Maildir (0: fail at once, <0: wait
+			      * as long as it takes) */
 };
 
 struct mm_maildir_stats {
@@ -72,10 +75,23 @@ struct mm_maildir;
  * it (or opts->trust_paths). Run as root, what is created
  * belongs to the owner of the Maildir (or of its parent when it is
  * created), or to opts->uid/gid. Removes our own leftovers from tmp/ and
- * reads the identities present in new/ and cur/. NULL on error. */
+ * reads the identities present in new/ and cur/. NULL on error.
+ *
+ * Unless opts->readonly, the Maildir is locked for the writer first
+ * (flock on its directory; a lock file on NFS and SMB; see
+ * mm_maildir_lock.c), waiting up to opts->lock_timeout seconds for
+ * another run's writer, and tmp/ is cleaned only then. Before the first
+ * message, one empty file of ours goes tmp/ -> new/ -> cur/ (with
+ * ":2,") and away: a target that cannot take the delivery protocol
+ * fails here, with one error naming its file system and what it lacks.
+ * Directories created are chowned only when their owner differs. */
 struct mm_maildir *mm_maildir_open(const char *path,
 				   const struct mm_maildir_opts *opts,
 				   struct mm_err *err_r);
+
+/* A warning about the target found at open (e.g. no RENAME_NOREPLACE:
+ * delivering by link and unlink), once: 1 and *w_r filled, else 0. */
+int mm_maildir_warning(struct mm_maildir *md, struct mm_err *w_r);
 
 /* Deliver what is pending and release everything. Returns 0, or -1 if
  * the last batch could not be made durable and visible (err_r filled;
