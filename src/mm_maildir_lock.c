@@ -254,8 +254,10 @@ static int cannot(struct mm_maildir *md, const char *path, int e,
 			  what, strerror(e));
 }
 
-/* Is ':' refused in names here (vfat, exfat), rather than something
- * else wrong? Tried with a new empty file in tmp/. */
+/* Is ':' refused in names here (vfat, exfat; each says it with another
+ * errno: EINVAL, ENOENT through exfat-fuse, EPERM through fusefat)?
+ * Tried with a new empty file in tmp/, where one without ':' was just
+ * created. */
 static int colon_refused(struct mm_maildir *md)
 {
 	struct mm_err e;
@@ -263,11 +265,14 @@ static int colon_refused(struct mm_maildir *md)
 				 NULL, &e);
 
 	if (fd < 0)
-		return e.sys_errno == EINVAL;
+		return e.sys_errno != EEXIST;
 	close(fd);
 	unlinkat(md->tmpfd, PROBE_TMP ":2,", 0);
 	return 0;
 }
+
+#define NO_COLON "':' (the Maildir info separator) is not allowed in file names"
+#define NO_MOVE "cannot rename without replacing and cannot hard-link"
 
 int mm_maildir_probe(struct mm_maildir *md, const char *path,
 		     struct mm_err *err_r)
@@ -299,10 +304,11 @@ int mm_maildir_probe(struct mm_maildir *md, const char *path,
 		int en = errno;
 
 		unlinkat(md->tmpfd, PROBE_TMP, 0);
-		return cannot(md, path, en, err_r, linked < 0
-			      ? "cannot rename without replacing and cannot "
-				"hard-link"
-			      : "cannot move a file from tmp/ into new/");
+		if (linked < 0)
+			return cannot(md, path, en, err_r, colon_refused(md)
+				      ? NO_MOVE ", and " NO_COLON : NO_MOVE);
+		return cannot(md, path, en, err_r,
+			      "cannot move a file from tmp/ into new/");
 	}
 	if (linked > 0) {
 		char buf[64];
@@ -321,12 +327,8 @@ int mm_maildir_probe(struct mm_maildir *md, const char *path,
 
 		unlinkat(md->newfd, PROBE_NEW, 0);
 		if (colon_refused(md))
-			return cannot(md, path, EINVAL, err_r,
-				      "':' (the Maildir info separator) not "
-				      "allowed in file names");
-		return cannot(md, path, en, err_r, linked < 0
-			      ? "cannot rename without replacing and cannot "
-				"hard-link"
+			return cannot(md, path, en, err_r, NO_COLON);
+		return cannot(md, path, en, err_r, linked < 0 ? NO_MOVE
 			      : "cannot move a file from new/ into cur/");
 	}
 	if (unlinkat(md->curfd, PROBE_CUR, 0) < 0)

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +29,21 @@
 #include <unistd.h>
 
 /* The file system faked: 1 renameat2 takes no flags (as NFS, FUSE), 2
- * and linkat fails too (exfat or vfat through FUSE). These replace the
- * C library's for the core linked into this program. */
-static int fake_fs;
-static unsigned long n_renameat2, n_linkat;
+ * and linkat fails too (exfat or vfat through FUSE), 3 no ':' in names
+ * (vfat); fake_nochown: fchown refused (a file system without owners).
+ * These replace the C library's for the core linked into this program. */
+static int fake_fs, fake_nochown;
+static unsigned long n_renameat2, n_linkat, n_fchown;
 
 int renameat2(int ofd, const char *old, int nfd, const char *new,
 	      unsigned int flags)
 {
 	n_renameat2++;
-	if (fake_fs && flags) {
+	if ((fake_fs == 1 || fake_fs == 2) && flags) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fake_fs == 3 && strchr(new, ':')) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -47,11 +53,39 @@ int renameat2(int ofd, const char *old, int nfd, const char *new,
 int linkat(int ofd, const char *old, int nfd, const char *new, int flags)
 {
 	n_linkat++;
-	if (fake_fs == 2) {
-		errno = EPERM;
+	if (fake_fs == 2 || (fake_fs == 3 && strchr(new, ':'))) {
+		errno = fake_fs == 2 ? EPERM : EINVAL;
 		return -1;
 	}
 	return (int)syscall(SYS_linkat, ofd, old, nfd, new, flags);
+}
+
+int openat(int dfd, const char *name, int flags, ...)
+{
+	unsigned mode = 0;
+
+	if (flags & O_CREAT) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, unsigned);
+		va_end(ap);
+	}
+	if (fake_fs == 3 && (flags & O_CREAT) && strchr(name, ':')) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)syscall(SYS_openat, dfd, name, flags, mode);
+}
+
+int fchown(int fd, uid_t uid, gid_t gid)
+{
+	n_fchown++;
+	if (fake_nochown) {
+		errno = EPERM;
+		return -1;
+	}
+	return (int)syscall(SYS_fchown, fd, uid, gid);
 }
 
 static char top[] = "/tmp/mm_test_lock.XXXXXX";
@@ -319,7 +353,59 @@ static void test_probe(void)
 	check(count(md_path, "tmp", 1) == 0 && count(md_path, "new", 1) == 2 &&
 	      count(md_path, "cur", 1) == 0, "and nothing left of the probe",
 	      md_path);
+
+	/* vfat: moves work, ':' does not */
+	fake_fs = 3;
+	md = open_md(md_path, 0, 0, &err);
+	check(md == NULL && strstr(err.text, "cannot take deliveries: ':' (the "
+				   "Maildir info separator) is not allowed in "
+				   "file names") != NULL,
+	      "no ':' in names: one ERROR saying so", err.text);
+	check(count(md_path, "tmp", 1) == 0 && count(md_path, "new", 1) == 2 &&
+	      count(md_path, "cur", 1) == 0, "and nothing left of the probe",
+	      md_path);
 	fake_fs = 0;
+}
+
+/* chown only when the owner differs (a file system without owners must
+ * take a Maildir that is already right); and when it differs and cannot
+ * be set, the probe says so before any message. */
+static void test_chown(void)
+{
+	char md_path[256];
+	struct mm_maildir_opts o;
+	struct mm_maildir *md;
+	struct mm_err err;
+
+	snprintf(md_path, sizeof(md_path), "%s/owned", top);
+	memset(&o, 0, sizeof(o));
+	o.fsync = MM_FSYNC_NONE;
+	o.owner_given = 1;
+	o.uid = geteuid();
+	o.gid = getegid();
+	fake_nochown = 1;
+	n_fchown = 0;
+	md = mm_maildir_open(md_path, &o, &err);
+	check(md != NULL, "a new Maildir for its creator opens without chown",
+	      err.text);
+	check(n_fchown == 0, "and no fchown was tried", md_path);
+	if (md) {
+		check(deliver(md, 3) == 0 && n_fchown == 0,
+		      "messages too, without fchown", md_path);
+		mm_maildir_close(md, &err);
+	}
+	if (geteuid() == 0) {
+		o.uid = 12345;
+		o.gid = 12345;
+		md = mm_maildir_open(md_path, &o, &err);
+		check(md == NULL && strstr(err.text, "cannot give a file to "
+					   "uid 12345") != NULL,
+		      "root, owner differs, no chown here: ERROR at open",
+		      err.text);
+		check(count(md_path, "tmp", 1) == 0,
+		      "and nothing left in tmp/", md_path);
+	}
+	fake_nochown = 0;
 }
 
 int main(void)
@@ -334,6 +420,7 @@ int main(void)
 	test_other_process();
 	test_folder();
 	test_probe();
+	test_chown();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
 	if (system(cmd) != 0)
 		printf("cannot remove %s\n", top);
