@@ -113,7 +113,8 @@ durable before it is visible, syncs batched; C<each>; C<none>); C<batch>
 (messages per batch, 256); C<uid>, C<gid> (owner of what is created,
 instead of the Maildir's); C<host> (the host part of names); C<lock>
 (C<auto>, C<fcntl>, C<dotlock>, C<both>, C<none>) and C<lock_timeout>
-(seconds, 30); C<verify> (read the mbox again afterwards and check every
+(seconds, 30: how long to wait for the spool file's lock, and for
+another writer of the Maildir, see L</ONE WRITER PER MAILDIR>); C<verify> (read the mbox again afterwards and check every
 message byte for byte); C<uidl_names> and C<uid_lists> (both on by
 default); C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a
@@ -136,6 +137,47 @@ option or value).
 
 A file size limit (RLIMIT_FSIZE) fails the one message that is too big
 (SIGXFSZ is ignored during the call), not the run.
+
+=head3 ONE WRITER PER MAILDIR
+
+The Maildir is locked for the whole call, before anything in it is
+created or its F<tmp/> cleaned of a killed run's leftovers: a second
+call (another process, a batch worker, another admin's run) into the
+same Maildir waits up to C<lock_timeout> seconds for the first to
+finish, then stops with the C<error>
+
+  ERROR: NAME: another run is writing into Maildir DIR (waited 30 s for its lock; see --lock-timeout)
+
+having touched nothing. The lock is flock(2) on the Maildir's directory:
+no file is created for it and the kernel drops it when the holder dies,
+even by C<kill -9>. On NFS and SMB, where such a lock would not be seen
+by other hosts, it is an fcntl lock on the file F<migratemail.lock> in
+the Maildir (made when missing, left in place). A Maildir++ folder
+(C<at>) is locked on its own. The Maildir's owner can take the same lock
+on their own directory; a run then waits and fails as above, which is
+what should happen to a Maildir someone else is writing.
+C<verify_maildir> takes no lock: messages become visible whole and are
+never replaced.
+
+=head3 CHECKED AT OPEN
+
+Before the first message, one empty file of ours (F<tmp/mmtmp.probe>;
+F<new/.mmtmp.probe> and F<cur/.mmtmp.probe:2,>, which Maildir readers
+skip) is created, moved into F<new/> and on into F<cur/> the way every
+message is, and removed; run as root for a Maildir of another user, it
+is chowned too. A target that cannot take the delivery protocol stops
+the call at once with one C<error> naming the file system and what it
+lacks, for example
+
+  ERROR: NAME: Maildir DIR (fuse) cannot take deliveries: cannot rename without replacing and cannot hard-link, and ':' (the Maildir info separator) is not allowed in file names: Operation not permitted
+
+(exfat or vfat through FUSE). Where renameat2(RENAME_NOREPLACE) is
+missing but hard links work (NFS, most FUSE file systems), messages are
+delivered by link and unlink, as qmail does, and C<warnings> says so
+once, with the code C<filesystem>. The check costs about ten system
+calls per Maildir. Directories are chowned only when their owner
+differs, so a file system without owners (vfat) takes a Maildir that
+needs none.
 
 =head2 $stats = verify_maildir($src, $maildir, %opt)
 
@@ -213,7 +255,8 @@ the message number and the byte offset:
   ERROR: /var/spool/mail/bob: message 12, offset 48213: read failed: Input/output error
 
 Warnings (odd input, nothing lost) are collected, see
-L<MigrateMail::Mbox/WARNINGS>.
+L<MigrateMail::Mbox/WARNINGS>. A warning about the target rather than
+the input has the code C<filesystem> (see L</CHECKED AT OPEN>).
 
 =head1 SEE ALSO
 
