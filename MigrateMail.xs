@@ -158,6 +158,8 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->maildir.batch_max = (unsigned)SvUV(*v);
 	if ((v = hv_fetchs(hv, "trust_paths", 0)))
 		o->maildir.trust_paths = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "lock_timeout", 0)) && SvOK(*v))
+		o->maildir.lock_timeout = (int)SvIV(*v);
 	if ((v = hv_fetchs(hv, "at_fd", 0)) && SvOK(*v)) {
 		o->maildir.at_set = 1;
 		o->maildir.at_fd = (int)SvIV(*v);

@@ -137,7 +137,8 @@ default, is a dotlock where one can be created, then a shared fcntl lock,
 then a shared flock; C<all> the three; C<both> dotlock and fcntl; C<none>;
 or a comma-separated list of C<dotlock>, C<fcntl>, C<flock> in the order
 to take them; none is waited for while another is held), C<lock_timeout>
-(seconds to wait for them, 30) and C<lock_stale> (seconds after which a
+(seconds to wait for them, and for another writer of the Maildir, see
+L</ONE WRITER PER MAILDIR>; 30) and C<lock_stale> (seconds after which a
 dotlock that is not ours may be broken, 1024, and only if the pid it
 holds, if any, is gone; ours, C<PID mTOKEN\n> naming this host, is
 broken at once when its process is gone, touched every minute while
@@ -173,6 +174,47 @@ read past, and the run goes on with the next message. The limit is
 enforced as the bytes arrive, so its tmp/ file never grows beyond it
 (a never-ending message on a pipe costs no more disk than that) and is
 removed.
+
+=head3 ONE WRITER PER MAILDIR
+
+The Maildir is locked for the whole call, before anything in it is
+created or its F<tmp/> cleaned of a killed run's leftovers: a second
+call (another process, a batch worker, another admin's run) into the
+same Maildir waits up to C<lock_timeout> seconds for the first to
+finish, then stops with the C<error>
+
+  ERROR: NAME: another run is writing into Maildir DIR (waited 30 s for its lock; see --lock-timeout)
+
+having touched nothing. The lock is flock(2) on the Maildir's directory:
+no file is created for it and the kernel drops it when the holder dies,
+even by C<kill -9>. On NFS and SMB, where such a lock would not be seen
+by other hosts, it is an fcntl lock on the file F<migratemail.lock> in
+the Maildir (made when missing, left in place). A Maildir++ folder
+(C<at>) is locked on its own. The Maildir's owner can take the same lock
+on their own directory; a run then waits and fails as above, which is
+what should happen to a Maildir someone else is writing.
+C<verify_maildir> takes no lock: messages become visible whole and are
+never replaced.
+
+=head3 CHECKED AT OPEN
+
+Before the first message, one empty file of ours (F<tmp/mmtmp.probe>;
+F<new/.mmtmp.probe> and F<cur/.mmtmp.probe:2,>, which Maildir readers
+skip) is created, moved into F<new/> and on into F<cur/> the way every
+message is, and removed; run as root for a Maildir of another user, it
+is chowned too. A target that cannot take the delivery protocol stops
+the call at once with one C<error> naming the file system and what it
+lacks, for example
+
+  ERROR: NAME: Maildir DIR (fuse) cannot take deliveries: cannot rename without replacing and cannot hard-link, and ':' (the Maildir info separator) is not allowed in file names: Operation not permitted
+
+(exfat or vfat through FUSE). Where renameat2(RENAME_NOREPLACE) is
+missing but hard links work (NFS, most FUSE file systems), messages are
+delivered by link and unlink, as qmail does, and C<warnings> says so
+once, with the code C<filesystem>. The check costs about ten system
+calls per Maildir. Directories are chowned only when their owner
+differs, so a file system without owners (vfat) takes a Maildir that
+needs none.
 
 =head2 $stats = verify_maildir($src, $maildir, %opt)
 
@@ -259,7 +301,8 @@ lists:
   ERROR: bob: cannot write dovecot-uidlist: it is not a regular file; left alone
 
 Warnings (odd input, nothing lost) are collected, see
-L<MigrateMail::Mbox/WARNINGS>.
+L<MigrateMail::Mbox/WARNINGS>. A warning about the target rather than
+the input has the code C<filesystem> (see L</CHECKED AT OPEN>).
 
 =head1 SEE ALSO
 

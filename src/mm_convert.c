@@ -257,6 +257,8 @@ int mm_convert(int src_fd, const char *maildir,
 		walk_end(&w);
 		return -1;
 	}
+	while (mm_maildir_warning(md, &e))
+		list_add(&st->warnings, w.max_listed, &e);
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
 		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;

@@ -360,7 +360,12 @@ int mm_fs_mkdir_at(int dfd, const char *name, mode_t mode,
 		return refuse(err_r, EEXIST, name,
 			      "was replaced while it was being created");
 	}
-	if (made && own && own->chown && fchown(fd, own->uid, own->gid) < 0) {
+	/* only when it is not right already: a file system without chown
+	 * (vfat, exfat) must still take a Maildir of root's, as root */
+	if (made && own && own->chown &&
+	    (st.st_uid != own->uid ||
+	     (own->gid != (gid_t)-1 && st.st_gid != own->gid)) &&
+	    fchown(fd, own->uid, own->gid) < 0) {
 		int e = errno;
 		close(fd);
 		return sys_err(err_r, e, "cannot set the owner of", name);

@@ -75,7 +75,7 @@ int mm_fs_open_under(int dfd, const char *rel, enum mm_fs_kind kind,
 		     struct stat *st_r, struct mm_err *err_r);
 
 /* Open directory name in dfd, creating it (mode) if missing and giving
- * what we created to own. A directory that is there already is taken
+ * what we created to own (fchown only when its owner differs). A directory that is there already is taken
  * as it is; one that appears between our mkdir and our open (someone
  * else's) is refused. *created_r (if not NULL) says whether we made
  * it. */

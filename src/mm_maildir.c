@@ -203,6 +203,7 @@ struct mm_maildir *mm_maildir_open(const char *path,
 		return NULL;
 	}
 	md->dfd = md->tmpfd = md->newfd = md->curfd = md->cur_fd = -1;
+	md->lockfd = -1;
 	if (opts != NULL)
 		md->opts = *opts;
 	if (md->opts.batch_max == 0 || md->opts.batch_max > MM_BATCH_LIMIT)
@@ -230,8 +231,12 @@ struct mm_maildir *mm_maildir_open(const char *path,
 	md->gid = md->opts.owner_given ? md->opts.gid : st.st_gid;
 	/* files are born ours: a chown to ourselves would only cost an
 	 * inode update per message */
-	if (md->uid == geteuid() && md->gid == getegid())
+	if (md->uid == geteuid() &&
+	    (md->gid == getegid() || md->gid == (gid_t)-1))
 		md->chown = 0;
+	/* one writer: before anything in it is created or cleaned */
+	if (!md->opts.readonly && mm_maildir_lock(md, path, err_r) < 0)
+		goto fail;
 	if ((md->tmpfd = open_subdir(md, md->dfd, "tmp", &created, err_r)) < 0 ||
 	    (md->newfd = open_subdir(md, md->dfd, "new", &created, err_r)) < 0 ||
 	    (md->curfd = open_subdir(md, md->dfd, "cur", &created, err_r)) < 0)
@@ -240,7 +245,8 @@ struct mm_maildir *mm_maildir_open(const char *path,
 		sys_err(err_r, "cannot sync", path);
 		goto fail;
 	}
-	if ((!md->opts.readonly && clean_tmp(md, err_r) < 0) ||
+	if ((!md->opts.readonly && (clean_tmp(md, err_r) < 0 ||
+				    mm_maildir_probe(md, path, err_r) < 0)) ||
 	    load_present(md, md->newfd, "new/", err_r) < 0 ||
 	    load_present(md, md->curfd, "cur/", err_r) < 0)
 		goto fail;
@@ -262,6 +268,7 @@ void mm_maildir_discard(struct mm_maildir *md)
 	for (unsigned i = 0; i < md->npend; i++)
 		unlinkat(md->tmpfd, md->pend[i].tmp, 0);
 	md->npend = 0;
+	mm_maildir_unlock(md);
 	if (md->dfd >= 0)
 		close(md->dfd);
 	if (md->tmpfd >= 0)
@@ -284,6 +291,15 @@ int mm_maildir_close(struct mm_maildir *md, struct mm_err *err_r)
 
 	mm_maildir_discard(md);
 	return r;
+}
+
+int mm_maildir_warning(struct mm_maildir *md, struct mm_err *w_r)
+{
+	if (!md->has_warning)
+		return 0;
+	*w_r = md->warning;
+	md->has_warning = 0;
+	return 1;
 }
 
 int mm_maildir_has(const struct mm_maildir *md, uint64_t key)

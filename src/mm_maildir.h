@@ -59,6 +59,9 @@ struct mm_maildir_opts {
 	 * that grows beyond it fails in mm_maildir_write() with
 	 * MM_E_TOOBIG before its tmp/ file does. */
 	uint64_t max_size;
+	int lock_timeout;    /* seconds to wait for another writer's lock
+			      * on the Maildir (0: fail at once, <0: wait
+			      * as long as it takes) */
 };
 
 #define MM_MAX_SIZE_DEFAULT (UINT64_C(2) << 30) /* 2 GiB */
@@ -82,10 +85,23 @@ struct mm_maildir;
  * the Maildir++ quota file (its own maildirsize, or its parent's for a
  * folder), recounts it and keeps it right while delivering (mm_quota.h);
  * its trouble is reported by mm_maildir_failure() (msgno 0). NULL on
- * error. */
+ * error.
+ *
+ * Unless opts->readonly, the Maildir is locked for the writer first
+ * (flock on its directory; a lock file on NFS and SMB; see
+ * mm_maildir_lock.c), waiting up to opts->lock_timeout seconds for
+ * another run's writer, and tmp/ is cleaned only then. Before the first
+ * message, one empty file of ours goes tmp/ -> new/ -> cur/ (with
+ * ":2,") and away: a target that cannot take the delivery protocol
+ * fails here, with one error naming its file system and what it lacks.
+ * Directories created are chowned only when their owner differs. */
 struct mm_maildir *mm_maildir_open(const char *path,
 				   const struct mm_maildir_opts *opts,
 				   struct mm_err *err_r);
+
+/* A warning about the target found at open (e.g. no RENAME_NOREPLACE:
+ * delivering by link and unlink), once: 1 and *w_r filled, else 0. */
+int mm_maildir_warning(struct mm_maildir *md, struct mm_err *w_r);
 
 /* Deliver what is pending and release everything. Returns 0, or -1 if
  * the last batch could not be made durable and visible (err_r filled;

@@ -44,6 +44,10 @@ struct mm_batch {
 struct mm_maildir {
 	struct mm_maildir_opts opts;
 	int dfd, tmpfd, newfd, curfd;
+	int lockfd;             /* the lock file's, on NFS and SMB; else -1 */
+	int link_only;          /* no RENAME_NOREPLACE here: link+unlink */
+	struct mm_err warning;  /* about the target, said once */
+	int has_warning;
 	int chown;              /* running as root: give files to uid/gid */
 	uid_t uid;
 	gid_t gid;
@@ -89,6 +93,29 @@ void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
 /* Find, check and recount maildirsize (md->quota); its trouble is
  * reported through mm_maildir_failure() with msgno 0. */
 void mm_maildir_quota_open(struct mm_maildir *md);
+/* Move fromfd/from to tofd/to, never replacing a file that is there:
+ * renameat2(RENAME_NOREPLACE), or where the file system lacks it (or
+ * link_only) link and unlink, as qmail does. *linked_r: 0 renamed, 1
+ * linked, -1 when linking was tried and failed. 0 or -1 (errno). */
+int mm_maildir_move(int fromfd, const char *from, int tofd, const char *to,
+		    int link_only, int *linked_r);
+
+/* mm_maildir_lock.c: one writer per Maildir (see there). Take the
+ * exclusive lock of the Maildir md->dfd (path: for messages), waiting
+ * up to md->opts.lock_timeout seconds; released by mm_maildir_unlock()
+ * and the close of md->dfd. 0 or -1. */
+int mm_maildir_lock(struct mm_maildir *md, const char *path,
+		    struct mm_err *err_r);
+void mm_maildir_unlock(struct mm_maildir *md);
+/* Check that tmp/ new/ cur/ can take the delivery protocol (create,
+ * no-replace move, ':' in names, chown when needed), with one empty
+ * file of ours; sets md->link_only and md->warning. 0, or -1 with one
+ * error naming the file system and what it lacks. */
+int mm_maildir_probe(struct mm_maildir *md, const char *path,
+		     struct mm_err *err_r);
+/* The name of fd's file system type ("ext4", "nfs", ...; else in buf). */
+const char *mm_maildir_fs_name(int fd, char *buf, size_t len);
+
 /* Free md, removing uncommitted and pending files from tmp/. */
 void mm_maildir_discard(struct mm_maildir *md);
 

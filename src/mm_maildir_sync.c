@@ -55,19 +55,32 @@ int mm_maildir_failure(struct mm_maildir *md, struct mm_err *e_r)
 	return 1;
 }
 
-/* tmp/NAME -> new/ or cur/, never replacing an existing file. */
-static int rename_file(const struct mm_maildir *md, const struct mm_pending *p)
+int mm_maildir_move(int fromfd, const char *from, int tofd, const char *to,
+		    int link_only, int *linked_r)
 {
-	int dirfd = p->in_cur ? md->curfd : md->newfd;
-	int r = renameat2(md->tmpfd, p->tmp, dirfd, p->final, RENAME_NOREPLACE);
+	int r = link_only ? -1 : renameat2(fromfd, from, tofd, to,
+					   RENAME_NOREPLACE);
 
-	if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
+	*linked_r = 0;
+	if (link_only || (r < 0 && (errno == EINVAL || errno == ENOSYS))) {
 		/* file systems without RENAME_NOREPLACE: qmail's way */
-		r = linkat(md->tmpfd, p->tmp, dirfd, p->final, 0);
+		r = linkat(fromfd, from, tofd, to, 0);
+		*linked_r = r == 0 ? 1 : -1;
 		if (r == 0)
-			unlinkat(md->tmpfd, p->tmp, 0);
+			unlinkat(fromfd, from, 0);
 	}
 	return r;
+}
+
+/* tmp/NAME -> new/ or cur/, never replacing an existing file (the way
+ * mm_maildir_probe() found to work at open). */
+static int rename_file(const struct mm_maildir *md, const struct mm_pending *p)
+{
+	int linked;
+
+	return mm_maildir_move(md->tmpfd, p->tmp,
+			       p->in_cur ? md->curfd : md->newfd, p->final,
+			       md->link_only, &linked);
 }
 
 /* One round trip for the whole batch: syncfs() writes back every file

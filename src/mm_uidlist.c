@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mm_fs.h"
+#include "mm_maildir_int.h"
 #include "mm_uidlist.h"
 
 /* "cur/NAME:2,FS" -> "NAME" (the base both lists record). */
@@ -34,7 +35,7 @@ static int write_list(int dfd, const char *file, int dovecot,
 	struct mm_fs_owner own;
 	struct stat st;
 	FILE *f;
-	int fd;
+	int fd, linked;
 
 	/* an existing list is the server's: left alone. Looked at without
 	 * following a link or blocking on a FIFO; what is no list at all is
@@ -93,7 +94,9 @@ static int write_list(int dfd, const char *file, int dovecot,
 				  file, strerror(e));
 	}
 	fclose(f);
-	if (renameat2(dfd, tmp, dfd, file, RENAME_NOREPLACE) < 0) {
+	/* the writer's no-replace move: by link where RENAME_NOREPLACE is
+	 * missing (FUSE, NFS) */
+	if (mm_maildir_move(dfd, tmp, dfd, file, 0, &linked) < 0) {
 		int e = errno;
 		unlinkat(dfd, tmp, 0);
 		if (e == EEXIST)

@@ -124,14 +124,35 @@ sub run_jobs {
 	return @results;
 }
 
-# Run $wrap on every job in $n forked workers; $finish->(index, result)
-# in the parent as each one ends.
+# The jobs as groups of indexes that must run one after the other: the
+# jobs of one address (a --map merging two spool files into one user)
+# write into one Maildir, so they go to one worker, in job order, and
+# never wait for each other's Maildir lock.
+sub _groups {
+	my ($jobs) = @_;
+	my (@groups, %of);
+	for my $i (0 .. $#$jobs) {
+		my $addr = $jobs->[$i]{addr};
+		if (defined $addr && !$jobs->[$i]{error}) {
+			my $g = $of{ lc $addr } //= do { push @groups, []; $groups[-1] };
+			push @$g, $i;
+		} else {
+			push @groups, [$i];
+		}
+	}
+	return @groups;
+}
+
+# Run $wrap on every job in $n forked workers, a group (_groups) at a
+# time per worker; $finish->(index, result) in the parent as each job
+# ends.
 sub _in_workers {
 	my ($jobs, $n, $wrap, $finish) = @_;
 	my $json = JSON::PP->new->canonical;
+	my @groups = _groups($jobs);
 	my (%worker, @idle);
 	my $sel = IO::Select->new;
-	for (1 .. ($n < @$jobs ? $n : scalar @$jobs)) {
+	for (1 .. ($n < @groups ? $n : scalar @groups)) {
 		pipe my $to_r, my $to_w or die "pipe: $!";
 		pipe my $from_r, my $from_w or die "pipe: $!";
 		my $pid = fork // die "fork: $!";
@@ -145,9 +166,10 @@ sub _in_workers {
 				close $w->{out};
 			}
 			$from_w->autoflush(1);
-			while (my $i = <$to_r>) {
-				chomp $i;
-				print {$from_w} "$i ", $json->encode($wrap->($jobs->[$i])), "\n";
+			while (my $line = <$to_r>) {
+				for my $i (split ' ', $line) {
+					print {$from_w} "$i ", $json->encode($wrap->($jobs->[$i])), "\n";
+				}
 			}
 			require POSIX;
 			POSIX::_exit(0);
@@ -161,8 +183,11 @@ sub _in_workers {
 	}
 	my ($next, $left) = (0, scalar @$jobs);
 	while ($left > 0) {
-		while (@idle && $next < @$jobs) {
-			print { $worker{ shift @idle }{in} } $next++, "\n";
+		while (@idle && $next < @groups) {
+			my $w = $worker{ shift @idle };
+			my $g = $groups[ $next++ ];
+			$w->{busy} = @$g;
+			print { $w->{in} } "@$g\n";
 		}
 		for my $fh ($sel->can_read) {
 			my $line = readline $fh;
@@ -170,7 +195,7 @@ sub _in_workers {
 			my ($i, $data) = split / /, $line, 2;
 			$left--;
 			$finish->($i, $json->decode($data));
-			push @idle, fileno $fh;
+			push @idle, fileno $fh unless --$worker{ fileno $fh }{busy};
 		}
 	}
 	for my $w (values %worker) {
@@ -242,7 +267,10 @@ everything before the last blank, so it may hold spaces.
 
 Runs C<< $work->($job) >> for each job in C<$n> forked workers (results
 travel back as JSON) and C<< $done->($result) >> in the calling process
-as each finishes. With C<$progress>, a one-line display of mailboxes,
+as each finishes. Jobs for the same address (C<addr>, compared without
+case: a map that merges two spool files into one user) run one after the
+other in one worker, in the order given, since they write into one
+Maildir; the others run in parallel. With C<$progress>, a one-line display of mailboxes,
 megabytes, rate and ETA is kept on standard error.
 
 =head1 LICENSE

@@ -49,6 +49,8 @@ sub _run {
 	  grep { defined $opt{$_} }
 	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
 	     trust_paths max_message_size);
+	# the Maildir's lock waits as long as the spool file's
+	$c{lock_timeout} = $opt{lock_timeout} // 30;
 	# a folder: $maildir is one name in the directory object 'at'
 	$c{at_fd} = ref $opt{at} ? $opt{at}->fd : $opt{at} if defined $opt{at};
 	@c{qw(tz_fixed tz_off)} = MigrateMail::Mbox::_timezone($opt{timezone});

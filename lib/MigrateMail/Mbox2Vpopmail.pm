@@ -294,7 +294,12 @@ sub convert_mailbox {
 	# the error that stopped the run may be one of the listed ones
 	unshift @{ $r{errors} }, $st->{error}
 	  if $st->{error} && !grep { $_ eq $st->{error} } @{ $r{errors} };
-	$r{warnings} = [ map { $_->{message} } @{ $st->{warnings} || [] } ];
+	# about the target, not the input (delivering by link where
+	# RENAME_NOREPLACE is missing): said without -v, once per Maildir
+	my @fs = grep { ($_->{code} // '') eq 'filesystem' } @{ $st->{warnings} || [] };
+	push @{ $r{notices} }, map { $_->{message} } @fs if @fs;
+	$r{warnings} = [ map { $_->{message} }
+			 grep { ($_->{code} // '') ne 'filesystem' } @{ $st->{warnings} || [] } ];
 	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
 	$r{verify} = 1 if $opt->{verify} && !$opt->{'dry-run'};
 	return \%r;
