@@ -136,6 +136,27 @@ int mm_fs_open_at(int dfd, const char *name, enum mm_fs_kind kind,
 	return check_kind(fd, kind, links_ok, name, st_r, err_r);
 }
 
+int mm_fs_open_file_at(int dfd, const char *name, int oflags,
+		       struct stat *st_r, struct mm_err *err_r)
+{
+	int fd;
+
+	if (strchr(name, '/') != NULL || name[0] == '\0')
+		return mm_err_set(err_r, MM_E_USAGE, EINVAL, 0, 0,
+				  "'%s' is not a plain file name", name);
+	fd = openat(dfd, name, oflags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+			       O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP && is_link(dfd, name))
+			return refuse(err_r, e, name, "is a symlink");
+		if (e == ENXIO)
+			return refuse(err_r, e, name, "is not a regular file");
+		return sys_err(err_r, e, "cannot open", name);
+	}
+	return check_kind(fd, MM_FS_FILE, 0, name, st_r, err_r);
+}
+
 /* The path walk. Components are taken from the front of buf (which is
  * rewritten as symlinks are expanded). want_parent: stop before the
  * last component and return its directory, with the component copied

@@ -69,6 +69,14 @@ int mm_fs_open_parent(const char *path, int flags, char *name_r,
 int mm_fs_open_at(int dfd, const char *name, enum mm_fs_kind kind,
 		  int links_ok, struct stat *st_r, struct mm_err *err_r);
 
+/* Open the regular file name in dfd with oflags (O_RDONLY, or O_WRONLY
+ * with O_APPEND, ...), never following a symlink, never blocking on a
+ * FIFO, refused unless it has one link. Errors: ENOENT when missing;
+ * ELOOP, EINVAL (not a regular file), ENXIO (a FIFO opened for writing)
+ * or EMLINK (hard links) when refused. */
+int mm_fs_open_file_at(int dfd, const char *name, int oflags,
+		       struct stat *st_r, struct mm_err *err_r);
+
 /* Open the relative path rel ("a/b/c") under dfd, every component with
  * O_NOFOLLOW, the last as kind (one link, for files). */
 int mm_fs_open_under(int dfd, const char *rel, enum mm_fs_kind kind,

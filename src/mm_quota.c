@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mm_fs.h"
 #include "mm_quota.h"
 
 #define QUOTA_FILE "maildirsize"
@@ -225,37 +226,32 @@ int mm_quota_scan(int topfd, struct mm_quota_usage *u_r, struct mm_err *err_r)
 }
 
 /* Open maildirsize of dirfd without following a link or blocking on a
- * FIFO; refuse anything but a regular file with one link. */
+ * FIFO; refuse anything but a regular file with one link (mm_fs.h).
+ * -2 when there is none. */
 static int open_file(int dirfd, int flags, struct stat *st_r,
 		     struct mm_err *err_r)
 {
-	int fd = openat(dirfd, QUOTA_FILE,
-			flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct mm_err e;
+	int fd = mm_fs_open_file_at(dirfd, QUOTA_FILE, flags, st_r, &e);
 
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -2;
-		if (errno == ENXIO) /* a FIFO nobody reads, a socket */
-			return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
-					  "cannot update maildirsize: it is "
-					  "not a regular file; left alone");
-		return sys_err(err_r, "cannot update", QUOTA_FILE);
+	if (fd >= 0)
+		return fd;
+	switch (e.sys_errno) {
+	case ENOENT:
+		return -2;
+	case EMLINK:
+		return mm_err_set(err_r, MM_E_IO, 0, 0, 0,
+				  "cannot update maildirsize: it is a hard "
+				  "link (more than one name); left alone");
+	case EINVAL: case ENXIO:
+		return mm_err_set(err_r, MM_E_IO, e.sys_errno, 0, 0,
+				  "cannot update maildirsize: it is not a "
+				  "regular file; left alone");
+	default:
+		return mm_err_set(err_r, MM_E_IO, e.sys_errno, 0, 0,
+				  "cannot update %s: %s", QUOTA_FILE,
+				  strerror(e.sys_errno));
 	}
-	if (fstat(fd, st_r) < 0) {
-		sys_err(err_r, "cannot update", QUOTA_FILE);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st_r->st_mode) || st_r->st_nlink != 1) {
-		mm_err_set(err_r, MM_E_IO, 0, 0, 0,
-			   "cannot update maildirsize: it is %s; left alone",
-			   !S_ISREG(st_r->st_mode) ? "not a regular file"
-						   : "a hard link (more than "
-						     "one name)");
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Read the file: *buf_r (malloc'd, free it), *len_r. A file larger than
