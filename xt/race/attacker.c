@@ -177,7 +177,10 @@ static int arm(int kind_hard, char *err, size_t errlen)
 			fired++;
 			continue;
 		}
-		snprintf(r->prep, sizeof(r->prep), "%s/.mmrace.%d", r->dir, i);
+		/* via path: r->dir and r->prep are in the same object, and
+		 * gcc -O0 -Wall sees a restrict overlap */
+		snprintf(path, sizeof(path), "%s/.mmrace.%d", r->dir, i);
+		memcpy(r->prep, path, sizeof(r->prep));
 		if (make_link(r->target, r->prep, kind_hard) < 0) {
 			snprintf(err, errlen, "link %s -> %s: %s", r->prep,
 				 r->target, strerror(errno));

@@ -250,7 +250,7 @@ my @POINTS = (
 		  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mbox1" ],
 		  variants => [ sym_hard('create', $M, $sub, 'swap', $M, $sub, $C) ] }
 	} qw(tmp new cur)),
-	{ id => 'e', what => 'update_quota(): maildirsize appended (planted / swapped on delivery)',
+	{ id => 'e', what => 'update_quota(): maildirsize a hard link (planted / on delivery)',
 	  prep => sub { spew("$M/maildirsize", "1000000S\n", 0600, $AU, $AG) },
 	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mbox1" ],
 	  variants => [
@@ -264,12 +264,15 @@ my @POINTS = (
 	  args => [ '--fsync', 'none', '--maildir', $M, '--folders', "$H/mail2" ],
 	  victim => 1,
 	  variants => [ sym_hard('closedir', "$H/mail2", '-', 'swap', "$H/mail2", 'f', $VS),
-			{ kind => 'sym', rules => [ [ 'closedir', "$H/mail2", '-', 'swap', "$H/mail2", 'sub', $VM ] ] } ] },
+			{ kind => 'sym', rules => [ [ 'closedir', "$H/mail2", '-', 'swap', "$H/mail2", 'sub', $VM ] ] },
+			# whatever the order of listing and opening
+			sym_hard('arm', '-', '-', 'flip', "$H/mail2", 'f', $VS) ] },
 	{ id => 'f3', what => 'batch --dir: spool file swapped between listing and open',
 	  args => [ '--fsync', 'none', '--domain', 'race.invalid', '--dir', "$H/spool",
 		    '--vpopmail-bin', "$ROOTDIR/vpopmail/bin" ],
 	  victim => 1,
-	  variants => [ sym_hard('closedir', "$H/spool", '-', 'swap', "$H/spool", 'mallory', $VS) ] },
+	  variants => [ sym_hard('closedir', "$H/spool", '-', 'swap', "$H/spool", 'mallory', $VS),
+			sym_hard('arm', '-', '-', 'flip', "$H/spool", 'mallory', $VS) ] },
 	{ id => 'f4', what => 'single mode: the spool path a link (planted / flipping)',
 	  args => [ '--fsync', 'none', '--maildir', $M, "$H/spool/mallory" ],
 	  victim => 1,
