@@ -6,6 +6,7 @@
  *
  *   rule TRIGGER WDIR WNAME ACTION DIR NAME TARGET
  *        TRIGGER: create   IN_CREATE/IN_MOVED_TO of WNAME ("*": any) in WDIR
+ *                          (NAME "=": the name created)
  *                 close    IN_CLOSE_* of WNAME in WDIR
  *                 closedir IN_CLOSE_NOWRITE of WDIR itself (a listing
  *                          ended; WNAME is "-")
@@ -15,11 +16,12 @@
  *                 plant put the link at DIR/NAME (whatever was there
  *                       moves aside)
  *                 pids  plant links DIR/NAME<pid> for the next PIDS
- *                       pids the kernel will hand out
+ *                       pids the kernel will hand out, and count the
+ *                       events on them ("touched": the tool used one)
  *   arm sym|hard   make the links (symlink(2) or link(2) to TARGET),
  *                  watch, answer "armed" (or "error TEXT")
  *   disarm         stop; answer "done fired=N swaps=N hard=N pids=LO-HI
- *                  events=N misses=N errno=N" (misses: exchanges that
+ *                  touched=N events=N misses=N errno=N" (misses: exchanges that
  *                  failed, errno the last one's reason)
  *   quit
  *
@@ -63,12 +65,13 @@ struct rule {
 	char wdir[PATH_MAX], wname[NAME_MAX + 1];
 	char dir[PATH_MAX], name[NAME_MAX + 1], target[PATH_MAX];
 	char prep[PATHBUF];   /* DIR/.mmrace.N: the link, until swapped */
+	char ename[NAME_MAX + 1]; /* NAME "=": the name the event gave */
 	int wd, fired, flipping;
 };
 
 static struct rule rules[MAX_RULES];
 static int nrules, ifd = -1, spin;
-static long fired, swaps, hard, pid_lo, pid_hi, misses, events;
+static long fired, swaps, hard, pid_lo, pid_hi, misses, events, touched;
 static int last_errno;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -100,7 +103,7 @@ static int exchange(struct rule *r)
 {
 	char path[PATHBUF];
 
-	snprintf(path, sizeof(path), "%s/%s", r->dir, r->name);
+	snprintf(path, sizeof(path), "%s/%s", r->dir, r->ename[0] ? r->ename : r->name);
 	if (renameat2(AT_FDCWD, r->prep, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
 		swaps++;
 		return 1;
@@ -152,7 +155,7 @@ static long next_pid(void)
 
 static int arm(int kind_hard, char *err, size_t errlen)
 {
-	fired = swaps = hard = misses = events = 0;
+	fired = swaps = hard = misses = events = touched = 0;
 	last_errno = 0;
 	pid_lo = pid_hi = 0;
 	for (int i = 0; i < nrules; i++) {
@@ -161,6 +164,7 @@ static int arm(int kind_hard, char *err, size_t errlen)
 
 		r->fired = r->flipping = 0;
 		r->wd = -1;
+		r->ename[0] = '\0';
 		if (r->act == A_PIDS) {
 			pid_lo = next_pid();
 			pid_hi = pid_lo + PIDS - 1;
@@ -175,6 +179,14 @@ static int arm(int kind_hard, char *err, size_t errlen)
 			}
 			r->fired = 1;
 			fired++;
+			/* whether the tool ever uses one of them */
+			if (ifd >= 0 && !spin &&
+			    (r->wd = inotify_add_watch(ifd, r->dir, IN_ALL_EVENTS |
+						   IN_MASK_ADD)) < 0) {
+				snprintf(err, errlen, "watch %s: %s", r->dir,
+					 strerror(errno));
+				return -1;
+			}
 			continue;
 		}
 		/* via path: r->dir and r->prep are in the same object, and
@@ -219,7 +231,9 @@ static int arm(int kind_hard, char *err, size_t errlen)
 	return 0;
 }
 
-static void on_events(void)
+/* The events queued; fire the rules they trigger unless late (the tool
+ * has ended: only count what touched planted names). */
+static void on_events(int late)
 {
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n = read(ifd, buf, sizeof(buf));
@@ -232,14 +246,25 @@ static void on_events(void)
 			struct rule *r = &rules[i];
 			int self = ev->len == 0 || ev->name[0] == '\0';
 
-			if (r->wd != ev->wd || r->trig == T_ARM)
+			if (r->wd != ev->wd)
+				continue;
+			if (r->act == A_PIDS) {
+				if (!self && strncmp(ev->name, r->name, strlen(r->name)) == 0)
+					touched++;
+				continue;
+			}
+			if (late || r->trig == T_ARM || (!self && strncmp(ev->name, ".mmrace.", 8) == 0))
 				continue;
 			if (r->trig == T_CLOSEDIR ? (self && (ev->mask & IN_CLOSE_NOWRITE))
 			    : (!self && (strcmp(r->wname, "*") == 0 ||
 					  strcmp(ev->name, r->wname) == 0) &&
 			       (ev->mask & (r->trig == T_CREATE ? IN_CREATE | IN_MOVED_TO
 							       : IN_CLOSE))))
+			{
+				if (strcmp(r->name, "=") == 0 && !r->fired)
+					snprintf(r->ename, sizeof(r->ename), "%s", ev->name);
 				fire(r);
+			}
 		}
 		p += sizeof(*ev) + ev->len;
 	}
@@ -345,11 +370,12 @@ int main(int argc, char **argv)
 				}
 			} else if (strcmp(line, "disarm") == 0) {
 				armed = 0;
-				while (ifd >= 0 && read(ifd, err, sizeof(err)) > 0)
-					; /* drop what came too late */
+				if (ifd >= 0)
+					on_events(1); /* too late to strike */
 				say("done fired=%ld swaps=%ld hard=%ld pids=%ld-%ld "
-				    "events=%ld misses=%ld errno=%d", fired, swaps,
-				    hard, pid_lo, pid_hi, events, misses, last_errno);
+				    "touched=%ld events=%ld misses=%ld errno=%d", fired,
+				    swaps, hard, pid_lo, pid_hi, touched, events,
+				    misses, last_errno);
 				nrules = 0;
 			} else if (strcmp(line, "quit") == 0) {
 				return 0;
@@ -359,6 +385,6 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (armed && ifd >= 0 && (pf[1].revents & POLLIN))
-			on_events();
+			on_events(0);
 	}
 }

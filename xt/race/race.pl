@@ -283,10 +283,11 @@ my @POINTS = (
 	  args => \@ARGS_FOLDERS,
 	  variants => [ sym_hard('close', "$H/mail", 'f', 'flip', "$H/mail", '.mailboxlist', $C),
 			{ kind => 'hard', rules => [ [ 'arm', '-', '-', 'plant', "$H/mail", '.mailboxlist', $C ] ] } ] },
-	{ id => 'h', what => '--report FILE: FILE.tmp.PID planted for the next 64 pids',
+	{ id => 'h', what => '--report FILE: FILE.tmp.PID planted / what it creates swapped',
 	  args => [ '--fsync', 'none', '--maildir', $M, '/dev/null', '--report', "$H/reports/run.json" ],
-	  pids => 1,
-	  variants => [ sym_hard('arm', '-', '-', 'pids', "$H/reports", 'run.json.tmp.', $C) ] },
+	  variants => [ (map { { %$_, pids => 1 } } sym_hard('arm', '-', '-', 'pids', "$H/reports", 'run.json.tmp.', $C)),
+			# whatever name the report is written under
+			sym_hard('create', "$H/reports", '*', 'swap', "$H/reports", '=', $C) ] },
 );
 @POINTS = grep { $ONLY{ $_->{id} } } @POINTS if %ONLY;
 die "race.pl: RACE_POINTS names no point\n" unless @POINTS;
@@ -437,10 +438,11 @@ for my $p (@POINTS) {
 		my ($pid, $status, $hung, $out) = run_tool(@{ $p->{args} });
 		$ans = atk_cmd('disarm');
 		print STDERR "DEBUG $p->{id} $vname: $ans\n" if $ENV{RACE_DEBUG};
-		my ($fired, $swaps, $hard, $lo, $hi) =
-		  $ans =~ /\Adone fired=(\d+) swaps=(\d+) hard=(\d+) pids=(\d+)-(\d+) /
+		my ($fired, $swaps, $hard, $lo, $hi, $touched) =
+		  $ans =~ /\Adone fired=(\d+) swaps=(\d+) hard=(\d+) pids=(\d+)-(\d+) touched=(\d+) /
 		  or die "race.pl: attacker: $ans\n";
-		my $contended = $p->{pids} ? ($pid >= $lo && $pid <= $hi) : ($fired > 0 && $swaps > 0);
+		my $contended = $v->{pids} ? ($pid >= $lo && $pid <= $hi && $touched > 0)
+		  : ($fired > 0 && $swaps > 0);
 		my @bad = check($hard, $out);
 		my $by = $r{by}{$vname} //= { attempts => 0, contended => 0, wins => 0 };
 		$r{attempts}++;
