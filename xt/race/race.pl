@@ -467,14 +467,16 @@ for my $p (@POINTS) {
 # ------------------------------------------------------------------
 print "\n";
 printf "%-3s %-62s %8s %9s %5s  %s\n", qw(pt creation_point attempts contended wins by_variant(wins/contended/attempts));
-my ($any_win, $untested) = (0, 0);
+my ($any_win, $untested, $short) = (0, 0, 0);
 for my $r (@table) {
 	my $p = $r->{point};
 	my $by = join ', ', map { "$_ $r->{by}{$_}{wins}/$r->{by}{$_}{contended}/$r->{by}{$_}{attempts}" }
 	  sort keys %{ $r->{by} };
 	my $flag = $r->{wins} ? 'WON' : $r->{contended} ? 'held' : 'UNTESTED';
-	printf "%-3s %-62s %8d %9d %5d  %s  [%s]%s\n", $p->{id}, $p->{what}, $r->{attempts},
-	  $r->{contended}, $r->{wins}, $by, $flag, $r->{hung} ? " ($r->{hung} hung, killed)" : '';
+	printf "%-3s %-62s %8d %9d %5d  %s  [%s]%s%s\n", $p->{id}, $p->{what}, $r->{attempts},
+	  $r->{contended}, $r->{wins}, $by, $flag, $r->{hung} ? " ($r->{hung} hung, killed)" : '',
+	  $r->{attempts} < $ATTEMPTS ? " (stopped at the $SECONDS s cap, short of $ATTEMPTS)" : '';
+	$short++ if $r->{attempts} < $ATTEMPTS;
 	$any_win++ if $r->{wins};
 	$untested++ if !$r->{contended};
 }
@@ -486,6 +488,7 @@ for my $r (grep { $_->{example} } @table) {
 printf "total %.1f s. %s\n", time - $T0,
   $any_win ? "FAIL: $any_win point(s) won by the attacker"
   : $untested ? "FAIL: $untested point(s) never contended: the harness tested nothing there"
-  : 'PASS: no wins, every point contended';
+  : 'PASS: no wins, every point contended'
+  . ($short ? " ($short point(s) stopped at the time cap before $ATTEMPTS attempts)" : '');
 cleanup();
 exit($any_win ? 1 : $untested ? 2 : 0);
