@@ -1,8 +1,9 @@
 /* mm_maildir_sync.c - making delivered messages durable and visible:
  * batched syncs, no-replace renames, directory syncs, maildirsize.
  *
- * In fsync mode batch, a full batch is handed to a thread of its own,
- * which syncs the file system, renames the batch's files and syncs the
+ * In fsync modes batch and each, a full batch is handed to a thread of
+ * its own, which syncs the file system (batch; each synced every file
+ * when it was committed), renames the batch's files and syncs the
  * directories, while the caller writes the next batch: the wait for the
  * disk overlaps the work of creating files. The thread makes only
  * system calls on its batch; what they did is accounted for by the
@@ -93,6 +94,36 @@ static int sync_files(const struct mm_maildir *md, const struct mm_batch *b)
 	return 0;
 }
 
+/* Mode each, after the renames and the directory syncs: fsync the last
+ * file moved, by its new name. A FUSE daemon that does not implement
+ * fsyncdir has its directory fsyncs dropped by the kernel (they return
+ * 0); the file's fsync reaches the daemon, and on a journalling file
+ * system below (ext4, xfs) it commits the renames before it too. 0 or
+ * -1 (errno); nothing of ours left to sync (a reader took the files
+ * already) is 0. */
+static int sync_last(const struct mm_maildir *md, const struct mm_batch *b)
+{
+	for (unsigned i = b->n; i-- > 0;) {
+		const struct mm_pending *p = &b->p[i];
+		int fd, e;
+
+		if (p->err)
+			continue;
+		fd = openat(p->in_cur ? md->curfd : md->newfd, p->final,
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		e = fsync(fd) < 0 ? errno : 0;
+		close(fd);
+		errno = e;
+		return e ? -1 : 0;
+	}
+	return 0;
+}
+
 /* Sync (in mode batch), rename, sync the directories: system calls only,
  * on the batch's own files, so that it may run in a thread. */
 static void move_batch(const struct mm_maildir *md, struct mm_batch *b)
@@ -118,6 +149,8 @@ static void move_batch(const struct mm_maildir *md, struct mm_batch *b)
 	if (md->opts.fsync != MM_FSYNC_NONE &&
 	    ((new_dirty && fsync(md->newfd) < 0) ||
 	     (cur_dirty && fsync(md->curfd) < 0)))
+		b->dirs_errno = errno;
+	else if (md->opts.fsync == MM_FSYNC_EACH && sync_last(md, b) < 0)
 		b->dirs_errno = errno;
 }
 
@@ -258,7 +291,7 @@ int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r)
 	md->pend = spare;
 	md->npend = 0;
 	md->pend_bytes = 0;
-	if (md->opts.fsync == MM_FSYNC_BATCH) {
+	if (md->opts.fsync != MM_FSYNC_NONE) {
 		md->st.batches++;
 		if (take_off(md) == 0)
 			goto quota;
