@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mm_fs.h"
 #include "mm_maildir_int.h"
 
 /* A trouble of the Maildir, not of one message (msgno 0). */
@@ -105,15 +106,18 @@ static int sync_last(const struct mm_maildir *md, const struct mm_batch *b)
 {
 	for (unsigned i = b->n; i-- > 0;) {
 		const struct mm_pending *p = &b->p[i];
+		struct mm_err err;
 		int fd, e;
 
 		if (p->err)
 			continue;
-		fd = openat(p->in_cur ? md->curfd : md->newfd, p->final,
-			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		/* a server may have hard-linked it already: links are ok */
+		fd = mm_fs_open_at(p->in_cur ? md->curfd : md->newfd, p->final,
+				   MM_FS_FILE, 1, NULL, &err);
 		if (fd < 0) {
-			if (errno == ENOENT)
+			if (err.sys_errno == ENOENT)
 				continue;
+			errno = err.sys_errno ? err.sys_errno : EIO;
 			return -1;
 		}
 		e = fsync(fd) < 0 ? errno : 0;
