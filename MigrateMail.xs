@@ -117,6 +117,11 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 		(void)hv_stores(hv, "uid_last", newSVuv(st->uid_last));
 	}
 	hv_store_pv(aTHX_ hv, "format", mm_format_name(st->format));
+	if (st->durability[0] != '\0') { /* a Maildir was opened */
+		hv_store_pv(aTHX_ hv, "fsync", mm_fsync_name(st->fsync));
+		hv_store_pv(aTHX_ hv, "durability", st->durability);
+		(void)hv_stores(hv, "durable", newSViv(st->durable));
+	}
 	(void)hv_stores(hv, "errors", issues_to_av(aTHX_ &st->errors));
 	(void)hv_stores(hv, "warnings", issues_to_av(aTHX_ &st->warnings));
 	(void)hv_stores(hv, "errors_dropped", newSVuv(st->errors.dropped));
@@ -136,7 +141,7 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		      "mboxcl, mboxcl2)", SvPV_nolen(*v));
 	if ((v = hv_fetchs(hv, "fsync", 0)) && SvOK(*v) &&
 	    mm_fsync_parse(SvPV_nolen(*v), &o->maildir.fsync) < 0)
-		croak("ERROR: unknown fsync mode '%s' (batch, each, none)",
+		croak("ERROR: unknown fsync mode '%s' (auto, batch, each, none)",
 		      SvPV_nolen(*v));
 	if ((v = hv_fetchs(hv, "keep_headers", 0)))
 		o->mbox.keep_headers = SvTRUE(*v);

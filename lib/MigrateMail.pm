@@ -128,8 +128,10 @@ symlink, a hard link, a FIFO, a device) is reported (an error of the
 Maildir, no message lost) and left alone; nothing blocks on it.
 
 Options: C<format>, C<keep_headers>, C<timezone>, C<buffer_max> (as for
-L<MigrateMail::Mbox/new>); C<fsync> (C<batch>, the default: every message
-durable before it is visible, syncs batched; C<each>; C<none>); C<batch>
+L<MigrateMail::Mbox/new>); C<fsync> (C<auto>, the default: every message
+durable before it is visible, syncs batched with syncfs() where the file
+system honours it, else C<each>; C<batch>; C<each>: an fsync of every
+file before its rename; C<none>; see L<mbox2vpopmail/DURABILITY>); C<batch>
 (messages per batch, 256); C<uid>, C<gid> (owner of what is created,
 instead of the Maildir's); C<host> (the host part of names); C<lock>
 (how a spool file given by path is locked while it is read: C<auto>, the
@@ -155,7 +157,11 @@ Returns a hash reference: C<messages> (read, the pseudo message
 included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
 C<skipped_pseudo>, C<skipped_present> (already in the Maildir),
 C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
-C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<format>, with
+C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<format>,
+C<fsync> (the mode used: C<batch>, C<each> or C<none>), C<durability>
+(the mode and why: C<batch (syncfs on ext4)>, C<each (nfs: ...)>,
+C<batch (asked; NOT durable on fuse: ...)>), C<durable> (1 when that mode
+makes every message durable before it is visible there), with
 C<verify> also C<verified>, C<missing>, C<mismatched>; C<errors> and
 C<warnings>: lists of C<< { number, offset, code, errno, text, message } >>
 where C<message> is the whole C<ERROR: ...> or C<WARNING: ...> line;

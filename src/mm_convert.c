@@ -313,6 +313,9 @@ int mm_convert(int src_fd, const char *maildir,
 	st->to_cur = ms->to_cur;
 	st->bytes = ms->bytes;
 	st->tmp_cleaned = ms->tmp_cleaned;
+	st->fsync = ms->fsync;
+	st->durable = ms->durable;
+	memcpy(st->durability, ms->durability, sizeof(st->durability));
 	mm_maildir_close(md, &e);
 	walk_end(&w);
 	return ret;

@@ -43,6 +43,9 @@ struct mm_convert_stats {
 	unsigned long skipped_present; /* already in the Maildir */
 	unsigned long failed;          /* messages not delivered by error */
 	unsigned long tmp_cleaned;     /* leftovers of a killed run removed */
+	enum mm_fsync fsync;           /* the fsync mode used */
+	int durable;                   /* it makes messages durable there */
+	char durability[160];          /* the mode and why (mm_fstype.h) */
 	int has_imapbase;
 	uint32_t uidvalidity, uid_last;
 	enum mm_format format;         /* the variant used */

@@ -13,11 +13,13 @@
 #include <unistd.h>
 
 #include "mm_fs.h"
+#include "mm_fstype.h"
 #include "mm_maildir_int.h"
 
 const char *mm_fsync_name(enum mm_fsync mode)
 {
 	switch (mode) {
+	case MM_FSYNC_AUTO: return "auto";
 	case MM_FSYNC_BATCH: return "batch";
 	case MM_FSYNC_EACH: return "each";
 	case MM_FSYNC_NONE: return "none";
@@ -28,7 +30,7 @@ const char *mm_fsync_name(enum mm_fsync mode)
 int mm_fsync_parse(const char *name, enum mm_fsync *mode_r)
 {
 	static const enum mm_fsync modes[] = {
-		MM_FSYNC_BATCH, MM_FSYNC_EACH, MM_FSYNC_NONE
+		MM_FSYNC_AUTO, MM_FSYNC_BATCH, MM_FSYNC_EACH, MM_FSYNC_NONE
 	};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -192,6 +194,7 @@ struct mm_maildir *mm_maildir_open(const char *path,
 {
 	struct mm_maildir *md = calloc(1, sizeof(*md));
 	struct mm_err dummy;
+	struct mm_fstype fs;
 	struct stat st;
 	int created = 0;
 
@@ -223,6 +226,12 @@ struct mm_maildir *mm_maildir_open(const char *path,
 	}
 	if ((md->dfd = open_top(md, path, err_r)) < 0)
 		goto fail;
+	/* one fstatfs() decides whether syncfs() can be trusted here */
+	mm_fstype_of(md->dfd, &fs);
+	md->opts.fsync = mm_fstype_mode(md->opts.fsync, &fs, &md->st.durable,
+					md->st.durability,
+					sizeof(md->st.durability));
+	md->st.fsync = md->opts.fsync;
 	if (fstat(md->dfd, &st) < 0) {
 		sys_err(err_r, "cannot stat", path);
 		goto fail;
@@ -507,7 +516,7 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 	p->key = md->cur_key;
 	md->npend++;
 	md->pend_bytes += p->size;
-	if (md->opts.fsync != MM_FSYNC_BATCH ||
+	if (md->opts.fsync == MM_FSYNC_NONE ||
 	    md->npend >= md->opts.batch_max ||
 	    md->pend_bytes >= md->opts.batch_bytes)
 		return mm_maildir_publish(md, err_r);

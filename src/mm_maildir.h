@@ -13,9 +13,9 @@
  * mm_maildir_has() knows the keys of the files already in new/ and cur/
  * (whatever the flags or the host part of their names say now).
  *
- * In fsync mode batch, a full batch is synced and renamed by a thread of
- * its own (all signals blocked, no other state touched) while the next
- * batch is written; the next hand-off, mm_maildir_flush() and
+ * In fsync modes batch and each, a full batch is synced and renamed by
+ * a thread of its own (all signals blocked, no other state touched)
+ * while the next batch is written; the next hand-off, mm_maildir_flush() and
  * mm_maildir_close() wait for it. Its losses are reported then.
  *
  * Everything is opened relative to directory descriptors with O_NOFOLLOW,
@@ -35,8 +35,12 @@
 #include "mm_err.h"
 
 enum mm_fsync {
-	MM_FSYNC_BATCH = 0, /* sync a batch of files at once, then rename */
-	MM_FSYNC_EACH,      /* fsync every file and directory, one by one */
+	MM_FSYNC_AUTO = 0,  /* batch where the file system honours syncfs(),
+			     * else each (mm_fstype.h) */
+	MM_FSYNC_BATCH,     /* sync a batch of files at once, then rename */
+	MM_FSYNC_EACH,      /* fsync every file before its rename; after a
+			     * batch of renames, new/, cur/ and the last
+			     * file moved */
 	MM_FSYNC_NONE,      /* leave it to the kernel (fast, not crash-safe) */
 };
 
@@ -71,6 +75,9 @@ struct mm_maildir_stats {
 	uint64_t bytes;
 	unsigned long tmp_cleaned; /* leftovers of a killed run removed */
 	unsigned long batches;
+	enum mm_fsync fsync;       /* the mode used (never AUTO) */
+	int durable;               /* it makes messages durable here */
+	char durability[160];      /* mode and why: "batch (syncfs on ext4)" */
 };
 
 struct mm_maildir;
@@ -85,7 +92,8 @@ struct mm_maildir;
  * the Maildir++ quota file (its own maildirsize, or its parent's for a
  * folder), recounts it and keeps it right while delivering (mm_quota.h);
  * its trouble is reported by mm_maildir_failure() (msgno 0). NULL on
- * error.
+ * error. Chooses the fsync mode from opts->fsync and the file system
+ * (mm_fstype_mode(); the stats say which and why).
  *
  * Unless opts->readonly, the Maildir is locked for the writer first
  * (flock on its directory; a lock file on NFS and SMB; see

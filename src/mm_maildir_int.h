@@ -82,7 +82,7 @@ void mm_maildir_base_name(const struct mm_maildir *md, time_t t, uint64_t hash,
 /* Read a directory we hold open, from its start (closedir() it). */
 DIR *mm_maildir_opendir(int dirfd);
 /* The batch being written is complete: make it durable and visible
- * (in the background in fsync mode batch). */
+ * (in the background in fsync modes batch and each). */
 int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r);
 /* Wait for the batch in flight, if any, and settle its accounts. */
 int mm_maildir_land(struct mm_maildir *md, struct mm_err *err_r);

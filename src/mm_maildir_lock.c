@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "mm_fs.h"
+#include "mm_fstype.h"
 #include "mm_maildir_int.h"
 
 #define LOCK_FILE "migratemail.lock"   /* only on NFS and SMB */
@@ -65,54 +66,22 @@
 #define PROBE_NEW ".mmtmp.probe"
 #define PROBE_CUR ".mmtmp.probe:2,"
 
-/* statfs() f_type values (linux/magic.h), for messages and decisions. */
-static const struct {
-	unsigned long magic;
-	const char *name;
-	int remote;       /* flock() on a directory is local to this host */
-} fs_types[] = {
-	{ 0xEF53, "ext4", 0 },          /* ext2 and ext3 too */
-	{ 0x58465342, "xfs", 0 },
-	{ 0x9123683E, "btrfs", 0 },
-	{ 0x01021994, "tmpfs", 0 },
-	{ 0x858458F6, "ramfs", 0 },
-	{ 0x794C7630, "overlay", 0 },
-	{ 0x2FC12FC1, "zfs", 0 },
-	{ 0xF2F52010, "f2fs", 0 },
-	{ 0x52654973, "reiserfs", 0 },
-	{ 0x65735546, "fuse", 0 },
-	{ 0x4D44, "vfat/msdos", 0 },
-	{ 0x2011BAB0, "exfat", 0 },
-	{ 0x5346544E, "ntfs", 0 },
-	{ 0x7366746E, "ntfs3", 0 },
-	{ 0x6969, "nfs", 1 },
-	{ 0xFF534D42, "cifs", 1 },
-	{ 0xFE534D42, "smb2", 1 },
-	{ 0x517B, "smb", 1 },
-	{ 0x01021997, "9p", 0 },
-	{ 0x00C36400, "ceph", 0 },
-};
-
-/* The file system of fd, by name; *remote_r (if not NULL): whether
- * flock() on a directory there is a lock of this host only. */
+/* The file system of fd, by name (mm_fstype.c); *remote_r (if not
+ * NULL): whether flock() on a directory there is a lock of this host
+ * only. */
 static const char *fs_name(int fd, char *buf, size_t len, int *remote_r)
 {
-	struct statfs sf;
+	struct mm_fstype t;
 
+	mm_fstype_of(fd, &t);
 	if (remote_r)
-		*remote_r = 0;
-	if (fstatfs(fd, &sf) < 0) {
+		*remote_r = t.remote;
+	if (t.magic == 0)
 		snprintf(buf, len, "unknown file system");
-		return buf;
-	}
-	for (size_t i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++) {
-		if ((unsigned long)sf.f_type == fs_types[i].magic) {
-			if (remote_r)
-				*remote_r = fs_types[i].remote;
-			return fs_types[i].name;
-		}
-	}
-	snprintf(buf, len, "file system type 0x%lx", (unsigned long)sf.f_type);
+	else if (strcmp(t.name, "unknown") == 0)
+		snprintf(buf, len, "file system type 0x%lx", t.magic);
+	else
+		return t.name;
 	return buf;
 }
 

@@ -2,8 +2,9 @@
  * batched syncs, no-replace renames, directory syncs, maildirsize lines
  * (written before the renames they count: see mm_quota.h).
  *
- * In fsync mode batch, a full batch is handed to a thread of its own,
- * which syncs the file system, renames the batch's files and syncs the
+ * In fsync modes batch and each, a full batch is handed to a thread of
+ * its own, which syncs the file system (batch; each synced every file
+ * when it was committed), renames the batch's files and syncs the
  * directories, while the caller writes the next batch: the wait for the
  * disk overlaps the work of creating files. The thread makes only
  * system calls on its batch; what they did is accounted for by the
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mm_fs.h"
 #include "mm_maildir_int.h"
 
 /* A trouble of the Maildir, not of one message (msgno 0). */
@@ -107,6 +109,39 @@ static int sync_files(const struct mm_maildir *md, const struct mm_batch *b)
 	return 0;
 }
 
+/* Mode each, after the renames and the directory syncs: fsync the last
+ * file moved, by its new name. A FUSE daemon that does not implement
+ * fsyncdir has its directory fsyncs dropped by the kernel (they return
+ * 0); the file's fsync reaches the daemon, and on a journalling file
+ * system below (ext4, xfs) it commits the renames before it too. 0 or
+ * -1 (errno); nothing of ours left to sync (a reader took the files
+ * already) is 0. */
+static int sync_last(const struct mm_maildir *md, const struct mm_batch *b)
+{
+	for (unsigned i = b->n; i-- > 0;) {
+		const struct mm_pending *p = &b->p[i];
+		struct mm_err err;
+		int fd, e;
+
+		if (p->err)
+			continue;
+		/* a server may have hard-linked it already: links are ok */
+		fd = mm_fs_open_at(p->in_cur ? md->curfd : md->newfd, p->final,
+				   MM_FS_FILE, 1, NULL, &err);
+		if (fd < 0) {
+			if (err.sys_errno == ENOENT)
+				continue;
+			errno = err.sys_errno ? err.sys_errno : EIO;
+			return -1;
+		}
+		e = fsync(fd) < 0 ? errno : 0;
+		close(fd);
+		errno = e;
+		return e ? -1 : 0;
+	}
+	return 0;
+}
+
 /* Sync (in mode batch), rename, sync the directories: system calls only,
  * on the batch's own files, so that it may run in a thread. */
 static void move_batch(const struct mm_maildir *md, struct mm_batch *b)
@@ -132,6 +167,8 @@ static void move_batch(const struct mm_maildir *md, struct mm_batch *b)
 	if (md->opts.fsync != MM_FSYNC_NONE &&
 	    ((new_dirty && fsync(md->newfd) < 0) ||
 	     (cur_dirty && fsync(md->curfd) < 0)))
+		b->dirs_errno = errno;
+	else if (md->opts.fsync == MM_FSYNC_EACH && sync_last(md, b) < 0)
 		b->dirs_errno = errno;
 }
 
@@ -283,7 +320,7 @@ int mm_maildir_publish(struct mm_maildir *md, struct mm_err *err_r)
 	md->pend_bytes = 0;
 	if (quota_before(md, b, ret < 0 ? &e2 : err_r) < 0)
 		ret = -1;
-	if (md->opts.fsync == MM_FSYNC_BATCH) {
+	if (md->opts.fsync != MM_FSYNC_NONE) {
 		md->st.batches++;
 		if (take_off(md) == 0)
 			return ret;

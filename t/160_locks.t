@@ -282,7 +282,8 @@ for my $v ([ 'procmail :0:', 60, ":0:\nSPOOL\n" ],
 	system('cp', "$gd/spool", "$gd/spools/$_") == 0 or die for qw(alice bob);
 	my $pid = start({ pgrp => 1, vpopmail => $vp }, '--domain', 'example.com',
 		     '--dir', "$gd/spools", '--jobs', 2);
-	my $both = wait_for(sub { -e "$gd/spools/alice.lock" && -e "$gd/spools/bob.lock" }, 30);
+	# a lock file is made first and its pid written just after: wait for both
+	my $both = wait_for(sub { !grep { slurp("$gd/spools/$_.lock") !~ /^\d+/ } qw(alice bob) }, 30);
 	my @workers = map { slurp("$gd/spools/$_.lock") =~ /^(\d+)/ ? $1 : () } qw(alice bob);
 	kill 'INT', -$pid;    # ^C: the whole process group
 	waitpid $pid, 0;
