@@ -55,10 +55,14 @@ int mm_maildir_failure(struct mm_maildir *md, struct mm_err *e_r)
 }
 
 /* tmp/NAME -> new/ or cur/, never replacing an existing file. */
-static int rename_file(const struct mm_maildir *md, const struct mm_pending *p)
+static int rename_file(const struct mm_maildir *md, struct mm_pending *p)
 {
 	int dirfd = p->in_cur ? md->curfd : md->newfd;
-	int r = renameat2(md->tmpfd, p->tmp, dirfd, p->final, RENAME_NOREPLACE);
+	int r;
+
+	if (p->replace) /* a repair: the one rename that may replace */
+		return mm_maildir_rename_over(md, p);
+	r = renameat2(md->tmpfd, p->tmp, dirfd, p->final, RENAME_NOREPLACE);
 
 	if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
 		/* file systems without RENAME_NOREPLACE: qmail's way */
@@ -164,6 +168,11 @@ static int settle(struct mm_maildir *md, struct mm_batch *b,
 	for (unsigned i = 0; i < b->n; i++) {
 		struct mm_pending *p = &b->p[i];
 
+		if (p->replace) {
+			if (mm_maildir_settle_repair(md, b->sync_errno, p) < 0)
+				ret = -1;
+			continue;
+		}
 		if (b->sync_errno || p->err) {
 			/* not durable: nothing of it may become visible */
 			if (b->sync_errno)
