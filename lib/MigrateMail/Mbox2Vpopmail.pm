@@ -22,7 +22,7 @@ our @EXPORT_OK = qw(main convert_one summary_line);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
-  fsync=s verify timezone=s lock=s lock-timeout=i trust-paths help|h man version);
+  fsync=s verify repair timezone=s lock=s lock-timeout=i trust-paths help|h man version);
 
 # The script's whole run; returns the exit status (0, 1, 2).
 sub main {
@@ -70,8 +70,9 @@ sub main {
 	if (defined $opt{dir} && !$opt{quiet}) {
 		my %t = totals(\@results);
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
-		  . "%d skipped, %d failed messages, %.2f s\n", scalar @results, $failed,
-		  @t{qw(messages bytes to_new to_cur skipped failed)}, Time::HiRes::time() - $t0;
+		  . "%d skipped, %s%d failed messages, %.2f s\n", scalar @results, $failed,
+		  @t{qw(messages bytes to_new to_cur skipped)},
+		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
 	}
 	if (defined $opt{report}) {
 		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
@@ -121,6 +122,8 @@ sub check_options {
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
 	}
 	return '--quiet and --verbose exclude each other' if $opt->{quiet} && $opt->{verbose};
+	return '--repair works with --verify (a plain re-run already repairs what sizes show)'
+	  if $opt->{repair} && !$opt->{verify};
 	return undef;
 }
 
@@ -241,15 +244,15 @@ sub convert_mailbox {
 		return { errors => [ "ERROR: $name: $e" ], warnings => [], failed_mailbox => 1 };
 	}
 	my %o = (name => $name, %from, %extra);
-	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify);
+	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
-	delete @o{qw(at lock_path trust_paths)} if $opt->{'dry-run'};
+	delete @o{qw(at lock_path trust_paths repair)} if $opt->{'dry-run'};
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
-	  uidvalidity uid_last format);
+	  repaired uidvalidity uid_last format);
 	$r{skipped} = ($st->{skipped_pseudo} // 0) + ($st->{skipped_present} // 0);
 	$r{errors} = [ map { $_->{message} } @{ $st->{errors} || [] } ];
 	# the error that stopped the run may be one of the listed ones
@@ -288,10 +291,10 @@ sub dry_run {
 
 sub summary_line {
 	my ($r, $dry) = @_;
-	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %d failed, %d warnings, %s%.2f s%s",
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
-	  $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
+	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify} ? "$r->{verified} verified, " : '',
 	  $r->{elapsed} // 0, $r->{failed_mailbox} ? ', FAILED' : '';
 }
@@ -313,7 +316,7 @@ sub report_one {
 # Counts summed over the mailboxes and their folders.
 sub totals {
 	my ($results) = @_;
-	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped failed);
+	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped repaired failed);
 	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
 		$t{$_} += $r->{$_} // 0 for keys %t;
 	}
