@@ -228,6 +228,7 @@ int mm_maildir_settle_repair(struct mm_maildir *md, int sync_errno,
 {
 	const char *dir = p->in_cur ? "cur/" : "new/";
 	char to[MM_NAME_MAX + 16];
+	unsigned before = md->nfail;
 	struct mm_err *e;
 
 	if (sync_errno || p->err) {
@@ -235,6 +236,13 @@ int mm_maildir_settle_repair(struct mm_maildir *md, int sync_errno,
 		snprintf(to, sizeof(to), " over %s%.200s", dir, p->final);
 		mm_maildir_lost(md, p, sync_errno ? sync_errno : p->err,
 				sync_errno ? "cannot sync" : "cannot move", to);
+		/* a directory swapped in for the damaged file takes the name
+		 * of one message, as a planted file does (EEXIST): that is
+		 * no reason to stop the run */
+		if (!sync_errno && md->nfail > before &&
+		    (p->err == EISDIR || p->err == ENOTEMPTY ||
+		     p->err == ENOTDIR || p->err == EBUSY))
+			md->fail[md->nfail - 1].sys_errno = EEXIST;
 		return -1;
 	}
 	mm_keyset_add(&md->present, p->key);

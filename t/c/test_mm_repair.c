@@ -3,7 +3,8 @@
  * damaged at open (empty, short, long, a UIDL name, a symlink, a FIFO,
  * a key twice), and repairs renamed over the damaged file keeping its
  * name, with ",S=" set right when the size changed, in every fsync
- * mode; nothing written through a hard link.
+ * mode; nothing written through a hard link; a directory swapped in
+ * fails that one message only.
  */
 #include "mm_test.h"
 #include "mm_maildir_int.h"
@@ -385,6 +386,51 @@ static void test_stats(void)
 	rm_maildir(path);
 }
 
+/* A directory swapped in for the damaged file between open and rename:
+ * that one message fails, as for a name taken (EEXIST), the run goes
+ * on, tmp/ is left clean. */
+static void test_swapped_dir(void)
+{
+	char path[200], name[300], content[1024], p1[600], body[1024];
+	struct mm_maildir *md;
+	struct mm_err e;
+	int len, n = 0;
+
+	snprintf(path, sizeof(path), "%s/swap", top);
+	if ((md = open_md(path, MM_FSYNC_EACH)) == NULL)
+		return;
+	deliver(md, 2);
+	mm_maildir_close(md, &e);
+	find(path, 2, name, sizeof(name), content, sizeof(content));
+	spew_at(path, name, "");
+	md = open_md(path, MM_FSYNC_EACH);
+	snprintf(p1, sizeof(p1), "%s/%s", path, name);
+	check(unlink(p1) == 0 && mkdir(p1, 0700) == 0, "directory swapped in", p1);
+	len = body_of(2, body, sizeof(body));
+	check(repair(md, 2, body, (size_t)len) < 0, "the repair fails", "swap");
+	check(mm_maildir_failure(md, &e) == 1, "and is reported", "swap");
+	check(e.msgno == 2 && e.sys_errno == EEXIST &&
+	      strstr(e.text, "Is a directory") != NULL,
+	      "for that message, as a name taken", e.text);
+	check(mm_maildir_stats(md)->repaired == 0, "not counted", "swap");
+	check(deliver(md, 3) == 0, "the next message is delivered", "swap");
+	mm_maildir_close(md, &e);
+	snprintf(p1, sizeof(p1), "%s/tmp", path);
+	{
+		DIR *dd = opendir(p1);
+		struct dirent *de;
+
+		while (dd && (de = readdir(dd)) != NULL)
+			n += de->d_name[0] != '.';
+		if (dd)
+			closedir(dd);
+	}
+	check(n == 0, "tmp/ empty", "swap");
+	snprintf(p1, sizeof(p1), "%s/%s", path, name);
+	rmdir(p1);
+	rm_maildir(path);
+}
+
 int main(void)
 {
 	if (mkdtemp(top) == NULL) {
@@ -396,6 +442,7 @@ int main(void)
 	test_repairs(MM_FSYNC_EACH);
 	test_repairs(MM_FSYNC_NONE);
 	test_stats();
+	test_swapped_dir();
 	rmdir(top);
 	return test_summary();
 }
