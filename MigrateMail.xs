@@ -110,7 +110,7 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 	ST_UV(messages); ST_UV(delivered); ST_UV(to_new); ST_UV(to_cur);
 	ST_UV(bytes); ST_UV(skipped_pseudo); ST_UV(skipped_present);
 	ST_UV(failed); ST_UV(tmp_cleaned); ST_UV(verified); ST_UV(missing);
-	ST_UV(mismatched); ST_UV(uid_lists_written);
+	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(repaired);
 #undef ST_UV
 	if (st->has_imapbase) {
 		(void)hv_stores(hv, "uidvalidity", newSVuv(st->uidvalidity));
@@ -171,6 +171,8 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 	}
 	if ((v = hv_fetchs(hv, "max_message_size", 0)) && SvOK(*v))
 		o->maildir.max_size = (uint64_t)SvUV(*v);
+	if ((v = hv_fetchs(hv, "repair", 0)))
+		o->repair = SvTRUE(*v);
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }

@@ -93,7 +93,16 @@ them, mode 0600, owned by the Maildir's owner (when run as root), its
 mtime the From_ line date (else the Date: header), in cur/ with its
 Maildir flags (C<:2,FRS>) when the old server had shown it to the user,
 else in new/. Names are deterministic: converting the same mbox again
-adds nothing, and a run that was killed completes when run again. A
+adds nothing, and a run that was killed completes when run again.
+A message counts as there when new/ or cur/ holds a regular file of its
+name (whatever its flags say now) of the size the name promises
+(C<,S=SIZE>; a name without one, a UIDL, must not be empty): one stat()
+per file of ours at open. A damaged file (empty, short, too long) gets
+its message again, through tmp/, made durable, then renamed over it
+under the same name (the one rename that replaces), counted in
+C<repaired>. Symlinks, FIFOs and other non-files never count and are
+never replaced; a damaged file beside a sound one of the same message
+is left alone. Bytes are compared only by C<verify>. A
 message with a usable X-UIDL header is named by it, so POP3 servers that
 serve file names as UIDLs (qmail-pop3d, Dovecot with C<%f>) keep the old
 UIDLs; the others are named C<TIME.HHASH.HOST,S=SIZE>. When the mbox has
@@ -145,7 +154,9 @@ dotlock that is not ours may be broken, 1024, and only if the pid it
 holds, if any, is gone; ours, C<PID mTOKEN\n> naming this host, is
 broken at once when its process is gone, touched every minute while
 held, and removed on SIGINT, SIGTERM and SIGHUP; see L<mbox2vpopmail/--lock-stale>); C<verify> (read the mbox again afterwards and check every
-message byte for byte); C<uidl_names> and C<uid_lists> (both on by
+message byte for byte); C<repair> (with C<verify>: what differs or is
+missing is delivered again, see C<verify_maildir> below; croaks without
+C<verify>); C<uidl_names> and C<uid_lists> (both on by
 default); C<max_message_size> (bytes, default 2 GiB: see below);
 C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a
@@ -156,7 +167,8 @@ C<$src> is a handle: the spool file's path, for its dotlock).
 Returns a hash reference: C<messages> (read, the pseudo message
 included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
 C<skipped_pseudo>, C<skipped_present> (already in the Maildir),
-C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
+C<repaired> (damaged files replaced; with C<verify> and C<repair> also
+the messages that verification delivered again), C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
 C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<format>,
 C<fsync> (the mode used: C<batch>, C<each> or C<none>), C<durability>
 (the mode and why: C<batch (syncfs on ext4)>, C<each (nfs: ...)>,
@@ -229,7 +241,18 @@ message) is in the Maildir byte for byte, without changing anything.
 Takes the options of C<mbox_to_maildir> that decide names and bytes
 (C<format>, C<keep_headers>, C<timezone>, C<uidl_names>). Returns the
 same hash with C<verified>, C<missing> and C<mismatched>; each problem is
-in C<errors>, naming the message number, its offset and the file.
+in C<errors>, naming the message number, its offset and the file. Of
+several files of one message, a regular file of the size its name
+promises is the one compared.
+
+With C<< repair => 1 >> (and the writing options of C<mbox_to_maildir>:
+C<fsync>, C<uid>, C<gid>, C<host>) it repairs what it finds: a message
+whose file differs is delivered again over that file, under its name
+but for a C<,S=> size that changed (the bytes before the first
+difference are copied from the file, so a pipe is read once); a missing
+one is delivered again. Both count in C<missing> or C<mismatched> and in
+C<repaired>, and are noted in C<warnings>; only a repair that fails is an
+error. This fixes a first run with the wrong C<format>.
 
 =head2 $fields = parse_from_line($line)
 

@@ -4,8 +4,10 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,28 +211,43 @@ static time_t msg_time(const struct mm_msg *m, time_t fallback)
 	return m->has_from_time ? m->from_time : m->has_date ? m->date : fallback;
 }
 
-/* Write one message into tmp/ and commit it. */
+/* Write one message into tmp/ and commit it; over the damaged file dmg
+ * when not NULL. 0, or 1 when dmg turned out right (an empty message in
+ * an empty file named without ",S="), -1 on error, -2 if the mbox
+ * failed. */
 static int deliver(struct walk *w, struct mm_maildir *md,
 		   const struct mm_msg *m, const struct pick *p,
-		   struct mm_err *e)
+		   const struct mm_maildir_damaged *dmg, struct mm_err *e)
 {
 	const char *data;
 	size_t len;
+	uint64_t total = 0;
 	char info[8];
 	int r;
 
-	r = p->named ? mm_maildir_begin_named(md, m->uidl, m->msgno, m->offset, e)
-		     : mm_maildir_begin(md, msg_time(m, 0), m->hash, p->k,
-					m->msgno, m->offset, e);
+	if (dmg)
+		r = mm_maildir_begin_repair(md, dmg->in_cur, dmg->name, p->key,
+					    m->msgno, m->offset, e);
+	else if (p->named)
+		r = mm_maildir_begin_named(md, m->uidl, m->msgno, m->offset, e);
+	else
+		r = mm_maildir_begin(md, msg_time(m, 0), m->hash, p->k,
+				     m->msgno, m->offset, e);
 	if (r < 0)
 		return -1;
-	while ((r = mm_mbox_read(w->mb, &data, &len, e)) > 0)
+	while ((r = mm_mbox_read(w->mb, &data, &len, e)) > 0) {
+		total += len;
 		if (mm_maildir_write(md, data, len, e) < 0)
 			break;
+	}
 	drain_warnings(w);
 	if (r != 0) {
 		mm_maildir_abort(md);
 		return r < 0 ? -2 : -1; /* -2: the mbox itself failed */
+	}
+	if (dmg && !dmg->has_size && total == dmg->size) {
+		mm_maildir_abort(md);
+		return 1;
 	}
 	mm_flags_letters(m->flags, info);
 	/* what commit loses is reported through mm_maildir_failure() */
@@ -264,7 +281,11 @@ int mm_convert(int src_fd, const char *maildir,
 			st->skipped_present++;
 			continue;
 		}
-		r = deliver(&w, md, m, &p, &e);
+		r = deliver(&w, md, m, &p, mm_maildir_damaged(md, p.key), &e);
+		if (r == 1) {
+			st->skipped_present++;
+			continue;
+		}
 		if (r == -2) {
 			*err_r = e;
 			break;
@@ -316,14 +337,73 @@ int mm_convert(int src_fd, const char *maildir,
 	st->fsync = ms->fsync;
 	st->durable = ms->durable;
 	memcpy(st->durability, ms->durability, sizeof(st->durability));
+	st->repaired = ms->repaired;
 	mm_maildir_close(md, &e);
 	walk_end(&w);
 	return ret;
 }
 
+/* A message of mm_verify() with repair that differs from its file,
+ * re-delivered over it. */
+struct fix {
+	struct mm_maildir *md;  /* NULL: compare only */
+	const struct mm_maildir_entry *ent;
+	const struct mm_msg *m;
+	uint64_t key;
+	int state;              /* 0 not started, 1 writing, -1 failed (e) */
+	struct mm_err e;
+};
+
+/* More bytes of the message being repaired (data may be NULL); the
+ * first call starts the repair: the pos bytes before the difference,
+ * equal in both, come from the file (buf: room to copy them). */
+static void fix_more(struct fix *fx, int fd, uint64_t pos, char *buf,
+		     size_t bufsz, const char *data, size_t len)
+{
+	uint64_t off = 0;
+
+	if (fx == NULL || fx->md == NULL || fx->state < 0)
+		return;
+	if (fx->state == 0) {
+		if (mm_maildir_begin_repair(fx->md, strncmp(fx->ent->name, "cur/",
+							    4) == 0,
+					    fx->ent->name + 4, fx->key,
+					    fx->m->msgno, fx->m->offset,
+					    &fx->e) < 0) {
+			fx->state = -1;
+			return;
+		}
+		fx->state = 1;
+		while (off < pos) {
+			size_t want = pos - off < bufsz ? (size_t)(pos - off)
+							: bufsz;
+			ssize_t n = pread(fd, buf, want, (off_t)off);
+
+			if (n <= 0) {
+				mm_err_set(&fx->e, MM_E_IO, n < 0 ? errno : 0,
+					   0, 0, "cannot read it again: %s",
+					   n < 0 ? strerror(errno)
+						 : "it got shorter");
+				goto fail;
+			}
+			if (mm_maildir_write(fx->md, buf, (size_t)n, &fx->e) < 0)
+				goto fail;
+			off += (uint64_t)n;
+		}
+	}
+	if (len > 0 && mm_maildir_write(fx->md, data, len, &fx->e) < 0)
+		goto fail;
+	return;
+fail:
+	mm_maildir_abort(fx->md);
+	fx->state = -1;
+}
+
 /* Compare the message's bytes with the file's; 0 equal, 1 different
- * (e->offset: first difference within the message), -1 mbox error. */
-static int compare(struct walk *w, int fd, struct mm_err *e,
+ * (*diff_at: first difference within the message), -1 mbox error.
+ * With fx, the message that differs is written to tmp/ as well (see
+ * fix_more(); commit it when fx->state is 1). */
+static int compare(struct walk *w, int fd, struct fix *fx, struct mm_err *e,
 		   uint64_t *diff_at)
 {
 	char buf[65536];
@@ -336,31 +416,98 @@ static int compare(struct walk *w, int fd, struct mm_err *e,
 		while (len > 0 && !differ) {
 			size_t want = len < sizeof(buf) ? len : sizeof(buf);
 			ssize_t n = read(fd, buf, want);
+			size_t i = 0;
 
 			if (n <= 0) {
 				differ = 1;
 				break;
 			}
-			if (memcmp(buf, data, (size_t)n) != 0) {
-				size_t i = 0;
+			if (memcmp(buf, data, (size_t)n) == 0)
+				i = (size_t)n;
+			else
 				while (buf[i] == data[i])
 					i++;
-				pos += i;
+			pos += i;
+			data += i;
+			len -= i;
+			if (i < (size_t)n)
 				differ = 1;
-				break;
-			}
-			pos += (uint64_t)n;
-			data += n;
-			len -= (size_t)n;
 		}
+		if (differ)
+			fix_more(fx, fd, pos, buf, sizeof(buf), data, len);
 	}
 	drain_warnings(w);
-	if (r < 0)
+	if (r < 0) {
+		if (fx && fx->state == 1)
+			mm_maildir_abort(fx->md);
 		return -1;
-	if (!differ && read(fd, buf, 1) != 0)
+	}
+	if (!differ && read(fd, buf, 1) != 0) {
 		differ = 1; /* the file is longer */
+		fix_more(fx, fd, pos, buf, sizeof(buf), NULL, 0);
+	}
 	*diff_at = pos;
 	return differ;
+}
+
+/* The file of key to compare with, opened: of several, the first
+ * regular file of the size its name promises, else the first regular
+ * file. -1 (why filled) when none opens; *ent_r is NULL when none is
+ * listed. */
+static int open_best(const struct mm_maildir *md,
+		     const struct mm_maildir_list *list, uint64_t key,
+		     const struct mm_maildir_entry **ent_r, struct mm_err *why)
+{
+	const struct mm_maildir_entry *e = mm_maildir_list_find(list, key);
+	const struct mm_maildir_entry *first = e, *last = e, *end;
+	struct mm_err tmp;
+	int best = -1;
+
+	*ent_r = e;
+	if (e == NULL)
+		return -1;
+	end = list->entries + list->len;
+	while (first > list->entries && first[-1].key == key)
+		first--;
+	while (last + 1 < end && last[1].key == key)
+		last++;
+	if (first == last)
+		return mm_maildir_open_entry(md, e, why);
+	*ent_r = first;
+	for (e = first; e <= last; e++) {
+		int fd = mm_maildir_open_entry(md, e, e == first ? why : &tmp);
+		uint64_t want;
+		struct stat st;
+		int sound;
+
+		if (fd < 0)
+			continue;
+		sound = fstat(fd, &st) == 0 &&
+			(mm_maildir_name_size(e->name + 4, &want)
+			 ? (uint64_t)st.st_size == want : st.st_size > 0);
+		if (best >= 0 && !sound) {
+			close(fd);
+			continue;
+		}
+		if (best >= 0)
+			close(best);
+		best = fd;
+		*ent_r = e;
+		if (sound)
+			break;
+	}
+	return best;
+}
+
+/* A note about one message (a repair), in st->warnings. */
+static void msg_note(struct walk *w, const struct mm_msg *m,
+		     const struct mm_err *what, const char *done)
+{
+	struct mm_err n;
+
+	mm_err_set(&n, what->code, what->sys_errno, m->msgno, m->offset,
+		   "%.200s: %s", what->text, done);
+	list_add(&w->st->warnings, w->max_listed, &n);
 }
 
 int mm_verify(int src_fd, const char *maildir,
@@ -374,14 +521,14 @@ int mm_verify(int src_fd, const char *maildir,
 	struct walk w;
 	struct mm_err e, why;
 	struct pick p;
-	int r;
+	int r, repair = opts && opts->repair;
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
 		return -1;
 	memset(&mo, 0, sizeof(mo));
 	if (opts)
 		mo = opts->maildir;
-	mo.readonly = 1;
+	mo.readonly = !repair;
 	md = mm_maildir_open(maildir, &mo, err_r);
 	if (md == NULL || mm_maildir_list(md, &list, err_r) < 0) {
 		if (md)
@@ -390,43 +537,86 @@ int mm_verify(int src_fd, const char *maildir,
 		return -1;
 	}
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
-		const struct mm_maildir_entry *ent =
-			mm_maildir_list_find(&list, p.key);
+		const struct mm_maildir_entry *ent;
+		struct fix fx;
 		uint64_t at = 0;
-		int fd;
+		int fd = open_best(md, &list, p.key, &ent, &why);
 
-		if (ent == NULL) {
-			st->missing++;
-			mm_err_set(&e, MM_E_FORMAT, 0, 0, 0,
-				   "missing from the Maildir");
-			msg_error(&w, m, &e);
-			continue;
-		}
-		fd = mm_maildir_open_entry(md, ent, &why);
 		if (fd < 0) {
 			st->missing++;
-			mm_err_set(&e, MM_E_IO, why.sys_errno, 0, 0,
-				   "%s (in %.3s/)", why.text, ent->name);
-			msg_error(&w, m, &e);
-			continue;
-		}
-		r = compare(&w, fd, &e, &at);
-		close(fd);
-		if (r < 0) {
-			*err_r = e;
-			break;
-		}
-		if (r > 0) {
+			if (ent == NULL)
+				mm_err_set(&e, MM_E_FORMAT, 0, 0, 0,
+					   "missing from the Maildir");
+			else
+				mm_err_set(&e, MM_E_IO, why.sys_errno, 0, 0,
+					   "%s (in %.3s/)", why.text, ent->name);
+			if (!repair) {
+				msg_error(&w, m, &e);
+				continue;
+			}
+			msg_note(&w, m, &e, "delivered again");
+			r = deliver(&w, md, m, &p, NULL, &e);
+		} else {
+			memset(&fx, 0, sizeof(fx));
+			fx.md = repair ? md : NULL;
+			fx.ent = ent;
+			fx.m = m;
+			fx.key = p.key;
+			r = compare(&w, fd, &fx, &e, &at);
+			close(fd);
+			if (r < 0) {
+				*err_r = e;
+				break;
+			}
+			if (r == 0) {
+				st->verified++;
+				continue;
+			}
 			st->mismatched++;
 			mm_err_set(&e, MM_E_FORMAT, 0, 0, 0,
 				   "%s differs from the mbox at byte %llu of the "
 				   "message", ent->name, (unsigned long long)at);
-			msg_error(&w, m, &e);
-		} else {
-			st->verified++;
+			if (!repair) {
+				msg_error(&w, m, &e);
+				continue;
+			}
+			if (fx.state < 0) {
+				mm_err_set(&e, fx.e.code, fx.e.sys_errno, 0, 0,
+					   "%.120s; not repaired: %.120s",
+					   e.text, fx.e.text);
+				r = -1;
+			} else {
+				msg_note(&w, m, &e, "delivered again over it");
+				mm_maildir_commit(md, msg_time(m, time(NULL)), 0,
+						  "", &e);
+				r = 0;
+			}
 		}
+		if (r == -2) {
+			*err_r = e;
+			break;
+		}
+		if (r == -1) {
+			msg_error(&w, m, &e);
+			if (is_fatal(&e)) {
+				*err_r = e;
+				break;
+			}
+		}
+		if ((r = drain_failures(&w, md, err_r)) < 0)
+			break;
 	}
 	mm_maildir_list_free(&list);
+	if (repair) {
+		const struct mm_maildir_stats *ms;
+
+		/* what was complete becomes durable and visible */
+		mm_maildir_flush(md, &e);
+		if (drain_failures(&w, md, r < 0 ? &e : err_r) < 0)
+			r = -1;
+		ms = mm_maildir_stats(md);
+		st->repaired = ms->repaired + ms->delivered;
+	}
 	mm_maildir_close(md, &e);
 	walk_end(&w);
 	return r < 0 ? -1 : 0;

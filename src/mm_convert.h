@@ -27,6 +27,9 @@ struct mm_convert_opts {
 	 * has holes: after a kill or a failure, the re-run that completes
 	 * the mailbox writes it. */
 	int uid_lists;
+	/* mm_verify() only: re-deliver what is missing or differs (opens
+	 * the Maildir to write; see there). */
+	int repair;
 };
 
 struct mm_issue_list {
@@ -41,6 +44,8 @@ struct mm_convert_stats {
 	uint64_t bytes;                /* bytes delivered */
 	unsigned long skipped_pseudo;  /* UW-IMAP folder data, not mail */
 	unsigned long skipped_present; /* already in the Maildir */
+	unsigned long repaired;        /* damaged or wrong files replaced,
+					* (verify) missing ones delivered */
 	unsigned long failed;          /* messages not delivered by error */
 	unsigned long tmp_cleaned;     /* leftovers of a killed run removed */
 	enum mm_fsync fsync;           /* the fsync mode used */
@@ -57,6 +62,10 @@ struct mm_convert_stats {
 };
 
 /* Convert the mbox read from src_fd into the Maildir at maildir.
+ * A message whose key a sound file holds is skipped (skipped_present);
+ * one whose file is damaged (its size is not the one its name promises,
+ * see mm_maildir_damaged()) is re-delivered over it (repaired); the
+ * others are delivered. Bytes are not compared: mm_verify() does that.
  * st is zeroed first; free its lists with mm_convert_stats_free().
  * Returns 0 when the whole mbox was read (st->failed may still be > 0),
  * -1 when the run stopped early (err_r says why). */
@@ -66,7 +75,13 @@ int mm_convert(int src_fd, const char *maildir,
 
 /* Read the mbox again and check that every message (but the pseudo
  * message) is in the Maildir byte for byte. Counts verified, missing and
- * mismatched; each problem is listed in st->errors. Changes nothing.
+ * mismatched; each problem is listed in st->errors. Changes nothing,
+ * unless opts->repair: then a message that differs is re-delivered over
+ * its file (keeping its name, but for the ",S=" size) and one that is
+ * missing is delivered, both counted as repaired and listed as warnings
+ * (an ERROR only if the repair fails); a pipe is read once, the bytes
+ * before the first difference are taken from the file. Of several
+ * files of one key, a regular file of the promised size is compared.
  * Returns 0 when the check ran to the end, -1 if it could not. */
 int mm_verify(int src_fd, const char *maildir,
 	      const struct mm_convert_opts *opts,

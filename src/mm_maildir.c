@@ -152,33 +152,21 @@ static int clean_tmp(struct mm_maildir *md, struct mm_err *err_r)
 	return 0;
 }
 
-static int is_regular(int dirfd, const struct dirent *de)
-{
-	struct stat st;
-
-	if (de->d_type == DT_REG)
-		return 1;
-	if (de->d_type != DT_UNKNOWN)
-		return 0;
-	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISREG(st.st_mode);
-}
-
-/* Learn which of our messages new/ and cur/ already hold. */
-static int load_present(struct mm_maildir *md, int dirfd, const char *name,
+/* Learn which of our messages new/ and cur/ already hold, and which of
+ * their files are damaged (mm_maildir_repair.c). */
+static int load_present(struct mm_maildir *md, int dirfd, int in_cur,
 			struct mm_err *err_r)
 {
 	DIR *d = mm_maildir_opendir(dirfd);
 	struct dirent *de;
-	uint64_t key;
 
 	if (d == NULL)
-		return sys_err(err_r, "cannot read", name);
+		return sys_err(err_r, "cannot read", in_cur ? "cur/" : "new/");
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !is_regular(dirfd, de))
-			continue; /* a planted symlink delivers nothing */
-		mm_maildir_any_key(de->d_name, &key);
-		if (mm_keyset_add(&md->present, key) < 0) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (mm_maildir_note_file(md, dirfd, in_cur, de->d_name,
+					 de->d_type) < 0) {
 			closedir(d);
 			return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
 					  "out of memory");
@@ -256,9 +244,10 @@ struct mm_maildir *mm_maildir_open(const char *path,
 	}
 	if ((!md->opts.readonly && (clean_tmp(md, err_r) < 0 ||
 				    mm_maildir_probe(md, path, err_r) < 0)) ||
-	    load_present(md, md->newfd, "new/", err_r) < 0 ||
-	    load_present(md, md->curfd, "cur/", err_r) < 0)
+	    load_present(md, md->newfd, 0, err_r) < 0 ||
+	    load_present(md, md->curfd, 1, err_r) < 0)
 		goto fail;
+	mm_maildir_damaged_done(md);
 	if (!md->opts.readonly)
 		mm_maildir_quota_open(md);
 	return md;
@@ -288,6 +277,7 @@ void mm_maildir_discard(struct mm_maildir *md)
 		close(md->curfd);
 	mm_quota_free(md->quota);
 	mm_keyset_free(&md->present);
+	mm_maildir_damaged_free(md);
 	free(md->pend);
 	free(md->flight.p);
 	free(md->fail);
@@ -351,6 +341,7 @@ static int start(struct mm_maildir *md, const char *tmp, const char *base,
 	strcpy(md->cur_tmp, tmp);
 	strcpy(md->cur_base, base);
 	md->cur_plain = plain;
+	md->cur_repair = 0;
 	md->cur_key = key;
 	md->cur_size = 0;
 	md->cur_msgno = msgno;
@@ -388,6 +379,27 @@ int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
 	snprintf(tmp, sizeof(tmp), "%s%s", MM_TMP_PREFIX, base);
 	return start(md, tmp, base, 1, mm_maildir_plain_key(base, strlen(base)),
 		     msgno, offset, err_r);
+}
+
+int mm_maildir_begin_repair(struct mm_maildir *md, int in_cur,
+			    const char *name, uint64_t key,
+			    unsigned long msgno, uint64_t offset,
+			    struct mm_err *err_r)
+{
+	char tmp[MM_NAME_MAX];
+
+	if (strchr(name, '/') != NULL || name[0] == '\0' || name[0] == '.')
+		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
+				  "'%.200s' cannot be a Maildir file name", name);
+	/* one repair per key and run: the key makes the tmp/ name unique,
+	 * and the prefix makes it a leftover of ours for clean_tmp() */
+	snprintf(tmp, sizeof(tmp), "%sR%016llx", MM_TMP_PREFIX,
+		 (unsigned long long)key);
+	if (start(md, tmp, name, 1, key, msgno, offset, err_r) < 0)
+		return -1;
+	md->cur_repair = 1;
+	md->cur_repair_in_cur = in_cur;
+	return 0;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -503,17 +515,23 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 			*err_r = md->fail[md->nfail - 1];
 		return -1;
 	}
-	if (md->cur_plain)
-		snprintf(p->final, sizeof(p->final), "%s%s%s", md->cur_base,
-			 in_cur ? ":2," : "", in_cur ? info : "");
-	else
-		snprintf(p->final, sizeof(p->final), "%s,S=%llu%s%s",
-			 md->cur_base, (unsigned long long)md->cur_size,
-			 in_cur ? ":2," : "", in_cur ? info : "");
-	p->in_cur = in_cur;
 	p->err = 0;
 	p->size = md->cur_size;
 	p->key = md->cur_key;
+	p->replace = 0;
+	p->fixed[0] = '\0';
+	if (md->cur_repair) {
+		mm_maildir_repair_names(md, p);
+		in_cur = p->in_cur;
+	} else if (md->cur_plain) {
+		snprintf(p->final, sizeof(p->final), "%s%s%s", md->cur_base,
+			 in_cur ? ":2," : "", in_cur ? info : "");
+	} else {
+		snprintf(p->final, sizeof(p->final), "%s,S=%llu%s%s",
+			 md->cur_base, (unsigned long long)md->cur_size,
+			 in_cur ? ":2," : "", in_cur ? info : "");
+	}
+	p->in_cur = in_cur;
 	md->npend++;
 	md->pend_bytes += p->size;
 	if (md->opts.fsync == MM_FSYNC_NONE ||

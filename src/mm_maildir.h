@@ -78,6 +78,7 @@ struct mm_maildir_stats {
 	enum mm_fsync fsync;       /* the mode used (never AUTO) */
 	int durable;               /* it makes messages durable here */
 	char durability[160];      /* mode and why: "batch (syncfs on ext4)" */
+	unsigned long repaired;    /* damaged files replaced (not delivered) */
 };
 
 struct mm_maildir;
@@ -122,8 +123,29 @@ int mm_maildir_close(struct mm_maildir *md, struct mm_err *err_r);
 uint64_t mm_maildir_key(uint64_t hash, unsigned k);
 
 /* Was a message with this key in new/ or cur/ when opened (or delivered
- * since)? */
+ * since)? Only a sound file counts (see mm_maildir_damaged()). */
 int mm_maildir_has(const struct mm_maildir *md, uint64_t key);
+
+/* A file in new/ or cur/ that holds a key but not the message: one of
+ * our H names whose size is not the ",S=" the name promises, or a name
+ * without ",S=" (a UIDL) that is empty. Found at open (one fstatat per
+ * file that can be ours, none in readonly mode); regular files only: a
+ * symlink, FIFO or other non-file never counts as present nor damaged.
+ * A key with a sound file is present, and its damaged copies are left
+ * alone; of several damaged files of one key, one (the first by name)
+ * is repaired and the others are left alone. */
+struct mm_maildir_damaged {
+	uint64_t key;
+	uint64_t size;      /* its size at open */
+	int in_cur;         /* in cur/, else new/ */
+	int has_size;       /* its name promises a size (",S=") */
+	char *name;         /* its name in new/ or cur/, owned by md */
+};
+
+/* The damaged file of key, when no sound file holds key; else NULL.
+ * Valid as long as md. */
+const struct mm_maildir_damaged *mm_maildir_damaged(const struct mm_maildir *md,
+						    uint64_t key);
 
 /* Start a message: creates its file in tmp/. msgno and offset say where
  * it came from, for error reports. Returns 0 or -1. */
@@ -136,6 +158,23 @@ int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
 int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
 			   unsigned long msgno, uint64_t offset,
 			   struct mm_err *err_r);
+
+/* Start re-delivering the message of key over the damaged file name
+ * in cur/ (in_cur) or new/: written to tmp/ and made durable as any
+ * message, then mm_maildir_commit() renames it over that file, keeping
+ * its name (the info part may hold the user's flags of now; commit's
+ * in_cur and info are ignored), and when the name's ",S=" is not the
+ * new size, renames it once more to the name with the right size
+ * (never replacing). Counted in stats as repaired, not delivered;
+ * maildirsize is left as it is. */
+int mm_maildir_begin_repair(struct mm_maildir *md, int in_cur,
+			    const char *name, uint64_t key,
+			    unsigned long msgno, uint64_t offset,
+			    struct mm_err *err_r);
+
+/* The size a file name promises (",S=<digits>" before any ":2,"):
+ * 1 and *size_r set, 0 if it promises none. */
+int mm_maildir_name_size(const char *name, uint64_t *size_r);
 
 /* Can s be a Maildir file name of its own: 1-70 printable ASCII
  * characters (a POP3 UIDL's alphabet), none of "/:,", not starting

@@ -27,6 +27,10 @@ struct mm_pending {
 	uint64_t size, key;
 	char tmp[MM_NAME_MAX];
 	char final[MM_NAME_MAX + 64];
+	int replace;            /* final is a damaged file to replace */
+	int fix_err;            /* errno of the rename to fixed, once tried */
+	char fixed[MM_NAME_MAX + 64]; /* then its name with the right ,S=;
+				       * "" when final has it already */
 };
 
 /* A batch on its way to new/ and cur/: synced, then renamed, then the
@@ -64,6 +68,8 @@ struct mm_maildir {
 	uint64_t cur_offset;
 	char cur_tmp[MM_NAME_MAX];
 	uint64_t cur_size, cur_key;
+	int cur_repair;         /* replaces the damaged cur_base (repair) */
+	int cur_repair_in_cur;
 	char wbuf[64 * 1024];   /* the current message's bytes not yet written */
 	size_t wlen;
 
@@ -74,6 +80,10 @@ struct mm_maildir {
 	struct mm_quota *quota; /* maildirsize, or NULL (mm_quota.h) */
 
 	struct mm_maildir_stats st;
+
+	/* damaged files found at open, sorted by key (mm_maildir_repair.c) */
+	struct mm_maildir_damaged *damaged;
+	size_t ndamaged, damaged_cap;
 };
 
 void mm_maildir_set_host(struct mm_maildir *md, const char *host);
@@ -115,6 +125,26 @@ int mm_maildir_probe(struct mm_maildir *md, const char *path,
 		     struct mm_err *err_r);
 /* The name of fd's file system type ("ext4", "nfs", ...; else in buf). */
 const char *mm_maildir_fs_name(int fd, char *buf, size_t len);
+/* mm_maildir_repair.c: sort out one entry of new/ or cur/ at open:
+ * present, damaged, or neither (not a regular file). 0, or -1 out of
+ * memory. */
+int mm_maildir_note_file(struct mm_maildir *md, int dirfd, int in_cur,
+			 const char *name, unsigned char d_type);
+/* After both directories were read: sort the damaged files, drop those
+ * whose key is present, keep one per key. */
+void mm_maildir_damaged_done(struct mm_maildir *md);
+void mm_maildir_damaged_free(struct mm_maildir *md);
+/* Name the pending repair p: final, fixed and replace (at commit). */
+void mm_maildir_repair_names(const struct mm_maildir *md,
+			     struct mm_pending *p);
+/* tmp/ -> the damaged file's name (replacing it), then to fixed when
+ * set (never replacing; p->fix_err). System calls only (the batch
+ * thread). */
+int mm_maildir_rename_over(const struct mm_maildir *md, struct mm_pending *p);
+/* The accounts of a moved repair (as settle() does for deliveries):
+ * 0, or -1 when it was lost. */
+int mm_maildir_settle_repair(struct mm_maildir *md, int sync_errno,
+			     struct mm_pending *p);
 
 /* Free md, removing uncommitted and pending files from tmp/. */
 void mm_maildir_discard(struct mm_maildir *md);

@@ -75,11 +75,13 @@ int mm_maildir_move(int fromfd, const char *from, int tofd, const char *to,
 }
 
 /* tmp/NAME -> new/ or cur/, never replacing an existing file (the way
- * mm_maildir_probe() found to work at open). */
-static int rename_file(const struct mm_maildir *md, const struct mm_pending *p)
+ * mm_maildir_probe() found to work at open), but for a repair. */
+static int rename_file(const struct mm_maildir *md, struct mm_pending *p)
 {
 	int linked;
 
+	if (p->replace) /* a repair: the one rename that may replace */
+		return mm_maildir_rename_over(md, p);
 	return mm_maildir_move(md->tmpfd, p->tmp,
 			       p->in_cur ? md->curfd : md->newfd, p->final,
 			       md->link_only, &linked);
@@ -215,6 +217,11 @@ static int settle(struct mm_maildir *md, struct mm_batch *b,
 	for (unsigned i = 0; i < b->n; i++) {
 		struct mm_pending *p = &b->p[i];
 
+		if (p->replace) {
+			if (mm_maildir_settle_repair(md, b->sync_errno, p) < 0)
+				ret = -1;
+			continue;
+		}
 		if (b->sync_errno || p->err) {
 			/* maildirsize counted it before the rename */
 			mm_quota_note(md->quota, p->final, p->size, -1);

@@ -14,7 +14,7 @@ our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
-  trust_paths at lock_path max_message_size);
+  trust_paths at lock_path max_message_size repair);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -34,6 +34,8 @@ sub _run {
 	}
 	croak 'ERROR: no mbox given' unless defined $src;
 	croak 'ERROR: no Maildir given' unless defined $maildir && length $maildir;
+	croak "ERROR: option 'repair' needs 'verify' (a re-run repairs what sizes show)"
+	  if $opt{repair} && !$verify_only && !$opt{verify};
 	if (defined $opt{lock}) {
 		my $e = MigrateMail::_lock_plan($opt{lock});
 		croak "ERROR: $e" if defined $e;
@@ -48,7 +50,7 @@ sub _run {
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
 	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
-	     trust_paths max_message_size);
+	     trust_paths max_message_size repair);
 	# the Maildir's lock waits as long as the spool file's
 	$c{lock_timeout} = $opt{lock_timeout} // 30;
 	# a folder: $maildir is one name in the directory object 'at'
@@ -123,7 +125,13 @@ sub _verify_after {
 	  : { fatal => { number => 0, offset => 0,
 			 text => 'cannot verify: the mbox is not a file that can be read again' } };
 	$stats->{$_} = $v->{$_} for qw(verified missing mismatched);
+	$stats->{repaired} += $v->{repaired} // 0;
 	push @{ $stats->{errors} }, @{ $v->{errors} || [] };
+	# the second read's warnings: only what the first did not say (the
+	# repairs), not the mbox's oddities again
+	my %seen = map { ("$_->{number} $_->{offset} $_->{text}" => 1) } @{ $stats->{warnings} || [] };
+	push @{ $stats->{warnings} }, grep { !$seen{"$_->{number} $_->{offset} $_->{text}"} }
+	  @{ $v->{warnings} || [] };
 	$stats->{fatal} = $v->{fatal} if $v->{fatal};
 }
 

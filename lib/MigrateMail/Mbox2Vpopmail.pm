@@ -23,7 +23,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
-  fsync=s verify timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
+  fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
   trust-paths help|h man version);
 
 # The options, for the test that the script's POD documents each one.
@@ -86,8 +86,9 @@ sub main {
 	if (defined $opt{dir} && !$opt{quiet}) {
 		my %t = totals(\@results);
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
-		  . "%d skipped, %d failed messages, %.2f s\n", scalar @results, $failed,
-		  @t{qw(messages bytes to_new to_cur skipped failed)}, Time::HiRes::time() - $t0;
+		  . "%d skipped, %s%d failed messages, %.2f s\n", scalar @results, $failed,
+		  @t{qw(messages bytes to_new to_cur skipped)},
+		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
 	}
 	if (defined $opt{report}) {
 		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
@@ -149,6 +150,8 @@ sub check_options {
 		  unless $n;
 		$opt->{_max_size} = $n;
 	}
+	return '--repair works with --verify (a plain re-run already repairs what sizes show)'
+	  if $opt->{repair} && !$opt->{verify};
 	return undef;
 }
 
@@ -278,17 +281,17 @@ sub convert_mailbox {
 		return { errors => [ "ERROR: $name: $e" ], warnings => [], failed_mailbox => 1 };
 	}
 	my %o = (name => $name, %from, %extra);
-	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify);
+	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
-	delete @o{qw(at lock_path trust_paths)} if $opt->{'dry-run'};
+	delete @o{qw(at lock_path trust_paths repair)} if $opt->{'dry-run'};
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
-	  uidvalidity uid_last format fsync durability);
+	  repaired uidvalidity uid_last format fsync durability);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -345,10 +348,10 @@ sub dry_run {
 
 sub summary_line {
 	my ($r, $dry, $verbose) = @_;
-	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %d failed, %d warnings, %s%s%.2f s%s",
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
-	  $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
+	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify} ? "$r->{verified} verified, " : '',
 	  $verbose && defined $r->{durability} ? "durability $r->{durability}, " : '',
 	  $r->{elapsed} // 0, $r->{failed_mailbox} ? ', FAILED' : '';
@@ -371,7 +374,7 @@ sub report_one {
 # Counts summed over the mailboxes and their folders.
 sub totals {
 	my ($results) = @_;
-	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped failed);
+	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped repaired failed);
 	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
 		$t{$_} += $r->{$_} // 0 for keys %t;
 	}
