@@ -11,7 +11,7 @@ use Fcntl qw(:flock);
 use POSIX qw(WIFSIGNALED WTERMSIG WIFEXITED);
 use Time::HiRes qw(time sleep);
 use lib 't/lib';
-use MMRun qw(run_script slurp spew);
+use MMRun qw(run_script slurp spew need);
 use MMMaildir qw(maildir_files);
 use MMGen qw(gen_mbox);
 
@@ -89,7 +89,7 @@ for my $v ([ 'procmail :0:', 60, ":0:\nSPOOL\n" ],
 	     "LOCKFILE=SPOOL.lock\nPAUSE=`sleep 0.3`\n:0\nSPOOL\n" ]) {
 	my ($name, $n, $recipe) = @$v;
 	SKIP: {
-	skip 'procmail is not installed (Debian package procmail)', 9 unless $pm;
+	skip 'procmail is not installed (Debian package procmail)', 9 unless $pm || !need('procmail', 'procmail');
 	my $pd = "$dir/pm" . ($n);
 	mkdir $pd or die;
 	my $spool = "$pd/spool";

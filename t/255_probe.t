@@ -11,13 +11,12 @@ use File::Temp qw(tempdir);
 use lib 't/lib';
 use MMGen qw(gen_mbox);
 use MMMaildir qw(maildir_files);
-use MMRun qw(run_script);
+use MMRun qw(run_script need);
 
 plan skip_all => 'mounting FUSE file systems needs root' if $> != 0;
 my $dir = tempdir(CLEANUP => 1);
 gen_mbox("$dir/big.mbox", n => 2000);
 
-sub have { return !system("command -v $_[0] >/dev/null 2>&1") }
 
 # What a run into a Maildir on $mnt says and leaves.
 sub run_into {
@@ -50,7 +49,7 @@ my $NOCOLON = qr/':' \(the Maildir info separator\) is not allowed in file names
 
 SKIP: {
 	skip 'exfat-fuse, exfatprogs or losetup missing', 7
-	  unless have('mount.exfat-fuse') && have('mkfs.exfat') && have('losetup');
+	  unless need('exfat-fuse exfatprogs mount', 'mount.exfat-fuse', 'mkfs.exfat', 'losetup');
 	my ($img, $mnt) = ("$dir/exfat.img", "$dir/exfat");
 	mkdir $mnt;
 	system("truncate -s 16M '$img' && mkfs.exfat '$img' >/dev/null 2>&1") == 0 or die 'mkfs.exfat';
@@ -58,6 +57,7 @@ SKIP: {
 	skip 'no loop device', 7 unless $loop =~ m{^/dev/loop};
 	if (system('mount.exfat-fuse', '-o', 'quiet', $loop, $mnt) != 0) {
 		system('losetup', '-d', $loop);
+		fail('cannot mount exfat through FUSE');
 		skip 'cannot mount exfat through FUSE', 7;
 	}
 	refused('exfat (FUSE)', $mnt, qr/$NOMOVE, and $NOCOLON/);
@@ -66,12 +66,14 @@ SKIP: {
 }
 
 SKIP: {
-	skip 'fusefat or mkfs.vfat missing', 7 unless have('fusefat') && have('mkfs.vfat');
+	skip 'fusefat or mkfs.vfat missing', 7 unless need('fusefat dosfstools', 'fusefat', 'mkfs.vfat');
 	my ($img, $mnt) = ("$dir/vfat.img", "$dir/vfat");
 	mkdir $mnt;
 	system("truncate -s 16M '$img' && mkfs.vfat '$img' >/dev/null 2>&1") == 0 or die 'mkfs.vfat';
-	skip 'cannot mount vfat through FUSE', 7
-	  if system("fusefat -o rw+ '$img' '$mnt' >/dev/null 2>&1") != 0;
+	if (system("fusefat -o rw+ '$img' '$mnt' >/dev/null 2>&1") != 0) {
+		fail('cannot mount vfat through FUSE');
+		skip 'cannot mount vfat through FUSE', 7;
+	}
 	refused('vfat (FUSE)', $mnt, qr/$NOMOVE, and $NOCOLON/);
 	system('umount', $mnt);
 }
@@ -79,10 +81,13 @@ SKIP: {
 # bindfs passes links through but not RENAME_NOREPLACE: one WARNING
 # (without -v), then every message delivered by link and unlink.
 SKIP: {
-	skip 'bindfs missing', 7 unless have('bindfs');
+	skip 'bindfs missing', 7 unless need('bindfs', 'bindfs');
 	my ($src, $mnt) = ("$dir/bind-src", "$dir/bind");
 	mkdir $_ for $src, $mnt;
-	skip 'cannot mount bindfs', 7 if system('bindfs', $src, $mnt) != 0;
+	if (system('bindfs', $src, $mnt) != 0) {
+		fail('cannot mount bindfs');
+		skip 'cannot mount bindfs', 7;
+	}
 	my ($out, $err, $st, $files, $tmp) = run_into($mnt, '--verify');
 	is($st, 0, 'bindfs: exit 0') or diag $err;
 	my @warn = $err =~ /^WARNING.*$/mg;

@@ -14,15 +14,14 @@ use JSON::PP ();
 use lib 't/lib';
 use MMGen qw(gen_mbox);
 use MMMaildir qw(maildir_files);
-use MMRun qw(run_script slurp);
+use MMRun qw(run_script slurp need);
 use MigrateMail qw(verify_maildir);
 
 my $dir = realpath(tempdir(CLEANUP => 1));
 my $N = 600;
 gen_mbox("$dir/m.mbox", n => $N);
 
-sub have { return !system("command -v '$_[0]' >/dev/null 2>&1") }
-my $strace = have('strace');
+my $strace = need('strace', 'strace');
 
 # The file systems where the default must stay batch (mm_fstype.c).
 my %SYNCFS_OK = map { $_ => 1 } qw(ef53 58465342 9123683e f2f52010 3153464a 52654973
@@ -137,11 +136,14 @@ SKIP: {
 SKIP: {
 	skip 'bindfs needs root', 13 if $> != 0;
 	skip 'no /dev/fuse', 13 unless -c '/dev/fuse';
-	skip 'no bindfs (Debian package bindfs)', 13 unless have('bindfs');
+	skip 'no bindfs (Debian package bindfs)', 13 unless need('bindfs', 'bindfs');
 	skip 'no strace', 13 unless $strace;
 	my ($lower, $mnt) = ("$dir/lower", "$dir/fuse");
 	mkdir $_ for $lower, $mnt;
-	skip 'bindfs cannot mount here', 13 if do { local $ENV{LD_PRELOAD}; delete $ENV{LD_PRELOAD}; system('bindfs', $lower, $mnt) } != 0;
+	if (do { local $ENV{LD_PRELOAD}; delete $ENV{LD_PRELOAD}; system('bindfs', $lower, $mnt) } != 0) {
+		fail('bindfs cannot mount here');
+		skip 'bindfs cannot mount here', 13;
+	}
 	my $magic = `stat -f -c %t '$mnt'`;
 	chomp $magic;
 	is($magic, '65735546', 'bindfs is FUSE');

@@ -6,7 +6,19 @@ use warnings;
 use Exporter 'import';
 use File::Temp qw(tempdir);
 
-our @EXPORT_OK = qw(run_script slurp spew);
+our @EXPORT_OK = qw(run_script slurp spew need);
+
+# Are the commands there? If not, a failing test that says which Debian
+# package brings them (.ci/run installs every one), and false: a test
+# that needs a tool .ci/run can install fails without it, never skips.
+sub need {
+	my ($pkg, @cmds) = @_;
+	my @missing = grep { system("command -v '$_' >/dev/null 2>&1") != 0 } @cmds;
+	return 1 unless @missing;
+	require Test::More;
+	Test::More::fail("@missing not installed: apt-get install $pkg (as .ci/run does)");
+	return 0;
+}
 
 # A file's bytes; '' when it does not exist.
 sub slurp {
