@@ -464,8 +464,10 @@ int mm_fs_read_at(int dfd, const char *name, size_t max, char **buf_r,
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int mm_fs_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -494,7 +496,7 @@ int mm_fs_replace_at(int dfd, const char *name, const void *data,
 	fd = mm_fs_create_at(dfd, tmp, 0600, O_WRONLY, own, err_r);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (mm_fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		e = errno;
 		close(fd);
 		unlinkat(dfd, tmp, 0);

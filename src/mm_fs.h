@@ -110,6 +110,9 @@ int mm_fs_replace_at(int dfd, const char *name, const void *data,
 		     size_t len, const struct mm_fs_owner *own,
 		     struct mm_err *err_r);
 
+/* write(2) all of data to fd, again after EINTR. 0, or -1 (errno). */
+int mm_fs_write_all(int fd, const void *data, size_t len);
+
 /* The owner of what is created in the directory dfd, when we are root
  * and it is someone else's; chown 0 otherwise. */
 void mm_fs_owner_of(int dfd, struct mm_fs_owner *own_r);

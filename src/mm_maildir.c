@@ -402,21 +402,6 @@ int mm_maildir_begin_repair(struct mm_maildir *md, int in_cur,
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Write out what is buffered for the current message. */
 static int flush_buf(struct mm_maildir *md)
@@ -424,7 +409,7 @@ static int flush_buf(struct mm_maildir *md)
 	size_t len = md->wlen;
 
 	md->wlen = 0;
-	return write_all(md->cur_fd, md->wbuf, len);
+	return mm_fs_write_all(md->cur_fd, md->wbuf, len);
 }
 
 int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
@@ -445,7 +430,7 @@ int mm_maildir_write(struct mm_maildir *md, const char *data, size_t len,
 		size_t n = len < room ? len : room;
 
 		if (md->wlen == 0 && len >= sizeof(md->wbuf)) {
-			if (write_all(md->cur_fd, data, len) < 0)
+			if (mm_fs_write_all(md->cur_fd, data, len) < 0)
 				return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
 						  "cannot write tmp/%s: %s",
 						  md->cur_tmp, strerror(errno));

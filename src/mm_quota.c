@@ -301,20 +301,6 @@ static int read_file(int fd, char **buf_r, size_t *len_r, int *whole_r,
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Replace maildirsize by the quota line and one line of totals: an
  * O_EXCL file of the owner's, synced, renamed over it, the directory
@@ -335,8 +321,8 @@ static int rewrite(struct mm_quota *q, const char *def, size_t def_len,
 		return sys_err(err_r, "cannot rewrite", QUOTA_FILE);
 	if ((q->opts.chown && fchown(fd, q->opts.uid, q->opts.gid) < 0) ||
 	    fchmod(fd, mode & 0644) < 0 ||
-	    write_all(fd, def, def_len) < 0 || write_all(fd, "\n", 1) < 0 ||
-	    write_all(fd, line, (size_t)len) < 0 ||
+	    mm_fs_write_all(fd, def, def_len) < 0 || mm_fs_write_all(fd, "\n", 1) < 0 ||
+	    mm_fs_write_all(fd, line, (size_t)len) < 0 ||
 	    (q->opts.sync && fsync(fd) < 0)) {
 		sys_err(err_r, "cannot rewrite", QUOTA_FILE);
 		close(fd);
@@ -498,7 +484,7 @@ int mm_quota_write(struct mm_quota *q, struct mm_err *err_r)
 		q->broken = 1;
 		return -1;
 	}
-	if (write_all(fd, line, (size_t)len) < 0) {
+	if (mm_fs_write_all(fd, line, (size_t)len) < 0) {
 		sys_err(err_r, "cannot update", QUOTA_FILE);
 		close(fd);
 		q->broken = 1;
