@@ -376,6 +376,43 @@ static void break_lock(const struct slot *s, const struct stat *judged)
 
 enum { T_OK, T_BUSY, T_SKIP, T_ERR = -1 };
 
+/* Make the dotlock appear with its contents: written and synced in an
+ * unnamed file (O_TMPFILE) of the spool's directory, then linked in
+ * under its name (EEXIST when it is taken), so that a kill -9 of ours
+ * never leaves an empty lock, which only its age could break. Where
+ * O_TMPFILE or /proc is missing, the lock is created with O_EXCL and
+ * *written_r is 0: the caller writes it. The descriptor, or -1 (errno). */
+static int create_lock(int dirfd, const char *name, const char *content,
+		       int n, int *written_r)
+{
+	char proc[64];
+	int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	int e;
+
+	*written_r = 0;
+	if (fd >= 0) {
+		if (write(fd, content, (size_t)n) != n || fsync(fd) < 0)
+			goto fail;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0) {
+			*written_r = 1;
+			return fd;
+		}
+		if (errno != ENOENT)
+			goto fail; /* EEXIST: taken */
+		close(fd);     /* no /proc */
+	} else if (errno == EACCES || errno == EPERM || errno == EROFS) {
+		return -1;
+	}
+	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		      O_NONBLOCK | O_CLOEXEC, 0644);
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
 /* One try at the dotlock; on T_OK the slot holds it (registered). */
 static int try_dotlock(struct slot *s, int optional, int stale, char *why,
 		       size_t why_len, struct mm_err *err_r)
@@ -386,16 +423,16 @@ static int try_dotlock(struct slot *s, int optional, int stale, char *why,
 		char content[32];
 		struct stat st;
 		sigset_t old;
-		int fd, n, ok, e;
+		int fd, n, ok, e, written;
 
 		/* no signal between creating the lock and registering it */
 		block_caught(&old);
-		fd = openat(s->dirfd, s->name, O_WRONLY | O_CREAT | O_EXCL |
-			    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		n = mm_lock_content(content, (long)getpid());
+		fd = create_lock(s->dirfd, s->name, content, n, &written);
 		if (fd >= 0) {
-			n = mm_lock_content(content, (long)getpid());
-			ok = write(fd, content, (size_t)n) == n &&
-			     fsync(fd) == 0 && fstat(fd, &st) == 0;
+			ok = (written || (write(fd, content, (size_t)n) == n &&
+					  fsync(fd) == 0)) &&
+			     fstat(fd, &st) == 0;
 			e = errno;
 			if (!ok) {
 				close(fd);

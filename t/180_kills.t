@@ -21,10 +21,10 @@ my $N = $ENV{MM_KILL_MESSAGES} || 4000;
 my $KILLS = $ENV{MM_KILLS} || 30;
 my $QUOTA = "10000000S,1000C";
 my $dir = tempdir(CLEANUP => 1);
-# fcntl locks go with the process; a dotlock left by a kill between its
-# creation and its pid being written holds the next run up (the locking
-# rules are not what is tested here)
-my @LOCK = ('--lock', 'fcntl');
+# the default locks: our dotlock appears with its pid in it (O_TMPFILE,
+# then a link), so a kill at any point leaves none that holds the next
+# run up, and fcntl and flock locks go with the process
+my @LOCK = ();
 
 # The generated corpus with X-IMAPbase in the first message and an X-UID
 # in each (the body's From_ lines are quoted, so every unquoted one is a
