@@ -187,7 +187,7 @@ static int walk(const char *path, enum mm_fs_kind kind, int flags,
 	}
 	p = buf;
 	for (;;) {
-		char *comp, *rest;
+		char *comp;
 		int final, fd;
 
 		while (*p == '/')
@@ -195,7 +195,6 @@ static int walk(const char *path, enum mm_fs_kind kind, int flags,
 		comp = p;
 		while (*p && *p != '/')
 			p++;
-		rest = p;
 		if (*p)
 			*p++ = '\0';
 		while (*p == '/')
@@ -292,7 +291,6 @@ static int walk(const char *path, enum mm_fs_kind kind, int flags,
 		}
 		close(cur);
 		cur = fd;
-		(void)rest;
 	}
 out:
 	if (cur >= 0)
