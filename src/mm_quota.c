@@ -464,6 +464,24 @@ void mm_quota_note(struct mm_quota *q, const char *name, uint64_t size,
 	q->count += sign;
 }
 
+/* Open the maildirsize this run found at open again: that it is gone
+ * now is an error too. Any error stops the quota work of the run. */
+static int open_again(struct mm_quota *q, int flags, struct stat *st_r,
+		      struct mm_err *err_r)
+{
+	int fd = open_file(q->topfd, flags, st_r, err_r);
+
+	if (fd == -2)
+		mm_err_set(err_r, MM_E_IO, ENOENT, 0, 0,
+			   "cannot update maildirsize: it was removed during "
+			   "the run");
+	if (fd < 0) {
+		q->broken = 1;
+		return -1;
+	}
+	return fd;
+}
+
 int mm_quota_write(struct mm_quota *q, struct mm_err *err_r)
 {
 	struct stat st;
@@ -475,15 +493,9 @@ int mm_quota_write(struct mm_quota *q, struct mm_err *err_r)
 	len = snprintf(line, sizeof(line), "%lld %lld\n", (long long)q->bytes,
 		       (long long)q->count);
 	q->bytes = q->count = 0;
-	fd = open_file(q->topfd, O_WRONLY | O_APPEND, &st, err_r);
-	if (fd < 0) {
-		if (fd == -2)
-			mm_err_set(err_r, MM_E_IO, ENOENT, 0, 0,
-				   "cannot update maildirsize: it was removed "
-				   "during the run");
-		q->broken = 1;
+	fd = open_again(q, O_WRONLY | O_APPEND, &st, err_r);
+	if (fd < 0)
 		return -1;
-	}
 	if (mm_fs_write_all(fd, line, (size_t)len) < 0) {
 		sys_err(err_r, "cannot update", QUOTA_FILE);
 		close(fd);
@@ -504,15 +516,9 @@ int mm_quota_finish(struct mm_quota *q, struct mm_err *err_r)
 		return q ? -1 : 0;
 	if (q->broken || !q->dirty)
 		return 0;
-	fd = open_file(q->topfd, O_RDONLY, &st, err_r);
-	if (fd < 0) {
-		if (fd == -2)
-			mm_err_set(err_r, MM_E_IO, ENOENT, 0, 0,
-				   "cannot update maildirsize: it was removed "
-				   "during the run");
-		q->broken = 1;
+	fd = open_again(q, O_RDONLY, &st, err_r);
+	if (fd < 0)
 		return -1;
-	}
 	if (q->opts.sync && fsync(fd) < 0) {
 		sys_err(err_r, "cannot sync", QUOTA_FILE);
 		close(fd);

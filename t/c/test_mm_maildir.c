@@ -36,27 +36,6 @@ static int count_files(const char *md, const char *sub)
 	return n;
 }
 
-static void rm_maildir(const char *md)
-{
-	static const char *subs[] = { "tmp", "new", "cur" };
-	char path[512];
-
-	for (int i = 0; i < 3; i++) {
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(path, sizeof(path), "%s/%s", md, subs[i]);
-		if ((d = opendir(path)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.')
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-		rmdir(path);
-	}
-	rmdir(md);
-}
-
 /* Message i (1-based): hash i, body "message i\n", every third in cur/. */
 static int deliver(struct mm_maildir *md, unsigned long i, int *failures,
 		   struct mm_err *last)

@@ -52,27 +52,6 @@ static void test_name_size(void)
 	}
 }
 
-static void rm_maildir(const char *md)
-{
-	static const char *subs[] = { "tmp", "new", "cur" };
-	char path[512];
-
-	for (int i = 0; i < 3; i++) {
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(path, sizeof(path), "%s/%s", md, subs[i]);
-		if ((d = opendir(path)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.')
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-		rmdir(path);
-	}
-	rmdir(md);
-}
-
 static struct mm_maildir *open_md(const char *path, enum mm_fsync mode)
 {
 	struct mm_maildir_opts o;
