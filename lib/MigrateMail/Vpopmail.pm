@@ -6,7 +6,7 @@ use warnings;
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(find_vpopmail_bin user_dir);
+our @EXPORT_OK = qw(find_vpopmail_bin user_dir user_quota);
 
 # Where vpopmail's programs are: --vpopmail-bin, else $VPOPMAIL/bin
 # (VPOPMAIL naming vpopmail's home), else ~vpopmail/bin. Dies if none.
@@ -28,8 +28,18 @@ sub find_vpopmail_bin {
 
 # The user's directory as vpopmail reports it ("vuserinfo -d"), never
 # computed here: vpopmail may hash its directories. Dies with the reason.
-sub user_dir {
-	my ($bin, $addr) = @_;
+sub user_dir { return _vuserinfo('-d', @_) }
+
+# The user's quota in bytes as "vuserinfo -q" gives it (a number of
+# bytes, NNNS, NNNS,MMMC or with K/M/G), undef for NOQUOTA or none.
+sub user_quota {
+	my $q = _vuserinfo('-q', @_);
+	my ($n, $unit) = $q =~ /\A([0-9]+)([KMGS]?)/i or return undef;
+	return $n * { '' => 1, S => 1, K => 1 << 10, M => 1 << 20, G => 1 << 30 }->{ uc $unit };
+}
+
+sub _vuserinfo {
+	my ($flag, $bin, $addr) = @_;
 	die "invalid address '$addr'\n" unless $addr =~ /\A[^\s\@]+\@[^\s\@]+\z/;
 	# vuserinfo would take it for an option
 	die "invalid address '$addr': user or domain starts with '-'\n"
@@ -38,7 +48,7 @@ sub user_dir {
 	die "cannot run vuserinfo: $!\n" unless defined $pid;
 	if (!$pid) {
 		open STDERR, '>&', \*STDOUT;
-		{ no warnings 'exec'; exec { "$bin/vuserinfo" } 'vuserinfo', '-d', $addr; }
+		{ no warnings 'exec'; exec { "$bin/vuserinfo" } 'vuserinfo', $flag, $addr; }
 		print "cannot run $bin/vuserinfo: $!\n";
 		require POSIX;
 		POSIX::_exit(127);
@@ -48,7 +58,8 @@ sub user_dir {
 	my $status = $? >> 8;
 	chomp(my $line = (split /\n/, $text)[0] // '');
 	die "no such user $addr in vpopmail\n" if $status == 255 || $line =~ /^no such user/i;
-	die "vuserinfo -d $addr failed (exit $status): $line\n" if $status != 0;
+	die "vuserinfo $flag $addr failed (exit $status): $line\n" if $status != 0;
+	return $line if $flag ne '-d';
 	die "vuserinfo -d $addr gave no directory: '$line'\n" unless $line =~ m{\A/};
 	return $line;
 }
@@ -83,6 +94,12 @@ vuserinfo is run (it would read it as an option). vpopmail prints C<no such user
 vpopmail>; any other failure dies with the exit status and what
 vuserinfo said. The path is never computed here, as vpopmail may hash
 its directories.
+
+=head2 $bytes = user_quota($bin, $address)
+
+The user's quota as C<vuserinfo -q ADDRESS> gives it, in bytes (C<NNNS>,
+C<NNNS,MMMC>, a plain number, or with C<K>, C<M>, C<G>), or undef for
+C<NOQUOTA>. Dies as user_dir() does.
 
 =head1 LICENSE
 
