@@ -202,19 +202,17 @@ sub convert_one {
 	return $res;
 }
 
-# The user's quota in bytes: the first line of maildirsize ("NS,MC"),
-# else what vuserinfo -q says (vpopmail writes maildirsize only at the
-# first delivery); undef for none.
+# The user's quota in bytes: what vuserinfo -q says (vpopmail's own
+# record) for a vpopmail user, else the first line of maildirsize
+# ("NS,MC") of a --maildir; undef for none.
 sub user_quota {
 	my ($md, $addr, $opt) = @_;
+	return scalar eval { MigrateMail::Vpopmail::user_quota($opt->{_bin}, $addr) }
+	  if defined $addr && defined $opt->{_bin} && !defined $opt->{maildir};
 	my $def = eval { $md->read_file('maildirsize', 1 << 20) };
-	if (defined $def) {
-		my ($line) = split /\n/, $def;
-		return $line =~ /(?:\A|,)([0-9]+)S(?:,|\z)/ ? 0 + $1 : undef;
-	}
-	return undef unless defined $addr && defined $opt->{_bin};
-	my $q = eval { MigrateMail::Vpopmail::user_quota($opt->{_bin}, $addr) };
-	return $q;
+	return undef unless defined $def;
+	my ($line) = split /\n/, $def;
+	return $line =~ /(?:\A|,)([0-9]+)S(?:,|\z)/ ? 0 + $1 : undef;
 }
 
 # After a mailbox (and its folders): a Maildir that now holds more than
