@@ -78,7 +78,7 @@ sub _collisions {
 	for my $to (sort keys %by) {
 		my $g = $by{$to};
 		next if @$g < 2 || !grep { !$_->{mapped} } @$g;
-		my $files = join ', ', map { "'$_->{file}'" } @$g;
+		my $files = join ', ', map { "'$_'" } sort map { $_->{file} } @$g;
 		$_->{error} = "the spool files $files would all go to $to: nothing delivered "
 		  . 'for them; name each in --map (one line per file) to merge them, or map them '
 		  . 'to different users' for @$g;
