@@ -234,7 +234,7 @@ my @usage = (
 	[ [ @FILES, '--min-uid', -1 ], qr/--min-uid must be a number/ ],
 	[ [ @FILES, 'extra' ], qr/only taken with --check/ ],
 	[ [ @FILES, '--quota', '5 0' ], qr/is not a quota/ ],
-	[ [ @FILES, '--format', 'csv', '--quota', '50M' ], qr/--quota applies to/ ],
+	[ [ '--check', '--quota', '50M' ], qr/--quota is not used by --check/ ],
 	[ [ @FILES, '--format', 'csv', '--aliases', "$D/aliases" ], qr/need --format vpopmail/ ],
 	[ [ @FILES, '--check', '--forwards' ], qr/need --format vpopmail/ ],
 	[ [ '--passwd', "$tmp/nope" ], qr/^ERROR: cannot open passwd file/ ],

@@ -320,8 +320,7 @@ sub _usage_checks {
 		return "--quota '$o->{quota}' is longer than the $max "
 		  . "characters vpopmail $o->{vpopmail} takes (MAX_PW_QUOTA)"
 		  if length $o->{quota} > $max;
-		return '--quota applies to --format vpopmail and dovecot'
-		  if $f ne 'vpopmail' && $f ne 'dovecot';
+		return '--quota is not used by --check' if $o->{check};
 	}
 	return '--gecos applies to --format vpopmail and dovecot'
 	  if $o->{gecos} && $f ne 'vpopmail' && $f ne 'dovecot';
