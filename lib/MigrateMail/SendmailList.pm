@@ -518,7 +518,7 @@ sub _row {
 
 sub _csv {
 	my ($rows) = @_;
-	my @k = qw(user uid gecos scheme spool_size quota over_quota status);
+	my @k = qw(user uid gecos scheme spool_size status quota over_quota);
 	return join '', join(',', @k) . "\n",
 	  map { my $r = $_; join(',', map { _csv_field($r->{$_}) } @k) . "\n" }
 	  @$rows;
