@@ -88,7 +88,8 @@ like($out, qr/ alice\@\Q$d80\E$/m, '... a shorter name still fits');
 # the inventory: spool size against --quota
 is(quota_bytes($_->[0]), $_->[1], "quota_bytes('$_->[0]')") for
   ([ '5000', 5000 ], [ '5000S', 5000 ], [ '5000000S,1000C', 5000000 ], [ '50M', 50 << 20 ],
-   [ '2K', 2048 ], [ 'NOQUOTA', undef ], [ 'bogus', undef ]);
+   [ '2K', 2048 ], [ '50MB', 50 << 20 ], [ '1000C,3000S', 3000 ], [ 'NOQUOTA', undef ],
+   [ '1000C', undef ], [ '5G', undef ], [ 'bogus', undef ]);
 mkdir "$tmp/spool" or die;
 spew("$tmp/spool/alice", 'x' x 3000);
 spew("$tmp/spool/gecos", 'x' x 1000);

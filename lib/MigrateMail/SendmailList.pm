@@ -13,6 +13,7 @@ use MigrateMail::Accounts qw(read_passwd read_master_passwd read_getpwent
 			     printable vpopmail_limits);
 use MigrateMail::Aliases qw(read_aliases read_forward target_kind);
 use MigrateMail::Passwd qw(password_scheme);
+use MigrateMail::Vpopmail qw(quota_bytes);
 
 our $VERSION = '0.01';
 
@@ -49,16 +50,6 @@ sub makeusers_header {
 	  . "$PATH_CHECK\n";
 }
 
-# A vpopmail quota (bytes, 50M, 5000000S, 5000000S,1000C, NOQUOTA) as a
-# number of bytes, or undef when it sets none (NOQUOTA) or is no quota.
-sub quota_bytes {
-	my ($q) = @_;
-	return undef if !defined $q || uc $q eq 'NOQUOTA';
-	my ($n, $unit) = $q =~ /\A([0-9]+)([KMGS]?)B?(?:,[0-9]+C)?\z/i
-	  or return undef;
-	return $n * { '' => 1, S => 1, K => 1 << 10, M => 1 << 20,
-		      G => 1 << 30 }->{ uc $unit };
-}
 
 my $DOMAIN_RE = qr/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+/;
 my $ADDRESS_RE = qr/\A[a-z0-9][a-z0-9._-]*\@$DOMAIN_RE\z/;
@@ -805,6 +796,17 @@ Writes a file atomically: a temporary file in the same directory
 created with O_EXCL and O_NOFOLLOW and mode 0600 (whatever the umask),
 synced, renamed over C<$path>, the directory synced. A symlink at
 C<$path> is replaced, not followed. Dies with an C<ERROR:> message.
+
+=head2 $text = makeusers_header($version, $domain)
+
+The lines a vadduser list starts with: comments saying what made it and
+for which vpopmail limits (L<MigrateMail::Accounts/vpopmail_limits>),
+then a command that stops the list with an C<ERROR> line and exit
+status 1 when vadduser is not on PATH.
+
+=head2 $bytes = quota_bytes($quota)
+
+L<MigrateMail::Vpopmail/quota_bytes>, for the inventory's C<quota>.
 
 =head2 ($level, $scheme, $text) = check_hash($hash)
 

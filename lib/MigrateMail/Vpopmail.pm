@@ -6,7 +6,7 @@ use warnings;
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(find_vpopmail_bin user_dir user_quota);
+our @EXPORT_OK = qw(find_vpopmail_bin user_dir user_quota quota_bytes);
 
 # Where vpopmail's programs are: --vpopmail-bin, else $VPOPMAIL/bin
 # (VPOPMAIL naming vpopmail's home), else ~vpopmail/bin. Dies if none.
@@ -30,13 +30,25 @@ sub find_vpopmail_bin {
 # computed here: vpopmail may hash its directories. Dies with the reason.
 sub user_dir { return _vuserinfo('-d', @_) }
 
-# The user's quota in bytes as "vuserinfo -q" gives it (a number of
-# bytes, NNNS, NNNS,MMMC or with K/M/G), undef for NOQUOTA or none.
-sub user_quota {
-	my $q = _vuserinfo('-q', @_);
-	my ($n, $unit) = $q =~ /\A([0-9]+)([KMGS]?)/i or return undef;
-	return $n * { '' => 1, S => 1, K => 1 << 10, M => 1 << 20, G => 1 << 30 }->{ uc $unit };
+# A quota in bytes as vpopmail reads it (format_maildirquota() in
+# vpopmail.c): comma-separated parts, one ending in C a message count,
+# the other a size, with an optional trailing S, then B, then K (1024)
+# or M (1048576). undef for NOQUOTA, no size, or anything else (vpopmail
+# would take "5G" for 5 bytes).
+sub quota_bytes {
+	my ($q) = @_;
+	return undef if !defined $q || uc $q eq 'NOQUOTA';
+	my $size;
+	for my $p (split /,/, $q, -1) {
+		next if $p =~ /\A[0-9]+C\z/;
+		my ($n, $u) = $p =~ /\A([0-9]+)([KkMm]?)[Bb]?[Ss]?\z/ or return undef;
+		$size = $n * ($u =~ /m/i ? 1 << 20 : $u =~ /k/i ? 1 << 10 : 1);
+	}
+	return $size;
 }
+
+# The user's quota in bytes as "vuserinfo -q" gives it, undef for none.
+sub user_quota { return quota_bytes(_vuserinfo('-q', @_)) }
 
 sub _vuserinfo {
 	my ($flag, $bin, $addr) = @_;
@@ -97,9 +109,15 @@ its directories.
 
 =head2 $bytes = user_quota($bin, $address)
 
-The user's quota as C<vuserinfo -q ADDRESS> gives it, in bytes (C<NNNS>,
-C<NNNS,MMMC>, a plain number, or with C<K>, C<M>, C<G>), or undef for
-C<NOQUOTA>. Dies as user_dir() does.
+The user's quota as C<vuserinfo -q ADDRESS> gives it, in bytes (see
+quota_bytes), or undef for C<NOQUOTA>. Dies as user_dir() does.
+
+=head2 $bytes = quota_bytes($quota)
+
+A vpopmail quota (C<5000000>, C<5000000S>, C<5000000S,1000C>, C<50M>,
+C<50MB>, C<2K>) in bytes as vpopmail's format_maildirquota() reads it,
+or undef for C<NOQUOTA>, a count alone, or what it does not read as a
+size.
 
 =head1 LICENSE
 
