@@ -217,14 +217,16 @@ sub user_quota {
 
 # After a mailbox (and its folders): a Maildir that now holds more than
 # the user's quota is a WARNING (vpopmail bounces the user's new mail
-# from then on); the result gets quota and maildir_size.
+# from then on); the result gets quota and maildir_size (for a user
+# with a quota).
 sub check_quota {
 	my ($r, $opt) = @_;
 	return if $r->{failed_mailbox} && !$r->{delivered};
 	my $md = eval { MigrateMail::FS::open_dir($r->{maildir}, trust => $opt->{'trust-paths'}) } or return;
+	my $quota = user_quota($md, $r->{user}, $opt);
+	return unless defined $quota;   # no quota: no need to count
 	my ($bytes) = eval { $md->quota_usage };
 	return unless defined $bytes;
-	my $quota = user_quota($md, $r->{user}, $opt);
 	$r->{maildir_size} = $bytes;
 	$r->{quota} = $quota;
 	push @{ $r->{notices} }, sprintf 'WARNING: %s: the Maildir holds %d bytes, over the quota of '
