@@ -283,9 +283,9 @@ so C<Mike> and C<mike> can never end up in one Maildir. The name limits
 are those of vpopmail C<$v> (C<5.4>, the default, or C<5.6>; see
 L<MigrateMail::Accounts/vpopmail_limits>). Files that would reach the
 same user (compared as vpopmail does, without case: C<Mike> and C<mike>,
-or two map lines naming one address) all fail with an ERROR naming them
-and the address, unless the map names every one of them (a merge on
-purpose). Any file name is handled: no shell is ever involved.
+or a map line sending a file to the user another file is named after)
+all fail with an ERROR naming them and the address, unless the map
+names every one of them (a merge on purpose). Any file name is handled: no shell is ever involved.
 
 =head2 $map = read_map($path, $domain)
 
