@@ -8,7 +8,7 @@ use File::Temp qw(tempdir);
 
 use MigrateMail::Accounts qw(read_passwd read_master_passwd read_getpwent
 			     read_name_list select_accounts
-			     vpopmail_name_problem full_name spool_size
+			     vpopmail_name_problem full_name spool_size vpopmail_limits
 			     printable);
 
 my $D = 't/data/accounts';
@@ -139,7 +139,7 @@ my %names = (
 	'A;b' => qr/outside/, 'a/b' => qr/outside/,
 );
 for my $n (sort keys %names) {
-	my $why = vpopmail_name_problem($n);
+	my $why = vpopmail_name_problem($n, '5.6');
 	if (defined $names{$n}) {
 		like($why, $names{$n}, "name '" . printable($n) . "' refused");
 	} else {
@@ -153,17 +153,37 @@ is_deeply([ full_name("Eve O'Hara") ], [ "Eve O'Hara", 0 ], 'quotes kept (they g
 is_deeply([ full_name("a\tb\x1bc") ], [ 'a b c', 0 ], 'control characters become spaces');
 is_deeply([ full_name('  lots   of  space ') ], [ 'lots of space', 0 ], 'white space tidied');
 is_deeply([ full_name('') ], [ '', 0 ], 'empty');
-my ($fn, $cut) = full_name('W' x 100);
+my ($fn, $cut) = full_name('W' x 100, '5.6');
 is(length $fn, 64, 'cut to 64 bytes');
 ok($cut, '... and says so');
-($fn, $cut) = full_name(('x' x 63) . "\xc3\xbc" . 'z');
+($fn, $cut) = full_name(('x' x 63) . "\xc3\xbc" . 'z', '5.6');
 is($fn, 'x' x 63, 'a UTF-8 character is not cut in half');
-($fn) = full_name(('x' x 62) . "\xc3\xbc" . 'z');
+($fn) = full_name(('x' x 62) . "\xc3\xbc" . 'z', '5.6');
 is($fn, ('x' x 62) . "\xc3\xbc", 'a whole one is kept');
-($fn) = full_name(('x' x 62) . "\xe2\x82\xac" . 'z');
+($fn) = full_name(('x' x 62) . "\xe2\x82\xac" . 'z', '5.6');
 is($fn, 'x' x 62, 'three-byte character not cut');
-($fn) = full_name(('x' x 61) . "\xe2\x82\xac" . 'z');
+($fn) = full_name(('x' x 61) . "\xe2\x82\xac" . 'z', '5.6');
 is($fn, ('x' x 61) . "\xe2\x82\xac", 'a whole three-byte one is kept');
+
+# the limits of each vpopmail (vpopmail.h of 5.4.33 and 5.6.13)
+is_deeply(vpopmail_limits('5.4'), { name => 32, gecos => 48, domain => 96,
+				    hash => 128, quota => 20, dir => 160 }, 'limits of 5.4');
+is_deeply(vpopmail_limits('5.6'), { name => 64, gecos => 64, domain => 96,
+				    hash => 128, quota => 20, dir => 160 }, 'limits of 5.6');
+is_deeply(vpopmail_limits(undef), vpopmail_limits('5.4'), 'the default is 5.4');
+is(vpopmail_limits('5.5'), undef, 'no table for 5.5');
+is(vpopmail_name_problem('c' x 32), undef, '32 characters: taken by 5.4');
+is(vpopmail_name_problem('c' x 33),
+   "longer than 32 characters (the limit of vpopmail 5.4, MAX_PW_NAME)", '33: refused by 5.4');
+is(vpopmail_name_problem('c' x 33, '5.6'), undef, '... taken by 5.6');
+like(vpopmail_name_problem('c' x 65, '5.6'), qr/longer than 64 .*vpopmail 5\.6/, '65: refused by 5.6');
+($fn, $cut) = full_name('W' x 100);
+is($fn, 'W' x 48, '5.4: cut to 48 bytes');
+ok($cut, '... and says so');
+is_deeply([ full_name('W' x 48) ], [ 'W' x 48, 0 ], '5.4: 48 bytes kept');
+($fn) = full_name(('x' x 46) . "\xe2\x82\xac");
+is($fn, 'x' x 46, '5.4: a three-byte character at byte 47 is not cut in half');
+ok(!eval { vpopmail_name_problem('ab', '4.9'); 1 }, 'an unknown version croaks');
 
 # spool sizes
 mkdir "$tmp/spool";

@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use MMRun qw(run_script slurp spew);
+use MMRun qw(run_script slurp spew list_lines);
 use File::Temp qw(tempdir);
 
 use MigrateMail qw(password_scheme password_verify);
@@ -28,7 +28,7 @@ my @LISTED = qw(uid500 uid63999 desuser bsdiuser md5user bcryptuser bcrypt2a
 sub parse_list {
 	my ($out, $label) = @_;
 	my @r;
-	for my $line (split /\n/, $out) {
+	for my $line (list_lines($out)) {
 		my $w = parse_shell_words($line);
 		unless ($w && $w->[0] eq 'vadduser' && $w->[-3] eq '-e'
 			&& $w->[-1] =~ /\A([a-z0-9._-]+)\@example\.com\z/) {
@@ -163,7 +163,7 @@ is($st, 2, 'hostile --domain: exit 2');
 		{ domain => 'example.com', gecos => 1,
 		  getpwent => sub { @{ shift(@fake) || [] } } }, [], $o, $e);
 	is($rc, 1, 'getpwent: exit 1');
-	is($sout, "vadduser -c 'Alice' -e '$line{sha512user}{hash}' alice\@example.com\n",
+	is(join('', map { "$_\n" } list_lines($sout)), "vadduser -c 'Alice' -e '$line{sha512user}{hash}' alice\@example.com\n",
 	   'getpwent: the list');
 	like($serr, qr/^ERROR: account 'bob' \(getpwent entry 2\): no password hash: 'x' .*run as root/m,
 	     "getpwent: 'x' (not root) is an ERROR");
@@ -183,7 +183,7 @@ is($st, 2, 'hostile --domain: exit 2');
 		skip 'this libxcrypt verifies $2$ hashes', 4
 		  if password_scheme($old)->{can_verify};
 		is($rc, 0, 'unverifiable here: exit 0');
-		is($sout, "vadduser -e '$old' olduser\@example.com\n", '... still listed');
+		is(join('', map { "$_\n" } list_lines($sout)), "vadduser -e '$old' olduser\@example.com\n", '... still listed');
 		like($serr, qr/^WARNING: account 'olduser' .*cannot verify bcrypt-2 hashes; run sendmail-list --check on the new server$/,
 		     '... with a WARNING');
 		my $list = "$tmp/oldlist";
@@ -234,7 +234,7 @@ my @usage = (
 	[ [ @FILES, '--min-uid', -1 ], qr/--min-uid must be a number/ ],
 	[ [ @FILES, 'extra' ], qr/only taken with --check/ ],
 	[ [ @FILES, '--quota', '5 0' ], qr/is not a quota/ ],
-	[ [ @FILES, '--format', 'csv', '--quota', '50M' ], qr/--quota applies to/ ],
+	[ [ '--check', '--quota', '50M' ], qr/--quota is not used by --check/ ],
 	[ [ @FILES, '--format', 'csv', '--aliases', "$D/aliases" ], qr/need --format vpopmail/ ],
 	[ [ @FILES, '--check', '--forwards' ], qr/need --format vpopmail/ ],
 	[ [ '--passwd', "$tmp/nope" ], qr/^ERROR: cannot open passwd file/ ],

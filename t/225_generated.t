@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use MMRun qw(run_script slurp spew);
+use MMRun qw(run_script slurp spew list_lines);
 use File::Temp qw(tempdir);
 
 use MigrateMail qw(password_hash password_scheme password_verify);
@@ -52,7 +52,7 @@ for my $src ([ '--passwd', "$tmp/passwd", '--shadow', "$tmp/shadow" ],
 	my ($out, $err, $st) = run('--domain', 'example.org', '--gecos', @$src);
 	is($st, 0, "$src->[0]: exit 0");
 	is($err, '', "$src->[0]: no messages");
-	my @lines = split /\n/, $out;
+	my @lines = list_lines($out);
 	is(scalar @lines, scalar @made, "$src->[0]: one line per account");
 	my $i = 0;
 	for my $line (@lines) {

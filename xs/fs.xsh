@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include "src/mm_fs.h"
 #include "src/mm_folder.h"
+#include "src/mm_quota.h"
 
 MODULE = MigrateMail	PACKAGE = MigrateMail::FS
 
@@ -198,3 +199,18 @@ _close(fd)
 	int fd
     CODE:
 	close(fd);
+
+void
+_quota_usage(dfd)
+	int dfd
+    PREINIT:
+	struct mm_err err;
+	struct mm_quota_usage u;
+    PPCODE:
+	if (mm_quota_scan(dfd, &u, &err) < 0) {
+		XPUSHs(&PL_sv_undef);
+		mXPUSHs(newSVpv(err.text, 0));
+	} else {
+		mXPUSHs(newSVnv((NV)u.bytes));
+		mXPUSHs(newSVnv((NV)u.count));
+	}

@@ -10,11 +10,32 @@ our $VERSION = '0.01';
 use Exporter 'import';
 our @EXPORT_OK = qw(read_passwd read_master_passwd read_getpwent
 		    read_name_list select_accounts vpopmail_name_problem
-		    full_name spool_size printable);
+		    full_name spool_size printable vpopmail_limits);
 
-# vpopmail's limits on a user name (vpopmail.h MAX_PW_NAME, vadduser).
-our $NAME_MAX = 64;
-our $GECOS_MAX = 64;
+# vpopmail's limits, from vpopmail.h of each release (MAX_PW_NAME,
+# MAX_PW_GECOS, MAX_PW_DOMAIN, MAX_PW_PASS, MAX_PW_QUOTA, MAX_PW_DIR)
+# and what vpopmail.c's vadduser() and vauth_setpw() check against them.
+# 5.4 is 5.4.33 (also 5.5.0), the classic release; 5.6 is 5.6.13.
+our %VPOPMAIL_LIMITS = (
+	'5.4' => { name => 32, gecos => 48, domain => 96, hash => 128,
+		   quota => 20, dir => 160 },
+	'5.6' => { name => 64, gecos => 64, domain => 96, hash => 128,
+		   quota => 20, dir => 160 },
+);
+our $VPOPMAIL_DEFAULT = '5.4';   # the stricter: what old servers run
+
+# The limits of a vpopmail version ('5.4', '5.6'; undef: the default),
+# or undef for a version without a table.
+sub vpopmail_limits {
+	my ($v) = @_;
+	return $VPOPMAIL_LIMITS{ $v // $VPOPMAIL_DEFAULT };
+}
+
+sub _limits {
+	my ($v) = @_;
+	return vpopmail_limits($v)
+	  // croak "no vpopmail limits for version '" . printable($v) . "'";
+}
 
 # Show any string safely in a one-line message: no terminal escapes,
 # no line breaks from hostile account fields.
@@ -164,14 +185,17 @@ sub read_name_list {
 	return \%names;
 }
 
-# Why vpopmail would refuse (or change) a name, or undef if it takes it.
+# Why vpopmail (of version $v, see vpopmail_limits) would refuse (or
+# change) a name, or undef if it takes it.
 sub vpopmail_name_problem {
-	my ($name) = @_;
+	my ($name, $v) = @_;
+	my $max = _limits($v)->{name};
 	return 'empty name' if !defined $name || $name eq '';
 	return 'one-character names are rejected by vpopmail'
 	  if length $name == 1;
-	return "longer than $NAME_MAX characters (vpopmail's limit)"
-	  if length $name > $NAME_MAX;
+	return 'longer than ' . $max . ' characters (the limit of vpopmail '
+	  . ($v // $VPOPMAIL_DEFAULT) . ', MAX_PW_NAME)'
+	  if length $name > $max;
 	return 'the name vpasswd is reserved by vpopmail' if $name eq 'vpasswd';
 	return "vpopmail lowercases names (it would become '"
 	  . printable(lc $name) . "')" if $name =~ /[A-Z]/ && $name !~ /[^A-Za-z0-9._-]/;
@@ -240,18 +264,20 @@ sub select_accounts {
 }
 
 # The full name from a gecos field as vpopmail's -c takes it: the part
-# before the first comma, no ':' or control characters, at most $GECOS_MAX bytes (cut on a
-# UTF-8 character boundary). Returns (name, shortened?).
+# before the first comma, no ':' or control characters, at most the
+# gecos limit of vpopmail $v in bytes (cut on a UTF-8 character
+# boundary). Returns (name, shortened?).
 sub full_name {
-	my ($gecos) = @_;
+	my ($gecos, $v) = @_;
+	my $max = _limits($v)->{gecos};
 	return ('', 0) unless defined $gecos;
 	(my $s = $gecos) =~ s/,.*//s;
 	$s =~ s/[\x00-\x1f\x7f:]/ /g;
 	$s =~ s/\s+/ /g;
 	$s =~ s/\A | \z//g;
 	my $cut = 0;
-	if (length $s > $GECOS_MAX) {
-		$s = substr $s, 0, $GECOS_MAX;
+	if (length $s > $max) {
+		$s = substr $s, 0, $max;
 		# don't leave half of a UTF-8 sequence at the end
 		$s =~ s/[\xc0-\xff][\x80-\xbf]*\z// if _utf8_incomplete($s);
 		$s =~ s/ \z//;
@@ -345,19 +371,38 @@ C<!> or C<*>) unless C<keep_locked>. Each skipped account is reported at
 level C<SKIP>, or C<WARNING> if the include file names it; names in the
 include file that do not exist are reported as C<WARNING>.
 
-=head2 $why = vpopmail_name_problem($name)
+=head2 $limits = vpopmail_limits($version)
 
-Why vpopmail would refuse or change a name, or undef: one character,
-over 64 characters, C<vpasswd>, upper case (vpopmail lowercases),
-characters outside C<[a-z0-9._-]>, or a leading C<-> or C<.> (an option
-to vadduser, a hidden or parent directory).
+The limits of vpopmail C<$version> (C<5.4> or C<5.6>; undef: C<5.4>, the
+stricter) as a hash reference, or undef for any other version:
 
-=head2 ($name, $shortened) = full_name($gecos)
+  limit                        5.4     5.6    vpopmail.h
+  name   user name, chars      32      64     MAX_PW_NAME
+  gecos  full name, bytes      48      64     MAX_PW_GECOS
+  domain domain name, chars    96      96     MAX_PW_DOMAIN
+  hash   password hash         128     128    MAX_PW_PASS
+  quota  quota text            20      20     MAX_PW_QUOTA
+  dir    user directory path   160     160    MAX_PW_DIR
+
+from F<vpopmail.h> of vpopmail 5.4.33 and 5.6.13, which vadduser() and
+vauth_setpw() in F<vpopmail.c> check (5.5.0 has the limits of 5.4.33).
+MAX_PW_CLEAR_PASSWD (128) does not apply: with C<-e> no clear password
+is given.
+
+=head2 $why = vpopmail_name_problem($name, $version)
+
+Why vpopmail C<$version> (see C<vpopmail_limits> above) would refuse or
+change a name, or undef: one character, longer than its C<name> limit,
+C<vpasswd>, upper case (vpopmail lowercases), characters outside
+C<[a-z0-9._-]>, or a leading C<-> or C<.> (an option to vadduser, a
+hidden or parent directory).
+
+=head2 ($name, $shortened) = full_name($gecos, $version)
 
 The full name for vpopmail's C<-c>: the gecos field up to the first
-comma, C<:> and control
-characters replaced by spaces, at most 64 bytes (cut on a UTF-8 character
-boundary).
+comma, C<:> and control characters replaced by spaces, at most the
+C<gecos> limit of vpopmail C<$version> in bytes (48 for 5.4, 64 for 5.6;
+cut on a UTF-8 character boundary).
 
 =head2 $bytes = spool_size($dir, $name)
 

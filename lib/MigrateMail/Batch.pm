@@ -45,7 +45,7 @@ sub spool_jobs {
 			# or "Mike" and "mike" would share one Maildir, and a
 			# name starting with "-" would reach vuserinfo.
 			my $user = $file;
-			if (defined(my $why = vpopmail_name_problem($user))) {
+			if (defined(my $why = vpopmail_name_problem($user, $o{vpopmail}))) {
 				push @jobs, { %job, error => "'$file' is not a user name vpopmail accepts ($why); name its user in --map" };
 				next;
 			}
@@ -56,9 +56,34 @@ sub spool_jobs {
 			$addr = "$user\@$domain";
 		}
 		next if $addr eq '-';
-		push @jobs, { %job, addr => $addr };
+		push @jobs, { %job, addr => $addr, mapped => 1 } if exists $map->{$file};
+		push @jobs, { %job, addr => $addr } unless exists $map->{$file};
 	}
+	_collisions(\@jobs, $domain);
 	return { jobs => \@jobs, skipped => \@skipped };
+}
+
+# Spool files that would reach one Maildir: vpopmail lowercases
+# addresses, so "Mike" and "mike" are one user. Unless the map names
+# every one of them (the admin merging on purpose), each of them fails
+# (a name refused as it is counts by what vpopmail would make of it):
+# one person's mail must never go to another by accident.
+sub _collisions {
+	my ($jobs, $domain) = @_;
+	my %by;
+	for my $j (@$jobs) {
+		my $to = $j->{addr} // (defined $domain ? "$j->{file}\@$domain" : next);
+		push @{ $by{ lc $to } }, $j;
+	}
+	for my $to (sort keys %by) {
+		my $g = $by{$to};
+		next if @$g < 2 || !grep { !$_->{mapped} } @$g;
+		my $files = join ', ', map { "'$_'" } sort map { $_->{file} } @$g;
+		$_->{error} = "the spool files $files would all go to $to: nothing delivered "
+		  . 'for them; name each in --map (one line per file) to merge them, or map them '
+		  . 'to different users' for @$g;
+	}
+	return;
 }
 
 # Refuse a directory the admin named that a user could fill with
@@ -244,7 +269,7 @@ MigrateMail::Batch - many mailboxes: spool directories, maps, workers
 
 =head1 FUNCTIONS
 
-=head2 $list = spool_jobs($dir, $domain, $mapfile)
+=head2 $list = spool_jobs($dir, $domain, $mapfile, trust => $t, vpopmail => $v)
 
 One job per regular file of C<$dir> (copied spool files). The file name
 is the user unless the map names one. Lock files, hidden files, symlinks
@@ -254,8 +279,13 @@ L<MigrateMail::Accounts/vpopmail_name_problem>, as sendmail-list applies
 them: upper case, one character, C<vpasswd>, a leading C<-> or C<.>,
 characters outside C<[a-z0-9._-]>) becomes a job that fails with an
 ERROR saying to name its user in the map: names are never lowercased,
-so C<Mike> and C<mike> can never end up in one Maildir. Any file name is
-handled: no shell is ever involved.
+so C<Mike> and C<mike> can never end up in one Maildir. The name limits
+are those of vpopmail C<$v> (C<5.4>, the default, or C<5.6>; see
+L<MigrateMail::Accounts/vpopmail_limits>). Files that would reach the
+same user (compared as vpopmail does, without case: C<Mike> and C<mike>,
+or a map line sending a file to the user another file is named after)
+all fail with an ERROR naming them and the address, unless the map
+names every one of them (a merge on purpose). Any file name is handled: no shell is ever involved.
 
 =head2 $map = read_map($path, $domain)
 

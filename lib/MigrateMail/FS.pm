@@ -137,6 +137,15 @@ sub read_file {
 	return $data;
 }
 
+# What the Maildir++ tree of this Maildir holds as vpopmail counts it
+# for its quota (mm_quota.h): (bytes, messages). Dies if unreadable.
+sub quota_usage {
+	my ($self) = @_;
+	my ($bytes, $n) = MigrateMail::FS::_quota_usage($self->{fd});
+	die "$self->{path}: $n\n" unless defined $bytes;
+	return ($bytes, $n);
+}
+
 # Replace name with data atomically, owned by this directory's owner.
 sub replace_file {
 	my ($self, $name, $data) = @_;
@@ -213,7 +222,9 @@ C<fd>, C<path>, C<uid>; C<list> (C<[name, type, size, links, uid]> each, type
 C<f>, C<d>, C<l> or C<o>); C<subdir($name)>; C<make_subdir($name)>;
 C<open_file($name)> (handle and size); C<read_file($name, $max)>
 (undef when missing); C<replace_file($name, $data)>;
-C<make_folder($name)> (a Maildir++ folder with its F<maildirfolder>).
+C<make_folder($name)> (a Maildir++ folder with its F<maildirfolder>);
+C<quota_usage> (bytes and messages of the Maildir++ tree as vpopmail
+counts them for its quota: F<src/mm_quota.h>).
 The descriptor is closed when the object goes.
 
 =head1 LICENSE

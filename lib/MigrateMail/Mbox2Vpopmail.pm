@@ -24,7 +24,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths help|h man version);
+  trust-paths vpopmail=s help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -58,7 +58,8 @@ sub main {
 	my @jobs;
 	if (defined $opt{dir}) {
 		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map},
-					     trust => $opt{'trust-paths'}) };
+					     trust => $opt{'trust-paths'},
+					     vpopmail => $opt{vpopmail}) };
 		if (!$list) {
 			say_line(\*STDERR, "ERROR: $@");
 			return 1;
@@ -130,6 +131,8 @@ sub check_options {
 		  if !defined $addr && !defined $opt->{maildir};
 		return 'too many arguments' if @rest > 1;
 	}
+	return "unknown --vpopmail '$opt->{vpopmail}' (5.4 or 5.6)"
+	  if defined $opt->{vpopmail} && !MigrateMail::Accounts::vpopmail_limits($opt->{vpopmail});
 	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
 	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2)\z/ ],
 	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ]) {
@@ -188,13 +191,49 @@ sub convert_one {
 		$inbox->{$_} = $r{$_} for qw(mailbox user source maildir);
 		$inbox->{folders} = convert_folders($job, $maildir, $opt);
 		$inbox->{failed_mailbox} ||= grep { $_->{failed_mailbox} } @{ $inbox->{folders} };
+		check_quota($inbox, $opt) unless $opt->{'dry-run'};
 		$inbox->{elapsed} = Time::HiRes::time() - $t0;
 		return $inbox;
 	}
 	my $res = convert_mailbox($job, $maildir, $job->{name}, $opt);
 	$res->{$_} = $r{$_} for qw(mailbox user source maildir);
+	check_quota($res, $opt) unless $opt->{'dry-run'};
 	$res->{elapsed} = Time::HiRes::time() - $t0;
 	return $res;
+}
+
+# The user's quota in bytes: what vuserinfo -q says (vpopmail's own
+# record) for a vpopmail user, else the first line of maildirsize
+# ("NS,MC") of a --maildir; undef for none.
+sub user_quota {
+	my ($md, $addr, $opt) = @_;
+	return scalar eval { MigrateMail::Vpopmail::user_quota($opt->{_bin}, $addr) }
+	  if defined $addr && defined $opt->{_bin} && !defined $opt->{maildir};
+	my $def = eval { $md->read_file('maildirsize', 1 << 20) };
+	return undef unless defined $def;
+	my ($line) = split /\n/, $def;
+	return $line =~ /(?:\A|,)([0-9]+)S(?:,|\z)/ ? 0 + $1 : undef;
+}
+
+# After a mailbox (and its folders): a Maildir that now holds more than
+# the user's quota is a WARNING (vpopmail bounces the user's new mail
+# from then on); the result gets quota and maildir_size (for a user
+# with a quota).
+sub check_quota {
+	my ($r, $opt) = @_;
+	return if $r->{failed_mailbox} && !$r->{delivered};
+	my $md = eval { MigrateMail::FS::open_dir($r->{maildir}, trust => $opt->{'trust-paths'}) } or return;
+	my $quota = user_quota($md, $r->{user}, $opt);
+	return unless defined $quota;   # no quota: no need to count
+	my ($bytes) = eval { $md->quota_usage };
+	return unless defined $bytes;
+	$r->{maildir_size} = $bytes;
+	$r->{quota} = $quota;
+	push @{ $r->{notices} }, sprintf 'WARNING: %s: the Maildir holds %d bytes, over the quota of '
+	  . '%d bytes: vpopmail will bounce new mail for this user until the quota is raised '
+	  . '(vmoduser -q)', $r->{user} // $r->{maildir}, $bytes, $quota
+	  if defined $quota && $quota > 0 && $bytes > $quota;
+	return;
 }
 
 # Every mbox of the --folders tree into its Maildir++ folder, then the

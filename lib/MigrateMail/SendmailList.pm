@@ -10,16 +10,17 @@ use IO::Handle;
 use MigrateMail::Accounts qw(read_passwd read_master_passwd read_getpwent
 			     read_name_list select_accounts
 			     vpopmail_name_problem full_name spool_size
-			     printable);
+			     printable vpopmail_limits);
 use MigrateMail::Aliases qw(read_aliases read_forward target_kind);
 use MigrateMail::Passwd qw(password_scheme);
+use MigrateMail::Vpopmail qw(quota_bytes);
 
 our $VERSION = '0.01';
 
 use Exporter 'import';
 our @EXPORT_OK = qw(run shell_quote parse_shell_words vadduser_line
 		    valias_line dovecot_line find_domain write_atomic
-		    check_hash);
+		    check_hash makeusers_header quota_bytes);
 
 our %DEFAULT = (
 	'min-uid'   => 500,
@@ -27,7 +28,28 @@ our %DEFAULT = (
 	'spool-dir' => '/var/spool/mail',
 	'mailname'  => '/etc/mailname',
 	'format'    => 'vpopmail',
+	'vpopmail'  => $MigrateMail::Accounts::VPOPMAIL_DEFAULT,
 );
+
+# The makeusers line that stops the script when vpopmail's programs are
+# not on PATH (--check knows it and passes over it).
+our $PATH_CHECK = 'command -v vadduser >/dev/null 2>&1 || { echo "ERROR: '
+  . "vadduser not found: put vpopmail's bin directory (e.g. "
+  . '/home/vpopmail/bin) on PATH" >&2; exit 1; }';
+
+# The comment header of a vadduser list: what made it, for which
+# vpopmail limits, then the PATH check.
+sub makeusers_header {
+	my ($version, $domain) = @_;
+	my $l = vpopmail_limits($version);
+	return "# made by sendmail-list (MigrateMail $MigrateMail::VERSION) "
+	  . "for vpopmail $version\n"
+	  . "# limits checked: user names up to $l->{name} characters, full "
+	  . "names up to $l->{gecos} bytes\n"
+	  . "# run on the new server after 'vadddomain $domain': sh -x makeusers\n"
+	  . "$PATH_CHECK\n";
+}
+
 
 my $DOMAIN_RE = qr/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+/;
 my $ADDRESS_RE = qr/\A[a-z0-9][a-z0-9._-]*\@$DOMAIN_RE\z/;
@@ -260,6 +282,8 @@ sub _text {
 sub _usage_checks {
 	my ($o, $args) = @_;
 	my $f = $o->{format};
+	return "unknown --vpopmail '" . printable($o->{vpopmail}) . "' (5.4 "
+	  . 'or 5.6)' unless vpopmail_limits($o->{vpopmail});
 	return "unknown --format '" . printable($f) . "' (vpopmail, dovecot, "
 	  . 'csv, json)' unless $f =~ /\A(?:vpopmail|dovecot|csv|json)\z/;
 	return '--shadow needs --passwd' if defined $o->{shadow}
@@ -283,8 +307,11 @@ sub _usage_checks {
 		return "--quota '" . printable($o->{quota}) . "' is not a quota "
 		  . '(bytes, NOQUOTA, or vpopmail forms such as 50M, 5000000S)'
 		  unless $o->{quota} =~ /\A[0-9A-Za-z,]{1,40}\z/;
-		return '--quota applies to --format vpopmail and dovecot'
-		  if $f ne 'vpopmail' && $f ne 'dovecot';
+		my $max = vpopmail_limits($o->{vpopmail})->{quota};
+		return "--quota '$o->{quota}' is longer than the $max "
+		  . "characters vpopmail $o->{vpopmail} takes (MAX_PW_QUOTA)"
+		  if length $o->{quota} > $max;
+		return '--quota is not used by --check' if $o->{check};
 	}
 	return '--gecos applies to --format vpopmail and dovecot'
 	  if $o->{gecos} && $f ne 'vpopmail' && $f ne 'dovecot';
@@ -323,6 +350,13 @@ sub run {
 		# --check only uses it to name the accounts
 		unless (defined $domain || $o{check}) {
 			print {$err} "ERROR: $why\n";
+			return 2;
+		}
+		my $dmax = vpopmail_limits($o{vpopmail})->{domain};
+		if (defined $domain && length $domain > $dmax) {
+			print {$err} "ERROR: the domain $domain is longer than "
+			  . "the $dmax characters vpopmail $o{vpopmail} takes "
+			  . "(MAX_PW_DOMAIN)\n";
 			return 2;
 		}
 	}
@@ -389,7 +423,8 @@ sub _from_accounts {
 	for my $a (@$sel) {
 		my $who = "account '" . printable($a->{name}) . "' ($a->{where})";
 		my $info = password_scheme($a->{hash});
-		my $name_why = vpopmail_name_problem($a->{name});
+		my $name_why = vpopmail_name_problem($a->{name}, $o->{vpopmail})
+		  // _target_problem($a, $domain, $o->{vpopmail});
 		my ($level, $why) = defined $name_why ? ('ERROR', $name_why)
 					: _hash_problem($a, $info);
 		my $scheme = $a->{hash} eq 'x' || $a->{no_shadow} ? 'none'
@@ -399,22 +434,18 @@ sub _from_accounts {
 				  . ($level eq 'ERROR' ? '; not listed' : ''));
 		}
 		if ($f eq 'csv' || $f eq 'json') {
-			push @rows, {
-				user => $a->{name}, uid => $a->{uid},
-				gecos => $a->{gecos}, scheme => $scheme,
-				spool_size => scalar spool_size($o->{'spool-dir'},
-								$a->{name}),
-				status => $level ? lc($level) . ": $why" : 'ok',
-			};
+			push @rows, _row($o, $a, $scheme,
+					 $level ? lc($level) . ": $why" : 'ok');
 			next;
 		}
 		next if $level && $level eq 'ERROR';
 		my %line;
 		if ($o->{gecos}) {
-			my ($fn, $cut) = full_name($a->{gecos});
+			my ($fn, $cut) = full_name($a->{gecos}, $o->{vpopmail});
 			$report->('WARNING', "$who: full name shortened to "
-				  . "$MigrateMail::Accounts::GECOS_MAX bytes for "
-				  . 'vpopmail') if $cut;
+				  . vpopmail_limits($o->{vpopmail})->{gecos}
+				  . " bytes for vpopmail $o->{vpopmail}: '"
+				  . printable($fn) . "'") if $cut;
 			$line{gecos} = $fn;
 		}
 		if ($f eq 'vpopmail') {
@@ -436,18 +467,49 @@ sub _from_accounts {
 	return _csv(\@rows) if $f eq 'csv';
 	return _json(\@rows) if $f eq 'json';
 	if ($f eq 'vpopmail') {
+		$text = makeusers_header($o->{vpopmail}, $domain) . $text;
 		my %listed = map { $_->{name} => 1 } @listed;
-		$text .= _forward_lines(\@listed, $domain, $report)
+		$text .= _forward_lines(\@listed, $domain, $report, $o->{vpopmail})
 		  if $o->{forwards};
-		$text .= _alias_lines($o->{aliases}, \%listed, $domain, $report)
+		$text .= _alias_lines($o->{aliases}, \%listed, $domain, $report,
+				      $o->{vpopmail})
 		  if defined $o->{aliases};
 	}
 	return $text;
 }
 
+# What else vpopmail $v would refuse for this account on domain $d
+# (its name being fine): a hash longer than MAX_PW_PASS (vadduser would
+# create the user, then fail to set the hash, leaving it with an empty
+# password), a user directory path longer than MAX_PW_DIR (with the
+# classic /home/vpopmail and room for a user hash directory).
+sub _target_problem {
+	my ($a, $d, $v) = @_;
+	my $l = vpopmail_limits($v);
+	return "the password hash is longer than the $l->{hash} characters "
+	  . "vpopmail $v stores (MAX_PW_PASS)" if length $a->{hash} > $l->{hash};
+	my $path = length("/home/vpopmail/domains/$d/") + 8 + length $a->{name};
+	return "the user's directory would be longer than the $l->{dir} "
+	  . "characters vpopmail $v stores (MAX_PW_DIR)"
+	  if defined $d && $path > $l->{dir};
+	return;
+}
+
+# One inventory record; spool_size against the --quota given.
+sub _row {
+	my ($o, $a, $scheme, $status) = @_;
+	my $size = spool_size($o->{'spool-dir'}, $a->{name});
+	my $quota = quota_bytes($o->{quota});
+	return { user => $a->{name}, uid => $a->{uid}, gecos => $a->{gecos},
+		 scheme => $scheme, spool_size => $size, quota => $quota,
+		 over_quota => defined $size && defined $quota
+			       ? ($size > $quota ? 1 : 0) : undef,
+		 status => $status };
+}
+
 sub _csv {
 	my ($rows) = @_;
-	my @k = qw(user uid gecos scheme spool_size status);
+	my @k = qw(user uid gecos scheme spool_size status quota over_quota);
 	return join '', join(',', @k) . "\n",
 	  map { my $r = $_; join(',', map { _csv_field($r->{$_}) } @k) . "\n" }
 	  @$rows;
@@ -460,8 +522,11 @@ sub _json {
 		my $r = $_;
 		+{ (map { $_ => _text($r->{$_}) } qw(user gecos scheme status)),
 		   uid => 0 + $r->{uid},
-		   spool_size => defined $r->{spool_size} ? 0 + $r->{spool_size}
-							  : undef };
+		   (map { $_ => defined $r->{$_} ? 0 + $r->{$_} : undef }
+		    qw(spool_size quota)),
+		   over_quota => defined $r->{over_quota}
+				 ? ($r->{over_quota} ? JSON::PP::true()
+						     : JSON::PP::false()) : undef };
 	} @$rows;
 	return JSON::PP->new->utf8->canonical->pretty->encode(\@r);
 }
@@ -476,7 +541,7 @@ my %CANNOT = (
 
 # The valias target for one alias or forward target, or undef (reported).
 sub _valias_target {
-	my ($t, $ctx, $domain, $known, $report) = @_;
+	my ($t, $ctx, $domain, $known, $report, $version) = @_;
 	my ($kind, $v) = target_kind($t);
 	if ($kind eq 'bad') {
 		$report->('ERROR', "$ctx: target '" . printable($t) . "' is not "
@@ -490,7 +555,7 @@ sub _valias_target {
 		return;
 	}
 	return $v if $kind eq 'address';
-	if (defined(my $why = vpopmail_name_problem($v))) {
+	if (defined(my $why = vpopmail_name_problem($v, $version))) {
 		$report->('ERROR', "$ctx: local target '" . printable($t)
 			  . "': $why; not listed");
 		return;
@@ -502,7 +567,7 @@ sub _valias_target {
 }
 
 sub _forward_lines {
-	my ($listed, $domain, $report) = @_;
+	my ($listed, $domain, $report, $version) = @_;
 	my %known = map { $_->{name} => 1 } @$listed;
 	my $text = '';
 	for my $a (@$listed) {
@@ -521,7 +586,7 @@ sub _forward_lines {
 				next;
 			}
 			my $to = _valias_target($t, $ctx, $domain, \%known,
-						$report);
+						$report, $version);
 			$text .= valias_line($to, $a->{name}, $domain)
 			  if defined $to;
 		}
@@ -530,19 +595,19 @@ sub _forward_lines {
 }
 
 sub _alias_lines {
-	my ($file, $listed, $domain, $report) = @_;
+	my ($file, $listed, $domain, $report, $version) = @_;
 	my $aliases = read_aliases($file, report => $report);
 	my %known = (%$listed, map { $_->{name} => 1 } @$aliases);
 	my $text = '';
 	for my $al (@$aliases) {
 		my $ctx = "alias '" . printable($al->{name}) . "' ($al->{where})";
-		if (defined(my $why = vpopmail_name_problem($al->{name}))) {
+		if (defined(my $why = vpopmail_name_problem($al->{name}, $version))) {
 			$report->('ERROR', "$ctx: $why; not listed");
 			next;
 		}
 		for my $t (@{ $al->{targets} }) {
 			my $to = _valias_target($t, $ctx, $domain, \%known,
-						$report);
+						$report, $version);
 			$text .= valias_line($to, $al->{name}, $domain)
 			  if defined $to;
 		}
@@ -572,9 +637,10 @@ sub _check_accounts {
 	my (%n, $text);
 	$text = '';
 	for my $a (@$sel) {
-		my $who = $domain && !defined vpopmail_name_problem($a->{name})
+		my $why = vpopmail_name_problem($a->{name}, $o->{vpopmail});
+		my $who = $domain && !defined $why
 		  ? "$a->{name}\@$domain" : printable($a->{name});
-		if (defined(my $why = vpopmail_name_problem($a->{name}))) {
+		if (defined $why) {
 			$report->('ERROR', "account '" . printable($a->{name})
 				  . "' ($a->{where}): $why");
 		}
@@ -604,7 +670,7 @@ sub _check_lists {
 		}
 		while (defined(my $line = <$fh>)) {
 			$line =~ s/\r?\n\z//;
-			next if $line =~ /\A\s*(?:#|\z)/;
+			next if $line =~ /\A\s*(?:#|\z)/ || $line eq $PATH_CHECK;
 			my $where = ($file eq '-' ? 'stdin' : $file) . " line $.";
 			my $w = parse_shell_words($line);
 			if ($w && @$w && $w->[0] eq 'valias') {
@@ -730,6 +796,17 @@ Writes a file atomically: a temporary file in the same directory
 created with O_EXCL and O_NOFOLLOW and mode 0600 (whatever the umask),
 synced, renamed over C<$path>, the directory synced. A symlink at
 C<$path> is replaced, not followed. Dies with an C<ERROR:> message.
+
+=head2 $text = makeusers_header($version, $domain)
+
+The lines a vadduser list starts with: comments saying what made it and
+for which vpopmail limits (L<MigrateMail::Accounts/vpopmail_limits>),
+then a command that stops the list with an C<ERROR> line and exit
+status 1 when vadduser is not on PATH.
+
+=head2 $bytes = quota_bytes($quota)
+
+L<MigrateMail::Vpopmail/quota_bytes>, for the inventory's C<quota>.
 
 =head2 ($level, $scheme, $text) = check_hash($hash)
 

@@ -6,7 +6,17 @@ use warnings;
 use Exporter 'import';
 use File::Temp qw(tempdir);
 
-our @EXPORT_OK = qw(run_script slurp spew need);
+our @EXPORT_OK = qw(run_script slurp spew need list_lines);
+
+# The lines of a vadduser list after its header (the '# ' comment lines
+# and the PATH check sendmail-list writes first).
+sub list_lines {
+	my ($out) = @_;
+	my @l = split /\n/, $out;
+	shift @l while @l && $l[0] =~ /\A# /;
+	shift @l if @l && $l[0] =~ /\Acommand -v vadduser /;
+	return @l;
+}
 
 # Are the commands there? If not, a failing test that says which Debian
 # package brings them (.ci/run installs every one), and false: a test
