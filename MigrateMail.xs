@@ -111,6 +111,7 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 	ST_UV(bytes); ST_UV(skipped_pseudo); ST_UV(skipped_present);
 	ST_UV(failed); ST_UV(tmp_cleaned); ST_UV(verified); ST_UV(missing);
 	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(repaired);
+	ST_UV(spilled); ST_UV(spill_peak);
 #undef ST_UV
 	if (st->has_imapbase) {
 		(void)hv_stores(hv, "uidvalidity", newSVuv(st->uidvalidity));
@@ -345,6 +346,16 @@ warnings_dropped(mb)
 	RETVAL = mm_mbox_warnings_dropped(mb);
     OUTPUT:
 	RETVAL
+
+void
+spilled(mb)
+	MigrateMail::Mbox::Reader mb
+    PREINIT:
+	uint64_t written, peak;
+    PPCODE:
+	written = mm_mbox_spilled(mb, &peak);
+	mXPUSHu((UV)written);
+	mXPUSHu((UV)peak);
 
 MODULE = MigrateMail	PACKAGE = MigrateMail
 

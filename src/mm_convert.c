@@ -168,6 +168,7 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 
 static void walk_end(struct walk *w)
 {
+	w->st->spilled = mm_mbox_spilled(w->mb, &w->st->spill_peak);
 	mm_mbox_free(w->mb);
 	mm_keyset_free(&w->used);
 	mm_keymap_free(&w->next_k);

@@ -55,6 +55,8 @@ struct mm_convert_stats {
 	uint32_t uidvalidity, uid_last;
 	enum mm_format format;         /* the variant used */
 	int uid_lists_written;         /* 0, 1 or 2 */
+	uint64_t spilled, spill_peak;  /* a pipe's bytes copied to disk to
+					* check Content-Length (mm_mbox.h) */
 	/* verification only */
 	unsigned long verified, missing, mismatched;
 	struct mm_issue_list errors;   /* per message: not delivered, wrong */
