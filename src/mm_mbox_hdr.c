@@ -127,7 +127,11 @@ static void take_metadata(struct mm_mbox *mb)
 		size_t n = header_value(mb, id, v, sizeof(v));
 		p = v;
 		switch (id) {
-		case MM_H_STATUS: mm_flags_status(v, n, &m->flags); break;
+		case MM_H_STATUS:
+			mm_flags_status(v, n, mb->hdr[MM_H_XSTATUS].end !=
+					      mb->hdr[MM_H_XSTATUS].start,
+					&m->flags);
+			break;
 		case MM_H_XSTATUS: mm_flags_xstatus(v, n, &m->flags); break;
 		case MM_H_XMOZILLA: mm_flags_mozilla(v, n, &m->flags); break;
 		case MM_H_XKEYWORDS: memcpy(m->keywords, v, n + 1); break;
