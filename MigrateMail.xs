@@ -174,6 +174,8 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->maildir.max_size = (uint64_t)SvUV(*v);
 	if ((v = hv_fetchs(hv, "repair", 0)))
 		o->repair = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "verify_digest", 0)))
+		o->verify_digest = SvTRUE(*v);
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }
