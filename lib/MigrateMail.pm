@@ -181,7 +181,7 @@ C<verify_method> (C<bytes>: the mbox was read again and compared byte
 for byte; C<digest>: by digest, as above); C<spilled> and C<spill_peak>
 (bytes of a pipe copied to a temporary file to check where a
 Content-Length lands, and the most held at once, see
-L<MigrateMail::Mbox/buffer_max>); C<errors> and
+L<mbox2vpopmail/READING FROM A PIPE>); C<errors> and
 C<warnings>: lists of C<< { number, offset, code, errno, text, message } >>
 where C<message> is the whole C<ERROR: ...> or C<WARNING: ...> line;
 C<error>: set when the run stopped early (the mbox could not be read, the

@@ -182,7 +182,7 @@ block examined whole, and how far ahead a Content-Length is checked in
 memory. A pipe splits exactly as the same file read by path: a farther
 Content-Length is checked in an unlinked temporary file (mode 0600, in
 C<$TMPDIR> or F</tmp>) that the stream is copied to as far as where it
-lands, then read back; see L</spilled>.
+lands, then read back; see C<spilled> below.
 
 =back
 
