@@ -563,6 +563,18 @@ static int open_best(const struct mm_maildir *md,
 	return best;
 }
 
+/* Why a message has no file to compare with, into *e: none is listed
+ * (ent NULL), or the one listed does not open (why). */
+static void missing_why(const struct mm_maildir_entry *ent,
+			const struct mm_err *why, struct mm_err *e)
+{
+	if (ent == NULL)
+		mm_err_set(e, MM_E_FORMAT, 0, 0, 0, "missing from the Maildir");
+	else
+		mm_err_set(e, MM_E_IO, why->sys_errno, 0, 0, "%s (in %.3s/)",
+			   why->text, ent->name);
+}
+
 /* verify_digest: each message's file in the Maildir against what was
  * read of it (see mm_convert_opts). */
 static void check_digests(struct walk *w, struct mm_maildir *md)
@@ -588,12 +600,7 @@ static void check_digests(struct walk *w, struct mm_maildir *md)
 
 		if (fd < 0) {
 			w->st->missing++;
-			if (ent == NULL)
-				mm_err_set(&e, MM_E_FORMAT, 0, 0, 0,
-					   "missing from the Maildir");
-			else
-				mm_err_set(&e, MM_E_IO, why.sys_errno, 0, 0,
-					   "%s (in %.3s/)", why.text, ent->name);
+			missing_why(ent, &why, &e);
 		} else {
 			int rr = mm_digest_fd(fd, &digest, &size);
 			int en = errno;
@@ -668,12 +675,7 @@ int mm_verify(int src_fd, const char *maildir,
 
 		if (fd < 0) {
 			st->missing++;
-			if (ent == NULL)
-				mm_err_set(&e, MM_E_FORMAT, 0, 0, 0,
-					   "missing from the Maildir");
-			else
-				mm_err_set(&e, MM_E_IO, why.sys_errno, 0, 0,
-					   "%s (in %.3s/)", why.text, ent->name);
+			missing_why(ent, &why, &e);
 			if (!repair) {
 				msg_error(&w, m, &e);
 				continue;
