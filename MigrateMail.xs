@@ -111,6 +111,7 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 	ST_UV(bytes); ST_UV(skipped_pseudo); ST_UV(skipped_present);
 	ST_UV(failed); ST_UV(tmp_cleaned); ST_UV(verified); ST_UV(missing);
 	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(repaired);
+	ST_UV(spilled); ST_UV(spill_peak);
 #undef ST_UV
 	if (st->has_imapbase) {
 		(void)hv_stores(hv, "uidvalidity", newSVuv(st->uidvalidity));
@@ -173,6 +174,8 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->maildir.max_size = (uint64_t)SvUV(*v);
 	if ((v = hv_fetchs(hv, "repair", 0)))
 		o->repair = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "verify_digest", 0)))
+		o->verify_digest = SvTRUE(*v);
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }
@@ -345,6 +348,16 @@ warnings_dropped(mb)
 	RETVAL = mm_mbox_warnings_dropped(mb);
     OUTPUT:
 	RETVAL
+
+void
+spilled(mb)
+	MigrateMail::Mbox::Reader mb
+    PREINIT:
+	uint64_t written, peak;
+    PPCODE:
+	written = mm_mbox_spilled(mb, &peak);
+	mXPUSHu((UV)written);
+	mXPUSHu((UV)peak);
 
 MODULE = MigrateMail	PACKAGE = MigrateMail
 

@@ -154,7 +154,9 @@ dotlock that is not ours may be broken, 1024, and only if the pid it
 holds, if any, is gone; ours, C<PID mTOKEN\n> naming this host, is
 broken at once when its process is gone, touched every minute while
 held, and removed on SIGINT, SIGTERM and SIGHUP; see L<mbox2vpopmail/--lock-stale>); C<verify> (read the mbox again afterwards and check every
-message byte for byte); C<repair> (with C<verify>: what differs or is
+message byte for byte; an mbox that cannot be read again, a pipe, is
+checked against the size and a 64-bit digest of each message taken as
+it streamed by, see L<mbox2vpopmail/--verify>); C<repair> (with C<verify>: what differs or is
 missing is delivered again, see C<verify_maildir> below; croaks without
 C<verify>); C<uidl_names> and C<uid_lists> (both on by
 default); C<max_message_size> (bytes, default 2 GiB: see below);
@@ -174,7 +176,12 @@ C<fsync> (the mode used: C<batch>, C<each> or C<none>), C<durability>
 (the mode and why: C<batch (syncfs on ext4)>, C<each (nfs: ...)>,
 C<batch (asked; NOT durable on fuse: ...)>), C<durable> (1 when that mode
 makes every message durable before it is visible there), with
-C<verify> also C<verified>, C<missing>, C<mismatched>; C<errors> and
+C<verify> also C<verified>, C<missing>, C<mismatched> and
+C<verify_method> (C<bytes>: the mbox was read again and compared byte
+for byte; C<digest>: by digest, as above); C<spilled> and C<spill_peak>
+(bytes of a pipe copied to a temporary file to check where a
+Content-Length lands, and the most held at once, see
+L<mbox2vpopmail/READING FROM A PIPE>); C<errors> and
 C<warnings>: lists of C<< { number, offset, code, errno, text, message } >>
 where C<message> is the whole C<ERROR: ...> or C<WARNING: ...> line;
 C<error>: set when the run stopped early (the mbox could not be read, the

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mm_convert.h"
+#include "mm_digest.h"
 #include "mm_flags.h"
 #include "mm_keymap.h"
 #include "mm_keyset.h"
@@ -29,6 +30,9 @@ struct walk {
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
+	int digesting;          /* opts verify_digest */
+	struct mm_digest_list digests; /* what was read of each message */
+	int digests_lost;       /* out of memory: some were not kept */
 };
 
 /* How one message is named in the Maildir. */
@@ -86,6 +90,7 @@ static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
 	w->max_listed = o && o->max_listed ? o->max_listed : 1000;
 	w->uidl_names = o ? o->uidl_names : 0;
 	w->uids_usable = 1;
+	w->digesting = o ? o->verify_digest : 0;
 	w->mb = mm_mbox_new(fd, o ? &o->mbox : NULL, err_r);
 	return w->mb ? 0 : -1;
 }
@@ -168,10 +173,45 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 
 static void walk_end(struct walk *w)
 {
+	w->st->spilled = mm_mbox_spilled(w->mb, &w->st->spill_peak);
 	mm_mbox_free(w->mb);
 	mm_keyset_free(&w->used);
 	mm_keymap_free(&w->next_k);
 	free(w->uids);
+	mm_digest_list_free(&w->digests);
+}
+
+/* Keep what was read of message m (verify_digest). */
+static void digest_note(struct walk *w, const struct mm_msg *m, uint64_t key,
+			const struct mm_digest *d)
+{
+	struct mm_digest_rec rec = {
+		.key = key, .digest = mm_digest_final(d), .size = d->n,
+		.msgno = m->msgno, .offset = m->offset,
+	};
+
+	if (mm_digest_list_add(&w->digests, &rec) < 0)
+		w->digests_lost = 1;
+}
+
+/* Read the rest of the current message into its digest and keep it
+ * (a message already in the Maildir). 0, or -1 if the mbox failed. */
+static int digest_skip(struct walk *w, const struct mm_msg *m, uint64_t key,
+		       struct mm_err *err_r)
+{
+	struct mm_digest d;
+	const char *data;
+	size_t len;
+	int r;
+
+	mm_digest_init(&d);
+	while ((r = mm_mbox_read(w->mb, &data, &len, err_r)) > 0)
+		mm_digest_add(&d, data, len);
+	drain_warnings(w);
+	if (r < 0)
+		return -1;
+	digest_note(w, m, key, &d);
+	return 0;
 }
 
 /* Errors that would hit every later message too stop the run; a file
@@ -222,8 +262,10 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 	const char *data;
 	size_t len;
 	uint64_t total = 0;
+	struct mm_digest dg;
+	struct mm_err re;
 	char info[8];
-	int r;
+	int r, wfail = 0;
 
 	if (dmg)
 		r = mm_maildir_begin_repair(md, dmg->in_cur, dmg->name, p->key,
@@ -235,15 +277,29 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 				     m->msgno, m->offset, e);
 	if (r < 0)
 		return -1;
-	while ((r = mm_mbox_read(w->mb, &data, &len, e)) > 0) {
+	/* after a write failure only a digest wants the rest */
+	mm_digest_init(&dg);
+	while ((r = mm_mbox_read(w->mb, &data, &len, &re)) > 0) {
 		total += len;
-		if (mm_maildir_write(md, data, len, e) < 0)
-			break;
+		if (w->digesting)
+			mm_digest_add(&dg, data, len);
+		if (!wfail && mm_maildir_write(md, data, len, e) < 0) {
+			wfail = 1;
+			if (!w->digesting)
+				break;
+		}
 	}
 	drain_warnings(w);
-	if (r != 0) {
+	if (r < 0) {
+		*e = re;
 		mm_maildir_abort(md);
-		return r < 0 ? -2 : -1; /* -2: the mbox itself failed */
+		return -2; /* the mbox itself failed */
+	}
+	if (w->digesting && r == 0)
+		digest_note(w, m, p->key, &dg);
+	if (wfail) {
+		mm_maildir_abort(md);
+		return -1;
 	}
 	if (dmg && !dmg->has_size && total == dmg->size) {
 		mm_maildir_abort(md);
@@ -255,6 +311,8 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 			  info, e);
 	return 0;
 }
+
+static void check_digests(struct walk *w, struct mm_maildir *md);
 
 int mm_convert(int src_fd, const char *maildir,
 	       const struct mm_convert_opts *opts,
@@ -279,6 +337,10 @@ int mm_convert(int src_fd, const char *maildir,
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
 		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;
+			if (w.digesting && digest_skip(&w, m, p.key, err_r) < 0) {
+				r = -1;
+				break;
+			}
 			continue;
 		}
 		r = deliver(&w, md, m, &p, mm_maildir_damaged(md, p.key), &e);
@@ -328,6 +390,8 @@ int mm_convert(int src_fd, const char *maildir,
 		else
 			st->uid_lists_written = r;
 	}
+	if (ret == 0 && w.digesting)
+		check_digests(&w, md);
 	const struct mm_maildir_stats *ms = mm_maildir_stats(md);
 	st->delivered = ms->delivered;
 	st->to_new = ms->to_new;
@@ -499,6 +563,73 @@ static int open_best(const struct mm_maildir *md,
 	return best;
 }
 
+/* Why a message has no file to compare with, into *e: none is listed
+ * (ent NULL), or the one listed does not open (why). */
+static void missing_why(const struct mm_maildir_entry *ent,
+			const struct mm_err *why, struct mm_err *e)
+{
+	if (ent == NULL)
+		mm_err_set(e, MM_E_FORMAT, 0, 0, 0, "missing from the Maildir");
+	else
+		mm_err_set(e, MM_E_IO, why->sys_errno, 0, 0, "%s (in %.3s/)",
+			   why->text, ent->name);
+}
+
+/* verify_digest: each message's file in the Maildir against what was
+ * read of it (see mm_convert_opts). */
+static void check_digests(struct walk *w, struct mm_maildir *md)
+{
+	struct mm_maildir_list list;
+	struct mm_err e, why;
+
+	if (w->digests_lost) {
+		mm_err_set(&e, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory: "
+			   "not every message's digest was kept, those are "
+			   "not verified");
+		list_add(&w->st->errors, w->max_listed, &e);
+	}
+	if (mm_maildir_list(md, &list, &e) < 0) {
+		list_add(&w->st->errors, w->max_listed, &e);
+		return;
+	}
+	for (size_t i = 0; i < w->digests.len; i++) {
+		const struct mm_digest_rec *rec = &w->digests.items[i];
+		const struct mm_maildir_entry *ent;
+		uint64_t digest, size;
+		int fd = open_best(md, &list, rec->key, &ent, &why);
+
+		if (fd < 0) {
+			w->st->missing++;
+			missing_why(ent, &why, &e);
+		} else {
+			int rr = mm_digest_fd(fd, &digest, &size);
+			int en = errno;
+
+			close(fd);
+			if (rr == 0 && size == rec->size && digest == rec->digest) {
+				w->st->verified++;
+				continue;
+			}
+			w->st->mismatched++;
+			if (rr < 0)
+				mm_err_set(&e, MM_E_IO, en, 0, 0,
+					   "%s cannot be read to verify it: %s",
+					   ent->name, strerror(en));
+			else
+				mm_err_set(&e, MM_E_FORMAT, 0, 0, 0,
+					   "%s differs from the message read from "
+					   "the mbox (%llu bytes, the mbox's %llu; "
+					   "compared by digest)", ent->name,
+					   (unsigned long long)size,
+					   (unsigned long long)rec->size);
+		}
+		e.msgno = rec->msgno;
+		e.offset = rec->offset;
+		list_add(&w->st->errors, w->max_listed, &e);
+	}
+	mm_maildir_list_free(&list);
+}
+
 /* A note about one message (a repair), in st->warnings. */
 static void msg_note(struct walk *w, const struct mm_msg *m,
 		     const struct mm_err *what, const char *done)
@@ -544,12 +675,7 @@ int mm_verify(int src_fd, const char *maildir,
 
 		if (fd < 0) {
 			st->missing++;
-			if (ent == NULL)
-				mm_err_set(&e, MM_E_FORMAT, 0, 0, 0,
-					   "missing from the Maildir");
-			else
-				mm_err_set(&e, MM_E_IO, why.sys_errno, 0, 0,
-					   "%s (in %.3s/)", why.text, ent->name);
+			missing_why(ent, &why, &e);
 			if (!repair) {
 				msg_error(&w, m, &e);
 				continue;

@@ -30,6 +30,13 @@ struct mm_convert_opts {
 	/* mm_verify() only: re-deliver what is missing or differs (opens
 	 * the Maildir to write; see there). */
 	int repair;
+	/* mm_convert() only, for an mbox that cannot be read again (a
+	 * pipe): keep the size and digest of every message as it streams
+	 * by (mm_digest.h) and, when the whole mbox was read, check the
+	 * Maildir's file of each against them: counted in verified,
+	 * missing, mismatched, each problem listed in errors (not counted
+	 * as failed), as mm_verify() does by comparing bytes. */
+	int verify_digest;
 };
 
 struct mm_issue_list {
@@ -55,7 +62,9 @@ struct mm_convert_stats {
 	uint32_t uidvalidity, uid_last;
 	enum mm_format format;         /* the variant used */
 	int uid_lists_written;         /* 0, 1 or 2 */
-	/* verification only */
+	uint64_t spilled, spill_peak;  /* a pipe's bytes copied to disk to
+					* check Content-Length (mm_mbox.h) */
+	/* verification only (mm_verify(), or verify_digest) */
 	unsigned long verified, missing, mismatched;
 	struct mm_issue_list errors;   /* per message: not delivered, wrong */
 	struct mm_issue_list warnings; /* odd input, kept anyway */

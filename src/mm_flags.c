@@ -1,14 +1,24 @@
 /* mm_flags.c - mbox status headers to Maildir flags. */
 #include "mm_flags.h"
 
-void mm_flags_status(const char *value, size_t len, unsigned *flags)
+void mm_flags_status(const char *value, size_t len, int has_xstatus,
+		     unsigned *flags)
 {
+	unsigned f = 0;
+
 	for (size_t i = 0; i < len; i++) {
-		if (value[i] == 'R')
-			*flags |= MM_F_SEEN | MM_F_OLD;
-		else if (value[i] == 'O')
-			*flags |= MM_F_OLD;
+		switch (value[i]) {
+		case 'R': f |= MM_F_SEEN | MM_F_OLD; break;
+		case 'O': f |= MM_F_OLD; break;
+		case 'A': f |= MM_F_REPLIED; break;
+		case 'F': f |= MM_F_FLAGGED; break;
+		case 'D': /* FALLTHROUGH */
+		case 'd': f |= MM_F_TRASHED; break;
+		}
 	}
+	if (has_xstatus)
+		f &= ~MM_F_XSTATUS_DECIDES;
+	*flags |= f;
 }
 
 void mm_flags_xstatus(const char *value, size_t len, unsigned *flags)

@@ -77,6 +77,7 @@ void mm_mbox_free(struct mm_mbox *mb)
 {
 	if (mb == NULL)
 		return;
+	mm_spill_close(&mb->spill);
 	free(mb->segs);
 	free(mb->buf);
 	free(mb);
@@ -114,7 +115,9 @@ long mm_mbox_fill(struct mm_mbox *mb, size_t need, struct mm_err *err_r)
 				break; /* window full: caller copes */
 			}
 		}
-		ssize_t n = read(mb->fd, mb->buf + mb->end, mb->cap - mb->end);
+		ssize_t n = mm_spill_read(&mb->spill, mb->fd,
+					  mb->buf_off + mb->end,
+					  mb->buf + mb->end, mb->cap - mb->end);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -219,6 +222,13 @@ uint64_t mm_mbox_offset(const struct mm_mbox *mb)
 	return mb->buf_off + mb->pos;
 }
 
+uint64_t mm_mbox_spilled(const struct mm_mbox *mb, uint64_t *peak_r)
+{
+	if (peak_r != NULL)
+		*peak_r = mb->spill.peak;
+	return mb->spill.written;
+}
+
 /* Skip blank lines before the first From_ line: some tools leave one,
  * and a lone newline is no message worth keeping. Returns -1 on error. */
 static int skip_leading_blanks(struct mm_mbox *mb, struct mm_err *err_r)
@@ -315,22 +325,16 @@ static int quote_at(const struct mm_mbox *mb, size_t i, size_t limit)
 	       limit - i >= 6 && memcmp(mb->buf + i, ">From ", 6) == 0;
 }
 
-/* At the end of a body limited by Content-Length: swallow the separator
- * line, and if the landing was not verified beforehand, check it now. */
+/* At the end of a body limited by Content-Length, whose landing was
+ * checked beforehand (mm_mbox_hdr.c): swallow the separator line. */
 static void finish_clen(struct mm_mbox *mb)
 {
 	size_t bl = mm_mbox_blank_at(mb, mb->pos);
 	size_t after = mb->pos + bl;
-	int lands = (after == mb->end && mb->eof) ||
-		    mm_mbox_from_at(mb, after, NULL) > 0;
 
-	if (bl > 0 && lands)
+	if (bl > 0 && ((after == mb->end && mb->eof) ||
+		       mm_mbox_from_at(mb, after, NULL) > 0))
 		mb->pos = after;
-	else if (!lands && !mb->cl_verified)
-		mm_mbox_warn(mb, MM_W_BAD_CLEN, mb->buf_off + mb->pos,
-			     "Content-Length %lld does not end on a From_ line; "
-			     "the bytes after it form a message of their own",
-			     (long long)mb->msg.content_length);
 }
 
 static void end_message(struct mm_mbox *mb)

@@ -19,6 +19,16 @@
  * X-IMAP, X-IMAPbase, Content-Length. Nothing else changes: CRLF stays
  * CRLF, a final newline is never added or lost.
  *
+ * A Content-Length (mboxcl, mboxcl2) is trusted only when the bytes it
+ * counts end exactly on a From_ line or the end of the input; else it is
+ * ignored, with a warning, and From_ lines decide. A pipe splits exactly
+ * as the same bytes read by path: a landing near enough is checked in
+ * the window; a farther one (a stale Content-Length in a message larger
+ * than buf_max) is checked in a temporary file the stream is copied to as
+ * far as the landing, then read back (mm_spill.h; mm_mbox_spilled() says
+ * how much). Memory stays bounded; the disk holds those bytes meanwhile,
+ * and a spill that cannot be written is an error, never another split.
+ *
  * Odd but readable input gives warnings (see mm_mbox_warning()); nothing
  * that could be a message is dropped. Only I/O errors are errors.
  */
@@ -132,5 +142,10 @@ enum mm_format mm_mbox_format(const struct mm_mbox *mb);
 
 /* Bytes consumed from fd so far that belong to yielded messages. */
 uint64_t mm_mbox_offset(const struct mm_mbox *mb);
+
+/* Bytes of a pipe copied to temporary files to check where a
+ * Content-Length lands (see above), 0 for a file; *peak_r (if not
+ * NULL): the most disk space held at once. */
+uint64_t mm_mbox_spilled(const struct mm_mbox *mb, uint64_t *peak_r);
 
 #endif

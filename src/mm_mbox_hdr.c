@@ -127,7 +127,11 @@ static void take_metadata(struct mm_mbox *mb)
 		size_t n = header_value(mb, id, v, sizeof(v));
 		p = v;
 		switch (id) {
-		case MM_H_STATUS: mm_flags_status(v, n, &m->flags); break;
+		case MM_H_STATUS:
+			mm_flags_status(v, n, mb->hdr[MM_H_XSTATUS].end !=
+					      mb->hdr[MM_H_XSTATUS].start,
+					&m->flags);
+			break;
 		case MM_H_XSTATUS: mm_flags_xstatus(v, n, &m->flags); break;
 		case MM_H_XMOZILLA: mm_flags_mozilla(v, n, &m->flags); break;
 		case MM_H_XKEYWORDS: memcpy(m->keywords, v, n + 1); break;
@@ -189,13 +193,17 @@ static int lands(const char *p, size_t n, int prev, int at_eof)
 	return prev == '\n' && mm_from_line_len(p, n, at_eof, NULL) > 0;
 }
 
-/* 1: lands, 0: does not, -2: cannot tell (pipe, too far ahead). */
+/* 1: lands, 0: does not. In the window if it fits there (or the input
+ * has ended in it), else by pread(): from the file, or from the spill
+ * file a pipe is copied to as far as needed (mm_spill.h). */
 static int check_clen(struct mm_mbox *mb, uint64_t target,
 		      struct mm_err *err_r)
 {
 	uint64_t body = mb->buf_off + mb->pos;
+	char tmp[MM_LOOK + 1];
+	ssize_t n;
 
-	if (target + MM_LOOK - mb->keep <= mb->cap_max) {
+	if (target + MM_LOOK - mb->keep <= mb->cap_max || mb->eof) {
 		long avail = mm_mbox_fill(mb, (size_t)(target - body) + MM_LOOK,
 					  err_r);
 		uint64_t endabs = mb->buf_off + mb->end;
@@ -209,18 +217,20 @@ static int check_clen(struct mm_mbox *mb, uint64_t target,
 		return lands(mb->buf + t, mb->end - t, prev, mb->eof);
 	}
 	if (mb->seekable) {
-		char tmp[MM_LOOK + 1];
-		ssize_t n = pread(mb->fd, tmp, sizeof(tmp), (off_t)target - 1);
-
-		if (n < 0)
-			return mm_err_set(err_r, MM_E_IO, errno, mb->msgno, target,
-					  "read failed: %s", strerror(errno));
-		if (n == 0)
-			return 0; /* the file is shorter than that */
-		return lands(tmp + 1, (size_t)n - 1, tmp[0],
-			     (size_t)n < sizeof(tmp));
+		n = pread(mb->fd, tmp, sizeof(tmp), (off_t)target - 1);
+	} else {
+		if (mm_spill_ensure(&mb->spill, mb->fd, mb->buf, mb->end,
+				    mb->buf_off, target + MM_LOOK, mb->msgno,
+				    mb->msg.offset, err_r) < 0)
+			return -1;
+		n = mm_spill_pread(&mb->spill, tmp, sizeof(tmp), target - 1);
 	}
-	return -2;
+	if (n < 0)
+		return mm_err_set(err_r, MM_E_IO, errno, mb->msgno, target,
+				  "read failed: %s", strerror(errno));
+	if (n == 0)
+		return 0; /* the input is shorter than that */
+	return lands(tmp + 1, (size_t)n - 1, tmp[0], (size_t)n < sizeof(tmp));
 }
 
 static int clen_format(const struct mm_mbox *mb)
@@ -247,7 +257,6 @@ static int use_clen(struct mm_mbox *mb, struct mm_err *err_r)
 		return 0;
 	}
 	mb->cl_active = 1;
-	mb->cl_verified = r == 1;
 	mb->cl_limit = target;
 	mb->msg.clen_used = 1;
 	return 0;

@@ -4,6 +4,7 @@
 #define MM_MBOX_INT_H
 
 #include "mm_mbox.h"
+#include "mm_spill.h"
 
 /* Lookahead needed at a line start to decide everything about it:
  * a blank line ("\r\n") plus a whole From_ line after it. */
@@ -37,6 +38,7 @@ struct mm_mbox {
 	enum mm_format format;
 	int seekable;
 	int eof;                /* read() returned 0 */
+	struct mm_spill spill;  /* a pipe's bytes read ahead to disk */
 
 	char *buf;
 	size_t cap, cap_max;
@@ -48,7 +50,6 @@ struct mm_mbox {
 	int midline;            /* pos is inside a line, not at its start */
 #define MM_IN_GT_RUN 2          /* ... inside the '>'s that start a line */
 	int cl_active;          /* body ends at cl_limit, not at a From_ */
-	int cl_verified;        /* landing of Content-Length was checked */
 	uint64_t cl_limit;
 	int nul_seen;
 	int hdr_only;           /* message ends with its header block */

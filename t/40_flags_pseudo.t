@@ -4,6 +4,9 @@ use warnings;
 use Test::More;
 use lib 't/lib';
 use MMFixture qw(read_mbox fixture);
+use File::Temp qw(tempdir);
+use MMMaildir qw(maildir_files);
+use MigrateMail qw(mbox_to_maildir);
 
 my %want = (    # subject => [flags, in_cur]
 	'none'                   => [ '',      0 ],
@@ -66,5 +69,48 @@ s/\A[^\n]*\n// for @parts;
 $parts[-1] =~ s/\n\z//;
 is_deeply([ map { $_->{content} } @{ $r->{msgs} } ], \@parts,
 	  'keep_headers: every byte but From_ lines and separators');
+
+# Status letters of every writer: GNU mailutils' "OAFRd", Python's D.
+# Without X-Status, Status A, F, D, d count; with one (even empty),
+# X-Status alone decides answered, flagged, deleted and draft.
+sub want_letters {
+	my ($status, $xstatus) = @_;
+	my %f;
+	$f{S} = 1 if $status =~ /R/;
+	my ($src, %map) = defined $xstatus
+	  ? ($xstatus, A => 'R', F => 'F', D => 'T', T => 'D')
+	  : ($status, A => 'R', F => 'F', D => 'T', d => 'T');
+	$f{ $map{$_} } = 1 for grep { $map{$_} } split //, $src;
+	my $letters = join '', sort keys %f;
+	return ($letters, $letters ne '' || $status =~ /[RO]/ ? 1 : 0);
+}
+$r = read_mbox(fixture('status-letters.mbox'));
+is(scalar @{ $r->{msgs} }, 144, 'status-letters: 64 Status sets, 64 with X-Status, 16 X-Status sets');
+is_deeply($r->{warnings}, [], 'status-letters: no warnings');
+my %by_subject;
+for my $m (@{ $r->{msgs} }) {
+	my ($status, $x) = $m->{content} =~ /^Subject: status=(\S*)(?: xstatus=(\S*))?$/m
+	  or die "no subject in $m->{content}";
+	my ($letters, $cur) = want_letters($status, $x);
+	my $what = "Status '$status'" . (defined $x ? ", X-Status '$x'" : '');
+	is($m->{flags}, $letters, "$what: flags '$letters'");
+	is($m->{in_cur} ? 1 : 0, $cur, "$what: " . ($cur ? 'cur' : 'new'));
+	unlike($m->{content}, qr/^(?:x-)?status:/mi, "$what: headers removed");
+	$by_subject{ ($m->{content} =~ /^(Subject: [^\n]*)/m)[0] } = [ $letters, $cur ];
+}
+is($r->{msgs}[1]{flags}, 'S', 'Status R: S');
+is($r->{msgs}[63]{flags}, 'FRST', 'Status ROAFDd: FRST');
+is($r->{msgs}[127]{flags}, 'S', 'Status ROAFDd with an empty X-Status: S only');
+is($r->{msgs}[143]{flags}, 'DFRT', 'X-Status AFDT over Status OAFDd: DFRT');
+
+# The same letters in the Maildir's names, and new/ versus cur/.
+my $dir = tempdir(CLEANUP => 1);
+my $st = mbox_to_maildir(fixture('status-letters.mbox'), "$dir/Maildir", host => 'h');
+is($st->{delivered}, 144, 'status-letters: all delivered');
+my ($files) = maildir_files("$dir/Maildir");
+my %got = map { (($_->{content} =~ /^(Subject: [^\n]*)/m)[0] => [ $_->{info} // '', $_->{dir} eq 'cur' ? 1 : 0 ]) }
+	  values %$files;
+is_deeply(\%got, \%by_subject, 'status-letters: info letters and cur/ in the Maildir');
+ok(!grep({ $_->{dir} eq 'new' && defined $_->{info} } values %$files), 'no info part in new/');
 
 done_testing;

@@ -122,10 +122,14 @@ sub ref_message {
 	my %v = map { $_ => header_value($_, $first{$_}) } keys %first;
 	my %f;
 	my $old = 0;
+	# Status A, F, D, d count unless there is an X-Status, which then
+	# alone decides answered, flagged, deleted, draft (src/mm_flags.h)
+	my %smap = defined $v{'x-status'} ? () : (A => 'R', F => 'F', D => 'T', d => 'T');
 	if (defined $v{status}) {
 		for my $c (split //, $v{status}) {
 			if ($c eq 'R') { $f{S} = 1; $old = 1 }
 			elsif ($c eq 'O') { $old = 1 }
+			elsif ($smap{$c}) { $f{ $smap{$c} } = 1 }
 		}
 	}
 	if (defined $v{'x-status'}) {
@@ -564,7 +568,7 @@ sub rnd_headers {
 	push @h, ['Date: ' . (chance(0.9) ? rnd_rfc_date() : 'not a date')]
 	  if chance(0.8);
 	push @h, ['Message-ID: <' . int(rand 1e9) . '@example.com>'] if chance(0.7);
-	my $st = sub { pick('RO', 'O', 'R', '', 'U', 'OR', 'NRO') };
+	my $st = sub { pick('RO', 'O', 'R', '', 'U', 'OR', 'NRO', 'ROA', 'OFd', 'D') };
 	push @h, [rnd_case('Status') . ': ' . $st->()] if chance(0.4);
 	push @h, [rnd_case('Status') . ': ' . $st->()] if chance(0.05);
 	push @h, ['Status: ' . pick('R', 'O'), ' ' . pick('O', 'R', 'X')]

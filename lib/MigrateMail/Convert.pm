@@ -70,12 +70,18 @@ sub _run {
 	} else {
 		# a file size limit must give EFBIG, not kill the process
 		local $SIG{XFSZ} = 'IGNORE';
+		# an mbox that cannot be read again (a pipe) is verified
+		# against a digest of each message taken as it streamed by
+		my $digest = $opt{verify} && !$verify_only && !_rereadable($fh, $start);
+		$c{verify_digest} = 1 if $digest;
 		my $ok = eval {
 			%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };
 			_verify_after(\%stats, $fh, $start, $maildir, \%c)
-			  if $opt{verify} && !$verify_only && !$stats{fatal};
+			  if $opt{verify} && !$verify_only && !$stats{fatal} && !$digest;
 			1;
 		};
+		$stats{verify_method} = $digest ? 'digest' : 'bytes'
+		  if $ok && ($opt{verify} || $verify_only) && !$stats{fatal};
 		my $err = $@;
 		$unlock->();
 		die $err unless $ok;
@@ -133,6 +139,12 @@ sub _verify_after {
 	push @{ $stats->{warnings} }, grep { !$seen{"$_->{number} $_->{offset} $_->{text}"} }
 	  @{ $v->{warnings} || [] };
 	$stats->{fatal} = $v->{fatal} if $v->{fatal};
+}
+
+# Can the mbox be read again from where it started (a regular file)?
+sub _rereadable {
+	my ($fh, $start) = @_;
+	return defined $start && $start ne '' && -f $fh;
 }
 
 # Seek back to where the mbox started, for verification; false for pipes.

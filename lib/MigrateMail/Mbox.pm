@@ -65,6 +65,7 @@ sub _timezone {
 
 sub name   { $_[0]{name} }
 sub format { $_[0]{reader}->format }
+sub spilled { my @s = $_[0]{reader}->spilled; return wantarray ? @s : $s[0] }
 
 sub next {
 	my ($self) = @_;
@@ -177,8 +178,11 @@ The name used in warnings and errors (default: the path, or C<stdin>).
 =item buffer_max => $bytes
 
 The read-ahead window (default 4 MiB, minimum 64 KiB): the largest header
-block examined whole, and how far ahead a Content-Length is checked in a
-pipe.
+block examined whole, and how far ahead a Content-Length is checked in
+memory. A pipe splits exactly as the same file read by path: a farther
+Content-Length is checked in an unlinked temporary file (mode 0600, in
+C<$TMPDIR> or F</tmp>) that the stream is copied to as far as where it
+lands, then read back; see C<spilled> below.
 
 =back
 
@@ -191,6 +195,15 @@ error.
 =head2 $name = $mbox->format
 
 The variant in use (after the first C<next> when it was C<auto>).
+
+=head2 ($bytes, $peak) = $mbox->spilled
+
+Bytes of a pipe copied to temporary files so far to check where a
+Content-Length lands, and the most disk space held at once (both 0 for
+a file, and for a pipe whose Content-Length headers all land within
+C<buffer_max>). In scalar context, C<$bytes>. When the temporary file
+cannot be created or written (disk full), C<next> croaks with an
+C<ERROR> that says so: the split is never made differently instead.
 
 =head2 @warnings = $mbox->warnings
 
@@ -220,6 +233,11 @@ C<no-separator> (a From_ line without the blank line before it).
 =item ERROR: NAME: cannot open mbox: REASON
 
 =item ERROR: NAME: message N, offset X: read failed: REASON
+
+=item ERROR: NAME: message N, offset X: cannot write the temporary file in DIR that checks where Content-Length lands on this pipe (N bytes written): REASON
+
+Reading a pipe needed disk space in C<$TMPDIR> (or F</tmp>) that was not
+there; give the mbox by path, or point C<TMPDIR> at a larger file system.
 
 =item ERROR: unknown mbox format 'F' (auto, mboxo, mboxrd, mboxcl, mboxcl2)
 

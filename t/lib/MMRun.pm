@@ -49,6 +49,7 @@ sub spew {
 
 # run_script('bin/x', [{ stdin => FILE, umask => 077 },] @args)
 #   -> (stdout, stderr, exit status)
+# (pipe => FILE instead of stdin: standard input is a pipe fed from FILE)
 sub run_script {
 	my ($script, @args) = @_;
 	my $o = ref $args[0] eq 'HASH' ? shift @args : {};
@@ -56,7 +57,11 @@ sub run_script {
 	my $pid = fork // die "fork: $!";
 	if (!$pid) {
 		umask $o->{umask} if defined $o->{umask};
-		open STDIN, '<', $o->{stdin} // '/dev/null' or die;
+		if (defined $o->{pipe}) {
+			open STDIN, '-|', 'cat', $o->{pipe} or die "cat: $!";
+		} else {
+			open STDIN, '<', $o->{stdin} // '/dev/null' or die;
+		}
 		open STDOUT, '>', "$dir/out" or die;
 		open STDERR, '>', "$dir/err" or die;
 		exec $^X, '-Mblib', $script, @args or die "exec: $!";

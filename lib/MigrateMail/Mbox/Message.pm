@@ -124,6 +124,14 @@ Maildir info letters in Maildir order (C<DFRST>): C<Status: R> gives S;
 C<X-Status> A, F, D, T give R, F, T, D; C<X-Mozilla-Status> bits 0x1,
 0x2, 0x4, 0x8 give S, R, F, T.
 
+Writers that keep every flag in C<Status> (GNU mailutils writes
+C<Status: OAFRd>; Python's mailbox reads D, F, A there too) are read as
+meant: C<Status> A gives R, F gives F, D and d (mailutils' deleted)
+give T. Where a message has an C<X-Status> header as well, even an empty
+one, that header alone decides answered, flagged, deleted and draft (it
+is where the writers that use it keep those four), and C<Status> gives
+only R and O. C<X-Mozilla-Status> adds its bits either way.
+
 =head2 $bool = $msg->in_cur
 
 True when the message was seen by a mail client before (C<Status> O or
