@@ -44,6 +44,7 @@ static void look_at(const char *p, size_t n, int at_eof, struct look *lk)
 	lk->len = 0;
 	lk->header_next = 0;
 	lk->why = NULL;
+	lk->from.dated = 0;
 	lk->from_like = n >= 5 && memcmp(p, "From ", 5) == 0;
 	if (!lk->from_like)
 		return;
@@ -172,6 +173,7 @@ size_t mm_mbox_from_start(struct mm_mbox *mb, struct mm_from *from_r)
 			     mb->msgno == 1 ? "the start of the file"
 					    : mb->cut_basis);
 	} else {
+		mb->noted_at = at + 1;
 		if (lk.from_like)
 			mm_mbox_warn(mb, MM_W_NO_FROM, at,
 				     "no From_ line: the line here starts "
