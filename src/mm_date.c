@@ -481,9 +481,12 @@ static int parse_rfc(const char *p, const char *end, struct mm_from *f)
 		if (q - p <= 6)
 			p = skip_cfws(q, end);
 	} else if ((q = alpha_end(p, end)) > p) {
+		/* Longer unknown words are prose, not zone names. */
 		if (q - p > 6)
 			return -1;
 		r = zone_lookup(p, (size_t)(q - p), &f->tz_off);
+		if (r < 0 && q - p > 5)
+			return -1;
 		if (r != 0) {
 			f->tz_off = MM_TZ_NONE;
 			zone_word(f, p, (size_t)(q - p), r);
