@@ -167,6 +167,7 @@ size_t mm_mbox_from_start(struct mm_mbox *mb, struct mm_from *from_r)
 		mb->strict_seen = 1;
 	} else if (lk.cls == MM_FROM_LOOSE &&
 		   (mb->msgno == 1 || mb->cut_at == at + 1)) {
+		mb->msg.from_loose = 1;
 		mm_mbox_warn(mb, MM_W_GUESS, at,
 			     "message %lu starts at a From_ line with %s "
 			     "(guessed boundary: %s)", mb->msgno, lk.why,
