@@ -84,7 +84,7 @@ size_t mm_from_line_len(const char *p, size_t n, int at_eof,
 static const char *why_not(const struct look *lk)
 {
 	if (lk->cls != MM_FROM_LOOSE)
-		return "too long to be a From_ line";
+		return "it cannot be a From_ line";
 	if (!lk->header_next)
 		return "no header field follows it";
 	return "no blank line before it, in a file with strict From_ lines";

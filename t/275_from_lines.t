@@ -148,4 +148,14 @@ is_deeply($r->{warning_lines},
 	  [ 'WARNING: mbox: message 1, offset 0: no From_ line: the line here starts "From " but has over 1024 bytes; bytes kept as a message of their own' ],
 	  'no From_ line names the rejected line and why');
 
+# From_-like lines that cannot be From_ lines, after a blank line: kept
+# inside, each reported once.
+$r = read_mbox(mbox_file('odd.mbox', "From a Mon Jan  1 12:00:00 2001\nSubject: x\n\n"
+			 . "From a\x01b\nSubject: y\n\nFrom " . ('x' x 1100) . "\nend\n"), name => 'mbox');
+is(scalar @{ $r->{msgs} }, 1, 'control bytes, over-long line: one message');
+is_deeply($r->{warning_lines},
+	  [ 'WARNING: mbox: message 1, offset 44: From_-like line with control characters kept inside message 1: it cannot be a From_ line',
+	    'WARNING: mbox: message 1, offset 65: From_-like line with over 1024 bytes kept inside message 1: it cannot be a From_ line' ],
+	  'each reported once, with why');
+
 done_testing;
