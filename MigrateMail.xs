@@ -393,6 +393,43 @@ parse_from_line(line)
 	RETVAL
 
 SV *
+classify_from_line(line)
+	SV *line
+    PREINIT:
+	STRLEN len;
+	const char *p, *why;
+	struct mm_from from;
+	enum mm_from_class cls;
+	time_t t;
+	HV *hv;
+    CODE:
+	p = SvPVbyte(line, len);
+	if (len > 0 && p[len - 1] == '\n')
+		len--;
+	cls = mm_from_classify(p, len, &from, &why);
+	hv = newHV();
+	hv_store_pv(aTHX_ hv, "class", cls == MM_FROM_STRICT ? "strict"
+		    : cls == MM_FROM_LOOSE ? "loose" : "none");
+	if (why != NULL)
+		hv_store_pv(aTHX_ hv, "why", why);
+	if (cls != MM_FROM_NONE)
+		(void)hv_stores(hv, "sender",
+				newSVpvn(from.sender, from.sender_len));
+	if (cls != MM_FROM_NONE && from.dated) {
+		if (from.tz_off != MM_TZ_NONE)
+			hv_store_iv(aTHX_ hv, "tz_offset", from.tz_off);
+		if (mm_from_time(&from, 0, 0, &t) == 0)
+			hv_store_iv(aTHX_ hv, "time", (IV)t);
+	}
+	if (cls != MM_FROM_NONE && from.zone_unknown != NULL)
+		(void)hv_stores(hv, "zone_unknown",
+				newSVpvn(from.zone_unknown,
+					 from.zone_unknown_len));
+	RETVAL = newRV_noinc((SV *)hv);
+    OUTPUT:
+	RETVAL
+
+SV *
 parse_date(value)
 	SV *value
     PREINIT:

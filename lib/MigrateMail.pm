@@ -10,7 +10,7 @@ XSLoader::load('MigrateMail', $VERSION);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(mbox_to_maildir verify_maildir parse_from_line
-		    parse_date tz_offset
+		    classify_from_line parse_date tz_offset
 		    password_scheme password_verify password_hash
 		    password_method);
 
@@ -269,6 +269,18 @@ reference with C<sender>, C<year>, C<mon> (1-12), C<day>, C<hour>,
 C<min>, C<sec>, C<tz_offset> (seconds east of UTC, only when the line
 names a zone) and C<time> (epoch seconds; local time of the process
 unless the line names a zone).
+
+=head2 $c = classify_from_line($line)
+
+What the reader makes of a line that may start a message (see
+L<MigrateMail::Mbox/Message boundaries>): a hash reference with C<class>
+(C<strict>: a sender and a ctime date, as parse_from_line() accepts;
+C<loose>: starts C<From > but has no such date; C<none>), C<why> (why it
+is not strict: C<no date>, C<an RFC 822 date>, C<a date that does not
+parse>, C<over 1024 bytes>, C<control characters>, ...), C<sender>, and
+when a date was read C<time> and C<tz_offset> as for parse_from_line(),
+and C<zone_unknown>, a zone name whose offset is not known (the date is
+then read as if no zone were written).
 
 =head2 $epoch = parse_date($value)
 

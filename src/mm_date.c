@@ -61,22 +61,43 @@ static int name_index(const char *t, size_t n, const char *const *tab,
 	return -1;
 }
 
-/* CST is ambiguous world-wide; mail software has always meant US Central. */
+/* The zone names real From_ lines and Date: headers carry (strftime's
+ * %Z of the writing host, so tzdata's abbreviations plus a few older
+ * ones). Where one name has several meanings the one mail has used most
+ * is taken: CST, EST, AST are North American (RFC 822 lists CST and EST;
+ * tzdata writes AST for the Atlantic zone), BST is British Summer Time.
+ * IST (India +0530, Ireland +0100, Israel +0200) is too ambiguous to
+ * guess: it is listed with MM_TZ_NONE and reported as ambiguous. */
 static const struct {
 	const char *name;
 	int off;
 } zone_tab[] = {
-	{ "ut", 0 }, { "utc", 0 }, { "gmt", 0 }, { "z", 0 },
-	{ "wet", 0 }, { "west", 3600 },
+	{ "ut", 0 }, { "utc", 0 }, { "uct", 0 }, { "gmt", 0 }, { "z", 0 },
+	{ "wet", 0 }, { "west", 3600 }, { "bst", 3600 },
 	{ "cet", 3600 }, { "cest", 7200 }, { "met", 3600 }, { "mest", 7200 },
-	{ "mez", 3600 }, { "mesz", 7200 },
-	{ "eet", 7200 }, { "eest", 10800 },
+	{ "mez", 3600 }, { "mesz", 7200 }, { "wat", 3600 },
+	{ "eet", 7200 }, { "eest", 10800 }, { "cat", 7200 }, { "sast", 7200 },
+	{ "idt", 3 * 3600 }, { "msk", 3 * 3600 }, { "msd", 4 * 3600 },
+	{ "eat", 3 * 3600 }, { "pkt", 5 * 3600 }, { "ict", 7 * 3600 },
+	{ "wib", 7 * 3600 }, { "hkt", 8 * 3600 }, { "sgt", 8 * 3600 },
+	{ "awst", 8 * 3600 }, { "jst", 9 * 3600 }, { "kst", 9 * 3600 },
+	{ "acst", 9 * 3600 + 1800 }, { "acdt", 10 * 3600 + 1800 },
+	{ "aest", 10 * 3600 }, { "aedt", 11 * 3600 },
+	{ "nzst", 12 * 3600 }, { "nzdt", 13 * 3600 },
+	{ "nst", -3 * 3600 - 1800 }, { "ndt", -2 * 3600 - 1800 },
+	{ "ast", -4 * 3600 }, { "adt", -3 * 3600 },
 	{ "est", -5 * 3600 }, { "edt", -4 * 3600 },
 	{ "cst", -6 * 3600 }, { "cdt", -5 * 3600 },
 	{ "mst", -7 * 3600 }, { "mdt", -6 * 3600 },
 	{ "pst", -8 * 3600 }, { "pdt", -7 * 3600 },
+	{ "akst", -9 * 3600 }, { "akdt", -8 * 3600 },
+	{ "hst", -10 * 3600 }, { "hdt", -9 * 3600 },
+	{ "ist", MM_TZ_NONE },
 };
 
+/* 0: known (*off_r set), 1: ambiguous, -1: not in the table. A name
+ * with "DST" glued on ("WETDST", SunOS's TZ=WET0WETDST) is its base
+ * zone plus an hour. */
 static int zone_lookup(const char *t, size_t n, int *off_r)
 {
 	size_t i;
@@ -84,8 +105,15 @@ static int zone_lookup(const char *t, size_t n, int *off_r)
 	for (i = 0; i < sizeof(zone_tab) / sizeof(zone_tab[0]); i++)
 		if (tok_eq(t, n, zone_tab[i].name)) {
 			*off_r = zone_tab[i].off;
-			return 0;
+			return *off_r == MM_TZ_NONE ? 1 : 0;
 		}
+	if (n > 3 && tok_eq(t + n - 3, 3, "dst")) {
+		int r = zone_lookup(t, n - 3, off_r);
+
+		if (r == 0)
+			*off_r += 3600;
+		return r;
+	}
 	return -1;
 }
 
@@ -196,47 +224,81 @@ static int whole_num(const char *t, size_t n, int min, int max, int *v_r)
 	return digits(&p, t + n, min, max, v_r) && p == t + n;
 }
 
-/* Old SunOS wrote "MET DST", so a DST token after a known name counts. */
+static int is_upper_word(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i] < 'A' || t[i] > 'Z')
+			return 0;
+	return 1;
+}
+
+/* Remember a zone name whose offset is not known, for the caller to
+ * report; a numeric zone written as well makes it harmless. */
+static void zone_word(struct mm_from *f, const char *t, size_t n, int r)
+{
+	f->zone_unknown = t;
+	f->zone_unknown_len = n;
+	f->zone_ambiguous = r == 1;
+}
+
+/* A zone token: "+hhmm", or a name of at most 6 letters (known ones in
+ * any case, unknown ones in capitals, as strftime writes them: a
+ * lowercase word is prose, not a zone). Old SunOS wrote "MET DST", so a
+ * DST token after a name counts as part of it. Sets *off_r (MM_TZ_NONE
+ * for an unknown name); *numeric_r tells which kind it was. */
 static int zone_tok(const char *t, size_t n, const char **pp,
-		    const char *end, int *off_r)
+		    const char *end, struct mm_from *f, int *off_r,
+		    int *numeric_r)
 {
 	const char *p = t, *q = *pp, *t2;
 	size_t i, n2;
-	int off;
+	int off, r;
 
+	*numeric_r = 0;
 	if (numeric_zone(&p, t + n, &off)) {
 		if (p != t + n)
 			return 0;
 		*off_r = off;
+		*numeric_r = 1;
 		return 1;
 	}
-	/* Longer words are prose ("trailing garbage"), not zone names. */
-	if (n > 5)
+	if (n > 6)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!is_alpha(t[i]))
 			return 0;
-	if (zone_lookup(t, n, off_r) < 0) {
-		*off_r = MM_TZ_NONE;
-		return 1;
-	}
+	r = zone_lookup(t, n, &off);
+	if (r < 0 && !is_upper_word(t, n))
+		return 0;
 	if (next_tok(&q, end, &t2, &n2) && tok_eq(t2, n2, "dst")) {
-		*off_r += 3600;
+		if (r == 0)
+			off += 3600;
 		*pp = q;
+		n = (size_t)(t2 + n2 - t);
 	}
+	*off_r = r == 0 ? off : MM_TZ_NONE;
+	if (r != 0)
+		zone_word(f, t, n, r);
 	return 1;
 }
 
 /* "Wdy Mon dd hh:mm[:ss] [zone] yyyy [zone] [remote from host]", which
- * must use up all of [p, end). */
+ * must use up all of [p, end). Any 4-digit year: RFC 4155 sets no range,
+ * and mail from before 1970 exists (as do writers that put the epoch's
+ * last second of 1969 on a UTC host). One zone at most, except that a
+ * name before the year may be followed by a numeric zone after it
+ * ("UTC 1970 +0000"), which then wins. */
 static int parse_ctime(const char *p, const char *end, int uucp,
 		       struct mm_from *f)
 {
 	const char *t;
 	size_t n;
-	int i, zone_seen = 0;
+	int i, numeric, zone_seen = 0, off;
 
 	f->tz_off = MM_TZ_NONE;
+	f->zone_unknown = NULL;
+	f->zone_unknown_len = 0;
+	f->zone_ambiguous = 0;
 	if (!next_tok(&p, end, &t, &n) ||
 	    name_index(t, n, wday_names, 7, 0) < 0)
 		return -1;
@@ -263,24 +325,33 @@ static int parse_ctime(const char *p, const char *end, int uucp,
 	if (!next_tok(&p, end, &t, &n))
 		return -1;
 	if (!is_digit(t[0])) {
-		if (!zone_tok(t, n, &p, end, &f->tz_off) ||
+		if (!zone_tok(t, n, &p, end, f, &f->tz_off, &numeric) ||
 		    !next_tok(&p, end, &t, &n))
 			return -1;
-		zone_seen = 1;
+		zone_seen = numeric ? 2 : 1;
 	}
-	if (!whole_num(t, n, 4, 4, &f->year) || f->year < 1970 ||
-	    f->year > 2199)
+	if (!whole_num(t, n, 4, 4, &f->year))
 		return -1;
 	if (!next_tok(&p, end, &t, &n))
 		goto done;
-	if (!zone_seen && !tok_eq(t, n, "remote") &&
-	    zone_tok(t, n, &p, end, &f->tz_off) && !next_tok(&p, end, &t, &n))
-		goto done;
+	if (zone_seen != 2 && !tok_eq(t, n, "remote") &&
+	    zone_tok(t, n, &p, end, f, &off, &numeric) &&
+	    (zone_seen == 0 || numeric)) {
+		if (numeric) {
+			f->zone_unknown = NULL;
+			f->zone_ambiguous = 0;
+		}
+		f->tz_off = off;
+		if (!next_tok(&p, end, &t, &n))
+			goto done;
+	}
 	if (!uucp || !tok_eq(t, n, "remote") || !next_tok(&p, end, &t, &n) ||
 	    !tok_eq(t, n, "from") || !next_tok(&p, end, &t, &n) ||
 	    next_tok(&p, end, &t, &n))
 		return -1;
 done:
+	if (f->tz_off != MM_TZ_NONE)
+		f->zone_unknown = NULL;
 	return valid_fields(f->year, f->mon, f->day, f->hour, f->min, f->sec)
 		       ? 0 : -1;
 }
@@ -310,6 +381,7 @@ int mm_from_parse(const char *line, size_t len, struct mm_from *from_r)
 			s--;
 		f.sender = line + 5;
 		f.sender_len = s - 5;
+		f.dated = 1;
 		*from_r = f;
 		return 0;
 	}
@@ -355,11 +427,18 @@ static const char *alpha_end(const char *p, const char *end)
 	return p;
 }
 
-static int parse_rfc(const char *p, const char *end, time_t *t_r)
+/* An RFC 5322 date into f (sender untouched): tz_off is MM_TZ_NONE when
+ * no zone or an unknown name was written (f->zone_unknown says which). */
+static int parse_rfc(const char *p, const char *end, struct mm_from *f)
 {
 	const char *q;
-	int day, mon, year, h, m, s = 0, off = 0;
+	int mon, r;
 
+	f->tz_off = MM_TZ_NONE;
+	f->zone_unknown = NULL;
+	f->zone_unknown_len = 0;
+	f->zone_ambiguous = 0;
+	f->sec = 0;
 	p = skip_cfws(p, end);
 	q = alpha_end(p, end);
 	if (q > p) {
@@ -369,50 +448,55 @@ static int parse_rfc(const char *p, const char *end, time_t *t_r)
 		if (p < end && *p == ',')
 			p = skip_cfws(p + 1, end);
 	}
-	if (!digits(&p, end, 1, 2, &day))
+	if (!digits(&p, end, 1, 2, &f->day))
 		return -1;
 	p = skip_cfws(p, end);
 	q = alpha_end(p, end);
 	if ((mon = name_index(p, (size_t)(q - p), mon_names, 12, 1)) < 0)
 		return -1;
+	f->mon = mon + 1;
 	p = skip_cfws(q, end);
 	q = p;
-	if (!digits(&p, end, 2, 4, &year))
+	if (!digits(&p, end, 2, 4, &f->year))
 		return -1;
 	/* RFC 5322 4.3: obsolete 2- and 3-digit years. */
 	if (p - q == 2)
-		year += year < 50 ? 2000 : 1900;
+		f->year += f->year < 50 ? 2000 : 1900;
 	else if (p - q == 3)
-		year += 1900;
+		f->year += 1900;
 	p = skip_cfws(p, end);
-	if (!digits(&p, end, 1, 2, &h) || p == end || *p++ != ':' ||
-	    !digits(&p, end, 2, 2, &m))
+	if (!digits(&p, end, 1, 2, &f->hour) || p == end || *p++ != ':' ||
+	    !digits(&p, end, 2, 2, &f->min))
 		return -1;
 	if (p < end && *p == ':') {
 		p++;
-		if (!digits(&p, end, 2, 2, &s))
+		if (!digits(&p, end, 2, 2, &f->sec))
 			return -1;
 	}
 	p = skip_cfws(p, end);
-	if (numeric_zone(&p, end, &off)) {
+	if (numeric_zone(&p, end, &f->tz_off)) {
 		/* "-0500 EST" without the parentheses is common enough. */
 		p = skip_cfws(p, end);
 		q = alpha_end(p, end);
-		if (q - p <= 5)
+		if (q - p <= 6)
 			p = skip_cfws(q, end);
 	} else if ((q = alpha_end(p, end)) > p) {
-		/* Unknown and military names mean "no real zone": UTC, as
-		 * RFC 5322 4.3 says, and as for a missing zone. */
-		if (q - p > 5)
+		/* Longer unknown words are prose, not zone names. */
+		if (q - p > 6)
 			return -1;
-		if (zone_lookup(p, (size_t)(q - p), &off) < 0)
-			off = 0;
+		r = zone_lookup(p, (size_t)(q - p), &f->tz_off);
+		if (r < 0 && q - p > 5)
+			return -1;
+		if (r != 0) {
+			f->tz_off = MM_TZ_NONE;
+			zone_word(f, p, (size_t)(q - p), r);
+		}
 		p = skip_cfws(q, end);
 	}
-	if (p != end || year < 1900 ||
-	    !valid_fields(year, mon + 1, day, h, m, s))
+	if (p != end ||
+	    !valid_fields(f->year, f->mon, f->day, f->hour, f->min, f->sec))
 		return -1;
-	return utc_time(year, mon + 1, day, h, m, s, off, t_r);
+	return 0;
 }
 
 int mm_date_rfc5322(const char *value, size_t len, time_t *t_r)
@@ -422,8 +506,15 @@ int mm_date_rfc5322(const char *value, size_t len, time_t *t_r)
 
 	if (len == 0)
 		return -1;
-	if (parse_rfc(p, end, t_r) == 0)
-		return 0;
+	/* Unknown and military names mean "no real zone": UTC, as RFC 5322
+	 * 4.3 says, and as for a missing zone. */
+	if (parse_rfc(p, end, &f) == 0)
+		return f.year < 1900 ? -1
+				     : utc_time(f.year, f.mon, f.day, f.hour,
+						f.min, f.sec,
+						f.tz_off == MM_TZ_NONE ? 0
+								       : f.tz_off,
+						t_r);
 	/* Some mailers put an asctime() string into Date:. */
 	while (p < end && is_ws(*p))
 		p++;
@@ -433,6 +524,88 @@ int mm_date_rfc5322(const char *value, size_t len, time_t *t_r)
 		return -1;
 	return utc_time(f.year, f.mon, f.day, f.hour, f.min, f.sec,
 			f.tz_off == MM_TZ_NONE ? 0 : f.tz_off, t_r);
+}
+
+/* The loose reading of a "From " line that is not a strict one: the
+ * first word is the sender, and an RFC 822 date (or its comma-less
+ * cousin "Sun 24 Jan 2016 21:57:32") may follow it. */
+static const char *parse_loose(const char *line, size_t end,
+			       struct mm_from *f)
+{
+	size_t i = 5, s;
+	int digit = 0;
+
+	while (i < end && line[i] == ' ')
+		i++;
+	s = i;
+	while (i < end && line[i] != ' ')
+		i++;
+	f->sender = line + s;
+	f->sender_len = i - s;
+	if (s < end && parse_rfc(line + s, line + end, f) == 0) {
+		f->sender_len = 0;
+		f->dated = 1;
+		return "an RFC 822 date";
+	}
+	for (; i < end; i++) {
+		digit |= is_digit(line[i]);
+		if (line[i - 1] != ' ' || line[i] == ' ')
+			continue;
+		if (parse_rfc(line + i, line + end, f) == 0) {
+			f->sender_len = i - s;
+			while (f->sender_len > 0 && line[s + f->sender_len - 1] == ' ')
+				f->sender_len--;
+			f->dated = 1;
+			return "an RFC 822 date";
+		}
+	}
+	f->year = f->mon = f->day = f->hour = f->min = f->sec = 0;
+	f->tz_off = MM_TZ_NONE;
+	f->zone_unknown = NULL;
+	return digit ? "a date that does not parse" : "no date";
+}
+
+enum mm_from_class mm_from_classify(const char *line, size_t len,
+				    struct mm_from *from_r, const char **why_r)
+{
+	struct mm_from f;
+	const char *why;
+	size_t end = len;
+
+	memset(&f, 0, sizeof(f));
+	f.tz_off = MM_TZ_NONE;
+	if (len < 5 || memcmp(line, "From ", 5) != 0) {
+		why = "no \"From \" at the start";
+	} else if (len > MM_FROM_LINE_MAX) {
+		why = "over 1024 bytes";
+	} else if (mm_from_parse(line, len, &f) == 0) {
+		*from_r = f;
+		*why_r = NULL;
+		return MM_FROM_STRICT;
+	} else {
+		if (line[end - 1] == '\r')
+			end--;
+		while (end > 5 && line[end - 1] == ' ')
+			end--;
+		/* A From_ line is text: control bytes mean a binary or
+		 * CR-only file whose "line" is really many. */
+		for (size_t i = 5; i < end; i++)
+			if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+			    line[i] == 0x7f) {
+				*from_r = f;
+				*why_r = "control characters";
+				return MM_FROM_NONE;
+			}
+		memset(&f, 0, sizeof(f));
+		f.tz_off = MM_TZ_NONE;
+		why = parse_loose(line, end, &f);
+		*from_r = f;
+		*why_r = why;
+		return MM_FROM_LOOSE;
+	}
+	*from_r = f;
+	*why_r = why;
+	return MM_FROM_NONE;
 }
 
 int mm_from_time(const struct mm_from *from, int fixed_off_valid,

@@ -36,6 +36,9 @@ const char *mm_code_name(enum mm_code code)
 	case MM_W_TRUNCATED: return "truncated";
 	case MM_W_LONG_HEADER: return "long-header";
 	case MM_W_NO_SEPARATOR: return "no-separator";
+	case MM_W_FROM_LIKE: return "from-like";
+	case MM_W_GUESS: return "guessed-boundary";
+	case MM_W_ZONE: return "unknown-zone";
 	case MM_W_FILESYSTEM: return "filesystem";
 	}
 	return "unknown";

@@ -25,6 +25,9 @@ enum mm_code {
 	MM_W_TRUNCATED,     /* file ends inside headers or before Content-Length */
 	MM_W_LONG_HEADER,   /* header block too long to inspect whole */
 	MM_W_NO_SEPARATOR,  /* From_ line not preceded by a blank line */
+	MM_W_FROM_LIKE,     /* a From_-like line kept inside a message */
+	MM_W_GUESS,         /* a message starts at a loose From_ line */
+	MM_W_ZONE,          /* a From_ date's zone name is unknown */
 	MM_W_FILESYSTEM = 200, /* the target works, but not as it should */
 };
 

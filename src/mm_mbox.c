@@ -141,36 +141,6 @@ size_t mm_mbox_blank_at(const struct mm_mbox *mb, size_t i)
 	return 0;
 }
 
-size_t mm_from_line_len(const char *p, size_t n, int at_eof,
-			struct mm_from *from_r)
-{
-	struct mm_from from;
-	size_t len, avail = n;
-	const char *nl;
-
-	if (n < 5 || memcmp(p, "From ", 5) != 0)
-		return 0;
-	if (avail > MM_FROM_LINE_MAX + 1)
-		avail = MM_FROM_LINE_MAX + 1;
-	nl = memchr(p, '\n', avail);
-	if (nl != NULL)
-		len = (size_t)(nl - p);
-	else if (at_eof && n <= MM_FROM_LINE_MAX)
-		len = n; /* last line of the file, no newline */
-	else
-		return 0;
-	if (mm_from_parse(p, len, from_r ? from_r : &from) < 0)
-		return 0;
-	return nl != NULL ? len + 1 : len;
-}
-
-size_t mm_mbox_from_at(struct mm_mbox *mb, size_t i, struct mm_from *from_r)
-{
-	if (i >= mb->end)
-		return 0;
-	return mm_from_line_len(mb->buf + i, mb->end - i, mb->eof, from_r);
-}
-
 void mm_mbox_warn(struct mm_mbox *mb, enum mm_code code, uint64_t offset,
 		  const char *fmt, ...)
 {
@@ -293,7 +263,7 @@ int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 	mb->cl_active = 0;
 	mb->nul_seen = 0;
 
-	flen = mm_mbox_from_at(mb, mb->pos, &from);
+	flen = mm_mbox_from_start(mb, &from);
 	mb->msg.hash = mm_hash(MM_HASH_INIT, mb->buf + mb->pos, flen);
 	if (flen > 0) {
 		size_t slen = from.sender_len;
@@ -303,13 +273,11 @@ int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 			slen = MM_FROM_LINE_MAX;
 		memcpy(mb->msg.sender, from.sender, slen);
 		mb->msg.sender[slen] = '\0';
-		if (mm_from_time(&from, mb->opts.tz_fixed, mb->opts.tz_off,
+		if (from.dated &&
+		    mm_from_time(&from, mb->opts.tz_fixed, mb->opts.tz_off,
 				 &mb->msg.from_time) == 0)
 			mb->msg.has_from_time = 1;
 		mb->pos += flen;
-	} else {
-		mm_mbox_warn(mb, MM_W_NO_FROM, mb->msg.offset,
-			     "no From_ line: bytes kept as a message of their own");
 	}
 	if (mm_mbox_headers(mb, err_r) < 0)
 		return -1;
@@ -333,7 +301,7 @@ static void finish_clen(struct mm_mbox *mb)
 	size_t after = mb->pos + bl;
 
 	if (bl > 0 && ((after == mb->end && mb->eof) ||
-		       mm_mbox_from_at(mb, after, NULL) > 0))
+		       mm_mbox_from_at(mb, after, 1, NULL) > 0))
 		mb->pos = after;
 }
 
@@ -371,13 +339,13 @@ static int boundary_at(struct mm_mbox *mb, size_t pos, size_t *skip)
 	*skip = 0;
 	if (bl > 0) {
 		if ((pos + bl == mb->end && mb->eof) ||
-		    mm_mbox_from_at(mb, pos + bl, NULL) > 0) {
+		    mm_mbox_from_at(mb, pos + bl, 1, NULL) > 0) {
 			*skip = bl;
 			return 1;
 		}
 		return 0;
 	}
-	if (mb->buf[pos] == 'F' && mm_mbox_from_at(mb, pos, NULL) > 0)
+	if (mb->buf[pos] == 'F' && mm_mbox_from_at(mb, pos, 0, NULL) > 0)
 		return 2;
 	return 0;
 }
@@ -451,8 +419,7 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 			if (pos > run)
 				return yield(mb, run, pos - run, data_r, len_r);
 			if (ended == 2)
-				mm_mbox_warn(mb, MM_W_NO_SEPARATOR, mb->buf_off + pos,
-					     "From_ line not preceded by a blank line");
+				mm_mbox_warn_no_separator(mb, pos);
 			mb->pos += skip;
 			end_message(mb);
 			return 0;

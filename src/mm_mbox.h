@@ -31,6 +31,34 @@
  *
  * Odd but readable input gives warnings (see mm_mbox_warning()); nothing
  * that could be a message is dropped. Only I/O errors are errors.
+ *
+ * The boundary rule. A STRICT From_ line (mm_from_parse(): "From ", a
+ * sender, a ctime date with any 4-digit year and any zone word) always
+ * starts a message: no writer leaves such a line unquoted in a body, and
+ * mboxo cannot tell one from a boundary anyway. Without a blank line
+ * before it, the message it ends gets MM_W_NO_SEPARATOR.
+ *
+ * A LOOSE From_-like line (mm_from_classify(): "From " but no ctime date:
+ * "From ", "From - " (Netscape, Thunderbird), "From foo@bar blah"
+ * (Python's mailbox without a time), an RFC 822 date, a date that does
+ * not parse) is written by real mbox writers, and just as well by people
+ * ("From here on, ...") and by writers that quote only some body lines.
+ * It starts a message only where the evidence says so:
+ *   - as the first line of the file (after leading blank lines);
+ *   - after a blank line (the separator) AND before a header field line
+ *     (a letter, then letters, digits or '-', at most MM_HDR_NAME_MAX in
+ *     all, then ':'): the shape of a message, not of prose;
+ *   - before a header field line without a blank line before it, while
+ *     no message of this file has started at a strict From_ line (a file
+ *     of loose lines whose writer left a separator out). Decided from
+ *     what was read before the line only, so a pipe decides as a path.
+ * Each one taken is an MM_W_GUESS warning that names the reason. A
+ * From_-like line not taken stays in its message, with an MM_W_FROM_LIKE
+ * warning when it follows a blank line, carries a date or has a header
+ * field after it (a "From " in mid-paragraph is ordinary text). Inside
+ * a body bounded by a verified Content-Length nothing is a boundary.
+ * A zone name the date parser does not know (or finds ambiguous, "IST")
+ * is read as no zone, with one MM_W_ZONE warning per mailbox.
  */
 #ifndef MM_MBOX_H
 #define MM_MBOX_H
@@ -73,6 +101,7 @@ struct mm_msg {
 	unsigned long msgno;     /* 1-based, counts every message yielded */
 	uint64_t offset;         /* offset of its From_ line (or first byte) */
 	int has_from;            /* 0: bytes without a From_ line before them */
+	int from_loose;          /* the From_ line is a loose one (a guess) */
 	char sender[MM_FROM_LINE_MAX + 1]; /* envelope sender, NUL-terminated */
 	int has_from_time;
 	time_t from_time;        /* From_ line date as epoch seconds */

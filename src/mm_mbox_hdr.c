@@ -309,7 +309,7 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 				return -1;
 			after = mb->pos + bl;
 			if ((after == mb->end && mb->eof) ||
-			    mm_mbox_from_at(mb, after, NULL) > 0) {
+			    mm_mbox_from_at(mb, after, 1, NULL) > 0) {
 				/* The blank line is the separator and there is
 				 * no body - unless a Content-Length says the
 				 * body starts with a From_ line: decided below. */
@@ -339,9 +339,8 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 			mb->pos = lend;
 			continue;
 		}
-		if (mm_mbox_from_at(mb, mb->pos, NULL) > 0) {
-			mm_mbox_warn(mb, MM_W_NO_SEPARATOR, mb->buf_off + mb->pos,
-				     "From_ line not preceded by a blank line");
+		if (mm_mbox_from_at(mb, mb->pos, 0, NULL) > 0) {
+			mm_mbox_warn_no_separator(mb, mb->pos);
 			mb->hdr_only = 1;
 			break;
 		}

@@ -6,9 +6,13 @@
 #include "mm_mbox.h"
 #include "mm_spill.h"
 
+/* Longest field name that counts as "a header field follows" after a
+ * loose From_ line (see mm_mbox.h). */
+#define MM_HDR_NAME_MAX 128
 /* Lookahead needed at a line start to decide everything about it:
- * a blank line ("\r\n") plus a whole From_ line after it. */
-#define MM_LOOK (2 + MM_FROM_LINE_MAX + 2)
+ * a blank line ("\r\n"), a whole From_ line after it and the field
+ * name ("name:") of the line after that. */
+#define MM_LOOK (2 + MM_FROM_LINE_MAX + 2 + MM_HDR_NAME_MAX + 1)
 #define MM_BUF_INIT (256 * 1024)
 #define MM_BUF_MAX_DEFAULT (4 * 1024 * 1024)
 #define MM_WARN_QUEUE 64
@@ -61,6 +65,13 @@ struct mm_mbox {
 	struct mm_msg msg;
 	unsigned long msgno;
 
+	/* The boundary rule (mm_mbox.c) */
+	int strict_seen;        /* a message started at a strict From_ line */
+	uint64_t cut_at;        /* offset + 1 of the last loose From_ line */
+	const char *cut_basis;  /* ... taken as a boundary, and why */
+	uint64_t noted_at;      /* offset + 1 of the last From_-like line warned */
+	int zone_warned;        /* an unknown zone name was reported */
+
 	struct mm_err warnq[MM_WARN_QUEUE];
 	size_t warn_head, warn_len;
 	unsigned long warn_dropped;
@@ -81,14 +92,31 @@ static inline uint64_t mm_hash(uint64_t h, const char *p, size_t n)
 long mm_mbox_fill(struct mm_mbox *mb, size_t need, struct mm_err *err_r);
 
 /* Length of the From_ line at p (n bytes available; at_eof: nothing
- * follows them) including its newline, 0 if not a From_ line. */
+ * follows them) including its newline, 0 if not a From_ line. Without
+ * the reader's context: a strict From_ line, or a loose one that a
+ * header field line follows (what a Content-Length landing there, or a
+ * blank line before it, makes a boundary). */
 size_t mm_from_line_len(const char *p, size_t n, int at_eof,
 			struct mm_from *from_r);
 
-/* Is there a From_ line at buf[i]? Needs MM_LOOK bytes of lookahead
- * (or end of file). Fills *from_r when not NULL and returns the line
- * length including its newline, 0 if not a From_ line. */
-size_t mm_mbox_from_at(struct mm_mbox *mb, size_t i, struct mm_from *from_r);
+/* Does a message start at buf[i], by the boundary rule of mm_mbox.h?
+ * after_blank: a blank line (the separator) ends just before i. Needs
+ * MM_LOOK bytes of lookahead (or end of file). Fills *from_r when not
+ * NULL and returns the line length including its newline; 0 if no
+ * message starts there, after queueing a warning when the line was
+ * From_-like (once per line, however often it is asked about). */
+size_t mm_mbox_from_at(struct mm_mbox *mb, size_t i, int after_blank,
+		       struct mm_from *from_r);
+
+/* The From_ line of the message that starts at pos, by the boundary
+ * rule: its length (0: none, the bytes form a message without one),
+ * *from_r filled; queues the warnings about it (a guessed boundary, no
+ * From_ line, an unknown zone name). Needs MM_LOOK bytes at pos. */
+size_t mm_mbox_from_start(struct mm_mbox *mb, struct mm_from *from_r);
+
+/* Warn that the current message ends at buf[i] without the blank line
+ * before the From_ line there. */
+void mm_mbox_warn_no_separator(struct mm_mbox *mb, size_t i);
 
 /* Length of a blank line ("\n" or "\r\n") at buf[i], 0 if none. */
 size_t mm_mbox_blank_at(const struct mm_mbox *mb, size_t i);

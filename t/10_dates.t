@@ -2,7 +2,7 @@
 use strict;
 use warnings;
 use Test::More;
-use MigrateMail qw(parse_from_line parse_date tz_offset);
+use MigrateMail qw(parse_from_line classify_from_line parse_date tz_offset);
 
 $ENV{TZ} = 'UTC';
 require POSIX;
@@ -19,6 +19,11 @@ my @from = (
 	[ 'From MAILER-DAEMON Fri Jul  8 12:08:34 2011', 'MAILER-DAEMON', 1310126914 ],
 	[ 'From  Mon Jan  1 12:00:00 2001', '', 978350400 ],
 	[ 'From "John Doe"@example.com Mon Jan  1 12:00:00 2001', '"John Doe"@example.com', 978350400 ],
+	[ 'From nobody Wed Dec 31 23:59:59 1969', 'nobody', -1 ],
+	[ 'From a Fri Jan  1 12:00:00 1965', 'a', -157723200 ],
+	[ 'From root Tue Jul  7 20:33:03 1998 WETDST', 'root', 899839983 ],
+	[ 'From a Fri Jan  2 10:13:52 UTC 1970 +0000', 'a', 123232 ],
+	[ 'From a Mon Jan  1 12:00:00 JST 2001', 'a', 978318000 ],
 );
 for my $c (@from) {
 	my $f = parse_from_line($c->[0]);
@@ -39,6 +44,17 @@ for my $bad ('From here on, the text is body', 'From: alice@example.com',
 	     'From ' . ('x' x 1100) . ' Mon Jan  1 12:00:00 2001', '') {
 	is(parse_from_line($bad), undef, "not a From_ line: " . substr($bad, 0, 60));
 }
+
+is_deeply(classify_from_line("From daemon\@x Sun, 11 Nov 2007 06:58:35 +0200\n"),
+	  { class => 'loose', why => 'an RFC 822 date', sender => 'daemon@x',
+	    time => 1194757115, tz_offset => 7200 }, 'classify: RFC 822 date');
+is_deeply(classify_from_line('From - '), { class => 'loose', why => 'no date', sender => '-' },
+	  'classify: Netscape');
+is_deeply(classify_from_line('From a Mon Jan  1 12:00:00 2001 XYZ'),
+	  { class => 'strict', sender => 'a', time => 978350400, zone_unknown => 'XYZ' },
+	  'classify: strict, unknown zone reported');
+is_deeply(classify_from_line('>From a Mon Jan  1 12:00:00 2001'),
+	  { class => 'none', why => 'no "From " at the start' }, 'classify: none');
 
 is(parse_date('Mon, 1 Jan 2001 12:00:00 +0100'), 978346800, 'RFC 5322 date');
 is(parse_date('1 Jan 2001 12:00 -0500'), 978368400, 'no weekday, no seconds');

@@ -4,11 +4,14 @@
 # of MigrateMail::Mbox and MigrateMail::Mbox::Message), on randomly
 # generated mbox files (fixed seeds, so every run sees the same files).
 #
-# The reference slurps a file, splits it at its From_ lines and applies the
-# rules line by line to the header block, with regexes to the body; the
-# only thing it borrows from the XS module is
-# parse_from_line(), the oracle for "is this a valid From_ line date"
-# (tested on its own elsewhere), and parse_date() for the Date: header.
+# The reference slurps a file, splits it by the boundary rule (strict
+# From_ lines always; loose "From " lines at the start of the file, or
+# with a header field after them and either a blank line before them or
+# no strict From_ line so far) and applies the rules line by line to the
+# header block, with regexes to the body; the only things it borrows from
+# the XS module are parse_from_line(), the oracle for "is this a valid
+# From_ line date" (tested on its own elsewhere), classify_from_line() for
+# the sender and date of a loose line, and parse_date() for Date:.
 #
 # Every file is read several ways: by path (default window and the
 # smallest 64 KiB window), through a pipe, content taken with content(),
@@ -42,8 +45,8 @@ my %TRACK = map { $_ => 1 }
 
 sub is_blank { $_[0] eq "\n" || $_[0] eq "\r\n" }
 
-# A From_ line: at a line start, "From ", at most 1024 bytes without its
-# "\n", and a date the C parser accepts.
+# A strict From_ line: at a line start, "From ", at most 1024 bytes
+# without its "\n", and a date the C parser accepts.
 sub is_from_line {
 	my ($line) = @_;
 	return 0 unless substr($line, 0, 5) eq 'From ';
@@ -51,6 +54,20 @@ sub is_from_line {
 	chop $l if substr($l, -1) eq "\n";
 	return 0 if length($l) > 1024;
 	return defined MigrateMail::parse_from_line($l) ? 1 : 0;
+}
+
+# A loose one: "From ", at most 1024 bytes, text (no control bytes but
+# tabs once a final "\r" and trailing spaces are left aside), not strict.
+sub is_loose_line {
+	my ($line) = @_;
+	return 0 unless substr($line, 0, 5) eq 'From ' && !is_from_line($line);
+	my $l = $line;
+	chop $l if substr($l, -1) eq "\n";
+	return 0 if length($l) > 1024;
+	my $rest = substr $l, 5;
+	$rest =~ s/\r\z//;
+	$rest =~ s/ +\z//;
+	return $rest =~ /[\x00-\x08\x0a-\x1f\x7f]/ ? 0 : 1;
 }
 
 # The unfolded value of a header as the C reader sees it: after "name:",
@@ -176,30 +193,46 @@ sub ref_message {
 	return \%m;
 }
 
-# Split a whole file into messages: From_ lines start messages, leading
-# blank lines are skipped, other leading bytes form a message without
-# From_ line, and one blank line just before a From_ line or the end of
-# the file is the separator.
+# Split a whole file into messages, line by line: leading blank lines
+# are skipped; the first line starts a message (with it as From_ line if
+# it is strict or loose); later a strict From_ line starts one, and so
+# does a loose one with a header field line after it when a blank line
+# precedes it or no message has started at a strict line yet. One blank
+# line just before a From_ line or the end of the file is the separator.
 sub ref_split {
 	my ($data) = @_;
 	my $start = $data =~ /\A(?:\r?\n)*/ ? $+[0] : 0;
-	my @from;
-	pos($data) = $start;
-	while ($data =~ /^From [^\n]*\n?/mg) {
-		my $l = substr $data, $-[0], $+[0] - $-[0];
-		push @from, [ $-[0], $l ] if is_from_line($l);
+	my (@cut, $strict_seen, $prev_blank);
+	my $p = $start;
+	while ($p < length $data) {
+		my $e = index $data, "\n", $p;
+		$e = $e < 0 ? length $data : $e + 1;
+		my $l = substr $data, $p, $e - $p;
+		my $strict = is_from_line($l);
+		my $cut;
+		if ($p == $start) {
+			$cut = $strict || is_loose_line($l) ? 'from' : 'none';
+		} elsif ($strict) {
+			$cut = 'from';
+		} elsif (is_loose_line($l)
+			 && substr($data, $e, 130) =~ /\A[A-Za-z][A-Za-z0-9-]{0,127}:/
+			 && ($prev_blank || !$strict_seen)) {
+			$cut = 'from';
+		}
+		if ($cut) {
+			push @cut, [ $p, $cut eq 'from' ? $l : undef ];
+			$strict_seen = 1 if $strict;
+		}
+		$prev_blank = is_blank($l);
+		$p = $e;
 	}
 	my @msgs;
-	my $first = @from ? $from[0][0] : length $data;
-	push @msgs, { offset => $start,
-		      text => substr($data, $start, $first - $start) }
-	  if $first > $start;
-	for my $k (0 .. $#from) {
-		my ($off, $l) = @{ $from[$k] };
-		my $end = $k < $#from ? $from[ $k + 1 ][0] : length $data;
+	for my $k (0 .. $#cut) {
+		my ($off, $l) = @{ $cut[$k] };
+		my $end = $k < $#cut ? $cut[ $k + 1 ][0] : length $data;
+		my $fl = defined $l ? length $l : 0;
 		push @msgs, { offset => $off, from => $l,
-			      text => substr($data, $off + length $l,
-					     $end - $off - length $l) };
+			      text => substr($data, $off + $fl, $end - $off - $fl) };
 	}
 	for my $k (0 .. $#msgs) {
 		my $m = $msgs[$k];
@@ -225,7 +258,7 @@ sub ref_expect {
 		$e->{clen_used}  = $m->{clen_used} ? 1 : 0;
 		if ($m->{from}) {
 			(my $l = $m->{from}) =~ s/\n\z//;
-			my $p = MigrateMail::parse_from_line($l);
+			my $p = MigrateMail::classify_from_line($l);
 			$e->{sender}    = $p->{sender};
 			$e->{from_time} = $p->{time};
 		}
@@ -278,7 +311,7 @@ my %MODES = (
 my @MODES = qw(path path64k pipe64k chunks chunksdef skip keep auto);
 
 my %STATS = (files => 0, bytes => 0, messages => 0, runs => 0, checks => 0,
-	     big => 0, nofrom => 0);
+	     big => 0, nofrom => 0, loose => 0);
 
 sub esc {
 	my ($s) = @_;
@@ -468,6 +501,7 @@ sub check_file {
 	for my $m (@$msgs) {
 		$STATS{big}++ if length $m->{text} >= 200_000;
 		$STATS{nofrom}++ unless $m->{from};
+		$STATS{loose}++ if $m->{from} && !is_from_line($m->{from});
 	}
 	my %exp;
 	for my $mode (@modes) {
@@ -518,10 +552,13 @@ sub rnd_date_part {
 	my $time = chance(0.9) ? sprintf('%02d:%02d:%02d', $h, $mi, $s)
 	  : sprintf('%02d:%02d', $h, $mi);
 	my $date = pick(@WDAY) . " $MON[$mo] $day $time";
+	$y = pick(1965, 1969, 2201, 1000 + int rand 9000) if chance(0.05);
 	my $r = rand;
-	return $r < 0.75 ? "$date $y"
-	  : $r < 0.85 ? "$date $y " . pick('+0100', '-0500', '+0000')
-	  : $r < 0.93 ? "$date " . pick('MET', 'UTC', 'EST') . " $y"
+	return $r < 0.72 ? "$date $y"
+	  : $r < 0.82 ? "$date $y " . pick('+0100', '-0500', '+0000')
+	  : $r < 0.88 ? "$date " . pick('MET', 'UTC', 'EST') . " $y"
+	  : $r < 0.94 ? "$date " . pick('UTC', 'MET DST', 'XYZ') . " $y "
+	    . pick('+0000', '-0230', pick('WETDST', 'JST', 'AEDT', 'IST', 'QQQ'))
 	  : "$date $y remote from " . pick(qw(uunet host));
 }
 
@@ -543,6 +580,18 @@ sub rnd_from_line {
 		return $line if MigrateMail::parse_from_line($line);
 	}
 	die 'cannot make a From_ line';
+}
+
+# A loose From_-like line (no line end): no date, Netscape's "From - ",
+# Python's "From foo@bar blah", an RFC 822 date, one without comma, a
+# ctime date that does not parse.
+sub rnd_loose_line {
+	return pick('From ', 'From - ', 'From  ', 'From foo@bar blah',
+		    'From ' . rnd_addr(), 'From - ' . rnd_rfc_date(),
+		    'From ' . rnd_addr() . ' ' . rnd_rfc_date(),
+		    'From - Sun 24 Jan 2016 21:57:32',
+		    'From x Mon Jan 32 12:00:00 2001', 'From here on, ' . rnd_words(),
+		    "From a\x01b", 'From ' . ('l' x (1010 + int rand 30)));
 }
 
 sub rnd_rfc_date {
@@ -636,6 +685,13 @@ sub body_line {
 	return rnd_words() . "\r" if $r < 87;    # a CRLF line in an LF file
 	return pick("\r", "\r\r", "x\ry") if $r < 88;
 	return pick(' indented', "\tTabbed", ' ', "\t") if $r < 91;
+	if ($r < 91.5) {    # loose From_ lines, some with a header after
+		my $l = rnd_loose_line();
+		$l = ">$l" if $g->{strict};
+		return chance(0.5) ? $l : $l . $g->{eol} . pick('Subject: x',
+			'X-Mozilla-Status: 0001', 'Received: from x', 'NB: y',
+			'10:30 z', '-x: y', 'Subject x');
+	}
 	return pick('From', 'From ', 'From  ', 'FROM x Mon Jan  1 12:00:00 2001',
 		    'from x Mon Jan  1 12:00:00 2001',
 		    'From x Mon Jan 32 12:00:00 2001',
@@ -719,8 +775,10 @@ sub rnd_mbox {
 		$data .= $eol if chance(0.5);
 	}
 	my $n = $o{max} ? 1 + int rand $o{max} : 0;
+	my $loose = chance(0.15) ? 1 : chance(0.3) ? 0.1 : 0;
 	for my $i (1 .. $n) {
-		my $from = chance(0.03) ? rnd_from_line(1018 + int rand 9)
+		my $from = chance($loose) ? rnd_loose_line()
+		  : chance(0.03) ? rnd_from_line(1018 + int rand 9)
 		  : rnd_from_line();
 		my $text = rnd_message_text($g, $i + ($data ne '' ? 1 : 0));
 		my $last = $i == $n;
@@ -964,8 +1022,9 @@ for my $seed (42, 7, 2024, 31337, 99, 1, 123456) {
 }
 
 note sprintf '%d files, %d bytes, %d messages (%d of 200 KB or more, '
-  . '%d without From_ line), %d reader runs, %d message comparisons, %d s',
-  @STATS{qw(files bytes messages big nofrom runs checks)}, time - $T0;
+  . '%d without From_ line, %d at a loose one), %d reader runs, %d message '
+  . 'comparisons, %d s',
+  @STATS{qw(files bytes messages big nofrom loose runs checks)}, time - $T0;
 
 stop_feeder();
 done_testing;

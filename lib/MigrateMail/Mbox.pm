@@ -134,15 +134,74 @@ C<keep_headers> option keeps every byte.
 
 =head2 Message boundaries
 
-A From_ line is C<From >, an envelope sender and a ctime-style date that
-parses (with the variants real writers produce: space-padded day, missing
-seconds, a zone before or after the year, C<remote from>). A body line
-that merely begins with C<From > never starts a message. A
-C<Content-Length> header (C<mboxcl>, C<mboxcl2>) is trusted only when it
-ends exactly on a blank line and From_ line, or the end of the file; in a
-regular file that is checked before the message is read, in a pipe when
-it fits the read-ahead window (else after, with a warning if it was
-wrong).
+A I<strict> From_ line is C<From >, an envelope sender (may be empty) and
+a ctime-style date that parses, with the variants real writers produce:
+space-padded day, missing seconds, any 4-digit year (1965; 1969, which
+mblaze's C<mexport> writes on a UTC host; 2201), a zone before or after
+the year (C<+0100>, or a name such as C<MET>, C<JST>, C<AEST>,
+C<WETDST>, C<MET DST>; a name before the year with a numeric zone after
+it, which wins), C<remote from host>. It always starts a message: no
+writer leaves such a line unquoted in a body. When no blank line
+precedes it, the message it ends gets a C<no-separator> warning.
+
+A I<loose> From_-like line is any other line of text (at most 1024
+bytes) that starts C<From >: no date at all (C<From >, C<From - > as
+Netscape and Thunderbird write it, C<From foo@bar blah> from Python's
+C<mailbox> when no time is set), an RFC 822 date (C<From daemon@x Sun,
+11 Nov 2007 06:58:35 +0200>, or C<From - Sun 24 Jan 2016 21:57:32>), a
+date that does not parse. Writers produce these, but so do people
+("From here on, ...") and writers that quote only some body lines, so a
+loose line starts a message only where the evidence says one starts:
+
+=over
+
+=item * as the first line of the file (after leading blank lines);
+
+=item * after a blank line (the separator every writer puts before a
+From_ line) I<and> before a header field line: a name that starts with a
+letter and holds letters, digits and C<-> (at most 128), then C<:>.
+That is the shape of a message; prose after a blank line is not;
+
+=item * before a header field line with no blank line before it, as long
+as no message of the file so far started at a strict From_ line: a file
+of loose lines whose writer once left the separator out. Only what was
+read before counts, so a pipe decides exactly as a path.
+
+=back
+
+Each loose line taken is a C<guessed-boundary> warning (C<message 2
+starts at a From_ line with no date (guessed boundary: a blank line
+before it, a header field after it)>). A From_-like line that is not
+taken stays in the message, and is a C<from-like> warning when a blank
+line precedes it, it carries a date, or a header field follows it
+(C<From_-like line with no date kept inside message 1: no header field
+follows it>); C<From > in the middle of a paragraph is ordinary text. So
+C<grep WARNING> shows every place where a boundary was guessed or
+refused. The date of a loose line, when it has one, is the message's
+date like a strict line's.
+
+A C<Content-Length> header (C<mboxcl>, C<mboxcl2>) is trusted only when
+it ends exactly on a blank line and From_ line (strict, or loose with a
+header field after it), or the end of the file; in a regular file that is
+checked before the message is read, in a pipe when it fits the
+read-ahead window (else after, with a warning if it was wrong). Inside a
+body it bounds, no line is a boundary.
+
+=head2 Zone names
+
+Zone names in From_ dates are applied from a table of what writers
+emit: C<UT>, C<UTC>, C<GMT>, C<Z>, C<WET>/C<WEST>, C<BST> (British
+Summer Time), C<CET>/C<CEST>, C<MET>/C<MEST>, C<MEZ>/C<MESZ>, C<EET>/C<EEST>,
+C<MSK>/C<MSD>, C<IDT>, C<SAST>, C<WAT>, C<CAT>, C<EAT>, C<PKT>, C<ICT>,
+C<WIB>, C<HKT>, C<SGT>, C<AWST>, C<JST>, C<KST>, C<ACST>/C<ACDT>,
+C<AEST>/C<AEDT>, C<NZST>/C<NZDT>, C<NST>/C<NDT>, C<AST>/C<ADT>
+(Atlantic), C<EST>/C<EDT>, C<CST>/C<CDT> (US Central), C<MST>/C<MDT>,
+C<PST>/C<PDT>, C<AKST>/C<AKDT>, C<HST>/C<HDT>; any of them with C<DST>
+glued on (C<WETDST>) or as a second word (C<MET DST>) is an hour later.
+C<IST> (India, Ireland or Israel) is ambiguous and not applied. A name
+not in the table (in capitals, at most 6 letters) is accepted and the
+date read as if no zone were written; the first such name in a mailbox
+is an C<unknown-zone> warning.
 
 =head1 METHODS
 
@@ -219,12 +278,17 @@ C<text>, and C<message>, the whole line:
   WARNING: mbox: message 3, offset 5120: message contains NUL bytes (kept)
 
 Codes: C<no-from> (bytes before the first From_ line, kept as a message
-of their own; blank lines there are skipped), C<nul> (NUL bytes),
+of their own, the warning naming a C<From > line there that cannot be a
+From_ line and why; blank lines there are skipped), C<nul> (NUL bytes),
 C<bad-content-length> (a Content-Length that does not land on a message
 boundary; ignored), C<truncated> (the file ends inside the header block
 or before the end Content-Length announced), C<long-header> (a header
 block longer than C<buffer_max>; the rest passed on unexamined),
-C<no-separator> (a From_ line without the blank line before it).
+C<no-separator> (a message that ends at a From_ line without the blank
+line before it), C<from-like> (a From_-like line kept inside a message,
+and why), C<guessed-boundary> (a message that starts at a loose From_
+line, and why), C<unknown-zone> (the first From_ date in the mailbox
+with a zone name whose offset is not known; once per mailbox).
 
 =head1 DIAGNOSTICS
 

@@ -123,6 +123,64 @@ static const struct from_case from_cases[] = {
 	{ "From alice Mon Jan  1 2001", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "From alice Xyz Jan  1 12:00:00 2001", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "From alice Mon Foo  1 12:00:00 2001", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+	/* any 4-digit year, any zone word the table knows (long forms too) */
+	{ "From nobody Wed Dec 31 23:59:59 1969", 1,
+	  "nobody", 1969, 12, 31, 23, 59, 59, NONE },
+	{ "From alice Fri Jan  1 12:00:00 1965", 1,
+	  "alice", 1965, 1, 1, 12, 0, 0, NONE },
+	{ "From alice Sat Jan  1 00:00:00 2201", 1,
+	  "alice", 2201, 1, 1, 0, 0, 0, NONE },
+	{ "From alice Mon Jan  1 12:00:00 1000", 1,
+	  "alice", 1000, 1, 1, 12, 0, 0, NONE },
+	{ "From root Tue Jul  7 20:33:03 1998 WETDST", 1,
+	  "root", 1998, 7, 7, 20, 33, 3, H },
+	{ "From root Tue Jul  7 20:33:03 METDST 1998", 1,
+	  "root", 1998, 7, 7, 20, 33, 3, 2 * H },
+	{ "From root Tue Jul  7 20:33:03 WET DST 1998", 1,
+	  "root", 1998, 7, 7, 20, 33, 3, H },
+	{ "From a Fri Jan  2 10:13:52 UTC 1970 +0000", 1,
+	  "a", 1970, 1, 2, 10, 13, 52, 0 },
+	{ "From a Fri Jan  2 10:13:52 MET 1970 +0200", 1,
+	  "a", 1970, 1, 2, 10, 13, 52, 2 * H },
+	{ "From a Fri Jan  2 10:13:52 XYZ 1970 -0100", 1,
+	  "a", 1970, 1, 2, 10, 13, 52, -H },
+	{ "From a Mon Jan  1 12:00:00 JST 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 9 * H },
+	{ "From a Mon Jan  1 12:00:00 KST 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 9 * H },
+	{ "From a Mon Jan  1 12:00:00 2001 AEST", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 10 * H },
+	{ "From a Mon Jan  1 12:00:00 2001 AEDT", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 11 * H },
+	{ "From a Mon Jan  1 12:00:00 2001 ACST", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 9 * H + 1800 },
+	{ "From a Mon Jan  1 12:00:00 MSK 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 3 * H },
+	{ "From a Mon Jan  1 12:00:00 NZST 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 12 * H },
+	{ "From a Mon Jan  1 12:00:00 HST 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, -10 * H },
+	{ "From a Mon Jan  1 12:00:00 AKST 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, -9 * H },
+	{ "From a Mon Jan  1 12:00:00 NST 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, -3 * H - 1800 },
+	{ "From a Mon Jan  1 12:00:00 BST 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, H },
+	{ "From a Mon Jan  1 12:00:00 mest 2001", 1,
+	  "a", 2001, 1, 1, 12, 0, 0, 2 * H },
+	{ "From a Mon Jan  1 12:00:00 IST 2001", 1, /* ambiguous */
+	  "a", 2001, 1, 1, 12, 0, 0, NONE },
+	{ "From a Mon Jan  1 12:00:00 2001 QWERTY", 1, /* unknown, 6 letters */
+	  "a", 2001, 1, 1, 12, 0, 0, NONE },
+	{ "From alice Mon Jan  1 12:00:00 2001 trailing", 0,
+	  0, 0, 0, 0, 0, 0, 0, 0 },
+	{ "From alice Mon Jan  1 12:00:00 2001 words", 0, /* lowercase: prose */
+	  0, 0, 0, 0, 0, 0, 0, 0 },
+	{ "From alice Mon Jan  1 12:00:00 2001 QWERTYU", 0,
+	  0, 0, 0, 0, 0, 0, 0, 0 },
+	{ "From alice Mon Jan  1 12:00:00 MET 2001 EST", 0,
+	  0, 0, 0, 0, 0, 0, 0, 0 },
+	{ "From alice Mon Jan  1 12:00:00 0000", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "From alice Mon Jan  1 12:00:00 2001 trailing garbage words", 0,
 	  0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "From alice Mon Jan  1 12:00:00 2001 remote from", 0,
@@ -139,8 +197,6 @@ static const struct from_case from_cases[] = {
 	{ "", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "From alice Mon Jan  1 12:00:00 20011", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "From alice Mon Jan  1 12:00:00 01", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
-	{ "From alice Mon Jan  1 12:00:00 1969", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
-	{ "From alice Mon Jan  1 12:00:00 2200", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ " From alice Mon Jan  1 12:00:00 2001", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ ">From alice Mon Jan  1 12:00:00 2001", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ "From alice Mon Jan  1 1:2:3 2001", 0, 0, 0, 0, 0, 0, 0, 0, 0 },
@@ -221,6 +277,102 @@ static void test_from_parse(void)
 	}
 }
 
+struct class_case {
+	const char *in;
+	enum mm_from_class cls;
+	const char *why;        /* NULL for strict */
+	const char *sender;
+	int dated, year, mon, day, hour, min, sec, tz_off;
+	const char *zone;       /* zone_unknown, or NULL */
+	int ambiguous;
+};
+
+static const struct class_case class_cases[] = {
+	{ "From alice Mon Jan  1 12:00:00 2001", MM_FROM_STRICT, NULL,
+	  "alice", 1, 2001, 1, 1, 12, 0, 0, NONE, NULL, 0 },
+	{ "From alice Mon Jan  1 12:00:00 XYZ 2001", MM_FROM_STRICT, NULL,
+	  "alice", 1, 2001, 1, 1, 12, 0, 0, NONE, "XYZ", 0 },
+	{ "From alice Mon Jan  1 12:00:00 2001 IST", MM_FROM_STRICT, NULL,
+	  "alice", 1, 2001, 1, 1, 12, 0, 0, NONE, "IST", 1 },
+	{ "From alice Mon Jan  1 12:00:00 XYZ DST 2001", MM_FROM_STRICT, NULL,
+	  "alice", 1, 2001, 1, 1, 12, 0, 0, NONE, "XYZ DST", 0 },
+	{ "From alice Mon Jan  1 12:00:00 XYZ 2001 +0100", MM_FROM_STRICT,
+	  NULL, "alice", 1, 2001, 1, 1, 12, 0, 0, H, NULL, 0 },
+	{ "From ", MM_FROM_LOOSE, "no date", "", 0, 0, 0, 0, 0, 0, 0, NONE,
+	  NULL, 0 },
+	{ "From - ", MM_FROM_LOOSE, "no date", "-", 0, 0, 0, 0, 0, 0, 0, NONE,
+	  NULL, 0 },
+	{ "From foo@bar blah", MM_FROM_LOOSE, "no date", "foo@bar", 0, 0, 0,
+	  0, 0, 0, 0, NONE, NULL, 0 },
+	{ "From \r", MM_FROM_LOOSE, "no date", "", 0, 0, 0, 0, 0, 0, 0, NONE,
+	  NULL, 0 },
+	{ "From daemon@x Sun, 11 Nov 2007 06:58:35 +0200", MM_FROM_LOOSE,
+	  "an RFC 822 date", "daemon@x", 1, 2007, 11, 11, 6, 58, 35, 2 * H,
+	  NULL, 0 },
+	{ "From Sun, 11 Nov 2007 06:58:35 +0200", MM_FROM_LOOSE,
+	  "an RFC 822 date", "", 1, 2007, 11, 11, 6, 58, 35, 2 * H, NULL, 0 },
+	{ "From - Sun 24 Jan 2016 21:57:32", MM_FROM_LOOSE, "an RFC 822 date",
+	  "-", 1, 2016, 1, 24, 21, 57, 32, NONE, NULL, 0 },
+	{ "From a b 24 Jan 2016 21:57:32 JST", MM_FROM_LOOSE,
+	  "an RFC 822 date", "a b", 1, 2016, 1, 24, 21, 57, 32, 9 * H, NULL,
+	  0 },
+	{ "From a 24 Jan 2016 21:57:32 ZZZ", MM_FROM_LOOSE, "an RFC 822 date",
+	  "a", 1, 2016, 1, 24, 21, 57, 32, NONE, "ZZZ", 0 },
+	{ "From alice Mon Jan 32 12:00:00 2001", MM_FROM_LOOSE,
+	  "a date that does not parse", "alice", 0, 0, 0, 0, 0, 0, 0, NONE,
+	  NULL, 0 },
+	{ "From here on, the text is body", MM_FROM_LOOSE, "no date", "here",
+	  0, 0, 0, 0, 0, 0, 0, NONE, NULL, 0 },
+	{ "From a\rSubject: x\r", MM_FROM_NONE, "control characters", NULL,
+	  0, 0, 0, 0, 0, 0, 0, NONE, NULL, 0 },
+	{ "From", MM_FROM_NONE, "no \"From \" at the start", NULL, 0, 0, 0, 0,
+	  0, 0, 0, NONE, NULL, 0 },
+	{ ">From a Mon Jan  1 12:00:00 2001", MM_FROM_NONE,
+	  "no \"From \" at the start", NULL, 0, 0, 0, 0, 0, 0, 0, NONE, NULL,
+	  0 },
+};
+
+static void test_classify(void)
+{
+	for (size_t i = 0; i < sizeof(class_cases) / sizeof(class_cases[0]);
+	     i++) {
+		const struct class_case *c = &class_cases[i];
+		size_t len = strlen(c->in);
+		char *buf = dup_exact(c->in, len);
+		struct mm_from f;
+		const char *why = "unset";
+		enum mm_from_class r = mm_from_classify(buf, len, &f, &why);
+
+		check(r == c->cls, "class", c->in);
+		check(c->why ? why != NULL && strcmp(why, c->why) == 0
+			     : why == NULL, "why", c->in);
+		if (r == c->cls && r != MM_FROM_NONE) {
+			check(f.sender_len == strlen(c->sender) &&
+				      memcmp(f.sender, c->sender,
+					     f.sender_len) == 0,
+			      "sender", c->in);
+			check(f.dated == c->dated, "dated", c->in);
+			check(!c->dated ||
+				      (f.year == c->year && f.mon == c->mon &&
+				       f.day == c->day && f.hour == c->hour &&
+				       f.min == c->min && f.sec == c->sec),
+			      "date fields", c->in);
+			check(f.tz_off == c->tz_off, "tz_off", c->in);
+			check(c->zone ? f.zone_unknown != NULL &&
+					      f.zone_unknown_len ==
+						      strlen(c->zone) &&
+					      memcmp(f.zone_unknown, c->zone,
+						     f.zone_unknown_len) == 0 &&
+					      f.zone_ambiguous == c->ambiguous
+				      : f.zone_unknown == NULL,
+			      "zone_unknown", c->in);
+		}
+		for (size_t k = 0; k <= len; k++) /* prefixes, for ASan */
+			(void)mm_from_classify(buf, k, &f, &why);
+		free(buf);
+	}
+}
+
 struct rfc_case {
 	const char *in;
 	int ok;
@@ -230,6 +382,9 @@ struct rfc_case {
 /* Epochs cross-checked with GNU date -u -d ... +%s. */
 static const struct rfc_case rfc_cases[] = {
 	{ "Mon, 1 Jan 2001 12:00:00 +0100", 1, 978346800 },
+	{ "Mon, 1 Jan 2001 12:00:00 JST", 1, 978318000 },
+	{ "Mon, 1 Jan 2001 12:00:00 WETDST", 1, 978346800 },
+	{ "Mon, 1 Jan 2001 12:00:00 IST", 1, 978350400 }, /* ambiguous: UTC */
 	{ "1 Jan 2001 12:00 -0500", 1, 978368400 },
 	{ "Mon, 01 Jan 01 12:00:00 GMT", 1, 978350400 },
 	{ "Mon, 1 Jan 2001 12:00:00 +0100 (CET)", 1, 978346800 },
@@ -319,7 +474,8 @@ struct time_case {
 	long long t;
 };
 
-#define D(y, mo, d, h, mi, s, z) { 0, 0, y, mo, d, h, mi, s, z }
+#define D(y, mo, d, h, mi, s, z) { .dated = 1, .year = y, .mon = mo, .day = d, \
+				    .hour = h, .min = mi, .sec = s, .tz_off = z }
 
 static const struct time_case utc_cases[] = {
 	{ "zone +0100", D(2001, 1, 1, 12, 0, 0, H), 0, 0, 1, 978346800 },
@@ -333,6 +489,11 @@ static const struct time_case utc_cases[] = {
 	{ "last year", D(2199, 12, 31, 23, 59, 59, 0), 0, 0, 1,
 	  7258118399LL },
 	{ "leap day", D(2000, 2, 29, 23, 59, 59, 0), 0, 0, 1, 951868799 },
+	{ "1969, last second", D(1969, 12, 31, 23, 59, 59, NONE), 1, 0, 1, -1 },
+	{ "1965", D(1965, 1, 1, 12, 0, 0, 0), 0, 0, 1, -157723200 },
+	{ "1965 local, TZ=UTC", D(1965, 1, 1, 12, 0, 0, NONE), 0, 0, 1,
+	  -157723200 },
+	{ "2201", D(2201, 1, 1, 0, 0, 0, 0), 0, 0, 1, 7289654400LL },
 	{ "local, TZ=UTC", D(2001, 1, 1, 12, 0, 0, NONE), 0, 0, 1, 978350400 },
 	{ "bad month", D(2001, 13, 1, 12, 0, 0, 0), 0, 0, 0, 0 },
 	{ "bad day", D(2001, 2, 29, 12, 0, 0, 0), 0, 0, 0, 0 },
@@ -427,6 +588,7 @@ static void test_tz_parse(void)
 int main(void)
 {
 	test_from_parse();
+	test_classify();
 	test_rfc5322();
 	test_from_time();
 	test_tz_parse();
