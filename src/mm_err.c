@@ -36,6 +36,8 @@ const char *mm_code_name(enum mm_code code)
 	case MM_W_TRUNCATED: return "truncated";
 	case MM_W_LONG_HEADER: return "long-header";
 	case MM_W_NO_SEPARATOR: return "no-separator";
+	case MM_W_FORMAT_GUESS: return "format-guess";
+	case MM_W_MMDF: return "mmdf-separator";
 	case MM_W_FILESYSTEM: return "filesystem";
 	}
 	return "unknown";

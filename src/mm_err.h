@@ -25,6 +25,8 @@ enum mm_code {
 	MM_W_TRUNCATED,     /* file ends inside headers or before Content-Length */
 	MM_W_LONG_HEADER,   /* header block too long to inspect whole */
 	MM_W_NO_SEPARATOR,  /* From_ line not preceded by a blank line */
+	MM_W_FORMAT_GUESS,  /* --format auto: evidence for another variant */
+	MM_W_MMDF,          /* MMDF: a \1\1\1\1 line missing, bytes between */
 	MM_W_FILESYSTEM = 200, /* the target works, but not as it should */
 };
 
