@@ -41,7 +41,6 @@
 #include "mm_mbox.h"
 
 #define MM_GUESS_BYTES (1024 * 1024) /* the sample of a pipe */
-#define MM_REASON_MAX 320
 
 /* What a scan counted; offsets are absolute, UINT64_MAX when none. */
 struct mm_guess_ev {

@@ -145,6 +145,7 @@ enum mm_format mm_mbox_format(const struct mm_mbox *mb);
  * decision is a warning (MM_W_FORMAT_GUESS) naming its message and
  * offset. */
 const char *mm_mbox_format_reason(const struct mm_mbox *mb);
+#define MM_FORMAT_REASON_MAX 320 /* its size with the NUL */
 
 /* Bytes consumed from fd so far that belong to yielded messages. */
 uint64_t mm_mbox_offset(const struct mm_mbox *mb);

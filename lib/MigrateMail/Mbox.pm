@@ -65,6 +65,7 @@ sub _timezone {
 
 sub name   { $_[0]{name} }
 sub format { $_[0]{reader}->format }
+sub format_reason { $_[0]{reader}->format_reason }
 
 sub next {
 	my ($self) = @_;
@@ -153,12 +154,49 @@ from it with Perl at the same time. Options:
 
 =over
 
-=item format => 'auto' | 'mboxo' | 'mboxrd' | 'mboxcl' | 'mboxcl2'
+=item format => 'auto' | 'mboxo' | 'mboxrd' | 'mboxcl' | 'mboxcl2' | 'mmdf'
 
-The mbox variant. C<auto> (default) looks at the first MiB: Content-Length
-headers mean C<mboxcl2> (or C<mboxcl> if C<< >From >> lines are seen),
-otherwise C<< >>From >> lines mean C<mboxrd>, else C<mboxo>, which is what
-sendmail's mail.local, procmail and UW-IMAP write.
+The mbox variant. C<auto> (default) decides from the whole file when it
+is a regular file (a pre-scan at memory speed from the handle's
+position to the end, so the decision is the same whatever
+C<buffer_max> is), from its first MiB when it is a pipe:
+
+=over
+
+=item * a file that starts with a line of four Ctrl-A bytes is C<mmdf>;
+
+=item * Content-Length is used when at least half of the messages have
+one that lands exactly on the next message, or when one keeps a From_
+line inside its body from splitting it (a writer that does not quote);
+then an unquoted C<From > line inside such a body means C<mboxcl2>,
+else C<< >From >> lines mean C<mboxcl> (quoted, as mutt writes), else
+C<mboxcl2> (the same bytes either way);
+
+=item * otherwise one or more C<< >>From >> lines mean C<mboxrd> (an
+mboxrd writer makes them of every C<< >From >>; an mboxo writer leaves
+them as a person wrote them), else C<mboxo>, which is what sendmail's
+mail.local, procmail and UW-IMAP write (mboxo and mboxrd differ on
+C<< >>From >> lines only).
+
+=back
+
+L</format_reason> says which, from what and from how much. A mailbox no
+single variant reads right (C<< >From >> lines in messages without a
+Content-Length in an mboxcl2 file) gets a C<format-guess> warning. On a
+pipe the variant is assumed from the first MiB (all of it if shorter,
+which then gives the same as the file), and a later C<< >>From >> line
+while reading as mboxo or mboxcl, or a Content-Length that lands exactly
+while reading as mboxo or mboxrd, is a C<format-guess> warning naming
+its message and offset (once each per mailbox): read such a mailbox
+again with the C<format> the warning names, or from a file.
+
+C<mmdf>: each message between two lines of four Ctrl-A bytes
+(C<\1\1\1\1>, LF or CRLF), as SCO and MMDF-era servers deliver; no
+From_ line is needed (one right after the opening line is used) and
+nothing is quoted, so nothing is unquoted. The metadata headers are
+handled as in an mbox; dates come from the Date: header. A missing
+closing line and bytes between messages are C<mmdf-separator> warnings;
+those bytes are kept as a message of their own.
 
 =item keep_headers => 1
 
@@ -192,6 +230,14 @@ error.
 
 The variant in use (after the first C<next> when it was C<auto>).
 
+=head2 $text = $mbox->format_reason
+
+Why that variant, one line: C<mboxo: as asked for>, or for C<auto> the
+evidence and how much was looked at, e.g. C<mboxrd: no Content-Length
+that lands on the next message, 12 '>>From ' lines (the first at offset
+1234567), 40 '>From ' lines (whole file, 4383826 bytes)>, or C<...
+(assumed from the first 1048576 bytes of a pipe)>.
+
 =head2 @warnings = $mbox->warnings
 
 Warnings raised since the last call, oldest first, and forgets them.
@@ -211,7 +257,10 @@ C<bad-content-length> (a Content-Length that does not land on a message
 boundary; ignored), C<truncated> (the file ends inside the header block
 or before the end Content-Length announced), C<long-header> (a header
 block longer than C<buffer_max>; the rest passed on unexamined),
-C<no-separator> (a From_ line without the blank line before it).
+C<no-separator> (a From_ line without the blank line before it),
+C<format-guess> (C<auto> met evidence for another variant; see
+C<format>), C<mmdf-separator> (an MMDF message without its closing line,
+or bytes between MMDF messages, kept as a message of their own).
 
 =head1 DIAGNOSTICS
 
@@ -221,7 +270,7 @@ C<no-separator> (a From_ line without the blank line before it).
 
 =item ERROR: NAME: message N, offset X: read failed: REASON
 
-=item ERROR: unknown mbox format 'F' (auto, mboxo, mboxrd, mboxcl, mboxcl2)
+=item ERROR: unknown mbox format 'F' (auto, mboxo, mboxrd, mboxcl, mboxcl2, mmdf)
 
 =item ERROR: unknown timezone 'TZ' (use local, UTC, +hhmm or a zone name)
 

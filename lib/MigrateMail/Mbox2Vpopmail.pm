@@ -131,7 +131,7 @@ sub check_options {
 		return 'too many arguments' if @rest > 1;
 	}
 	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
-	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2)\z/ ],
+	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2|mmdf)\z/ ],
 	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ]) {
 		my ($k, $re) = @$_;
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
@@ -291,7 +291,7 @@ sub convert_mailbox {
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
-	  repaired uidvalidity uid_last format fsync durability);
+	  repaired uidvalidity uid_last format format_reason fsync durability);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -340,6 +340,7 @@ sub dry_run {
 		}
 		$st{warnings} = [ $mbox->warnings ];
 		$st{format} = $mbox->format;
+		$st{format_reason} = $mbox->format_reason;
 		1;
 	};
 	($st{error} = $@) =~ s/ at \S+ line \d+\.?\n\z// unless $ok;
@@ -348,11 +349,12 @@ sub dry_run {
 
 sub summary_line {
 	my ($r, $dry, $verbose) = @_;
-	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%s%.2f s%s",
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
 	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify} ? "$r->{verified} verified, " : '',
+	  $verbose && defined $r->{format} ? "format $r->{format} (" . ($r->{format_reason} // '') . '), ' : '',
 	  $verbose && defined $r->{durability} ? "durability $r->{durability}, " : '',
 	  $r->{elapsed} // 0, $r->{failed_mailbox} ? ', FAILED' : '';
 }
