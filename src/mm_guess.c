@@ -282,8 +282,9 @@ static void scan(struct view *v, struct mm_guess_ev *ev)
 
 static int uses_clen(const struct mm_guess_ev *ev)
 {
-	return ev->cl_lands > 0 &&
-	       (ev->cl_from > 0 || 2 * ev->cl_lands >= ev->msgs);
+	unsigned long cl = ev->cl_lands + ev->cl_other;
+
+	return cl > 0 && (ev->cl_from > 0 || 2 * cl >= ev->msgs);
 }
 
 enum mm_format mm_guess_decide(const struct mm_guess_ev *ev)
@@ -307,11 +308,12 @@ static void reason(char *out, size_t sz, enum mm_format fmt,
 	}
 	n = (size_t)snprintf(out, sz, "%s: ", mm_format_name(fmt));
 #define ADD(...) do { if (n < sz) n += (size_t)snprintf(out + n, sz - n, __VA_ARGS__); } while (0)
-	if (ev->cl_lands == 0)
-		ADD("no Content-Length that lands on the next message");
+	if (ev->cl_lands + ev->cl_other == 0)
+		ADD("no Content-Length");
 	else
-		ADD("%lu of %lu messages with a Content-Length that lands on the next one",
-		    ev->cl_lands, ev->msgs);
+		ADD("%lu of %lu messages with a Content-Length, %lu of them "
+		    "landing on the next message", ev->cl_lands + ev->cl_other,
+		    ev->msgs, ev->cl_lands);
 	if (ev->cl_from > 0)
 		ADD(", %lu From_ lines inside them (the first at offset %llu)",
 		    ev->cl_from, (unsigned long long)ev->first_cl_from);

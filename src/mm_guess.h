@@ -9,18 +9,17 @@
  *    are, so there they only exist where a person wrote them. Reading
  *    mboxo and mboxrd differs on these lines only: one or more of them
  *    make it mboxrd, none make it mboxo (the same bytes either way).
- *  - A Content-Length header in a header block that lands exactly on the
- *    next message (a blank line and a From_ line, or the end of the
- *    file). mboxcl/mboxcl2 writers put one in every message; other
- *    writers only pass on one that came with the mail, which can land
- *    only where no line was quoted. So Content-Length is used when at
- *    least half of the messages have one that lands, or when one body
- *    holds a From_ line after a blank line that only its Content-Length
- *    keeps from splitting the message (mboxcl2 never quotes).
- *  - With Content-Length: an unquoted 'From ' line inside such a body
- *    means the writer does not quote (mboxcl2); else '>From ' lines mean
- *    mboxcl (quoted, as mutt writes); with neither, mboxcl2 (the same
- *    bytes either way).
+ *  - Content-Length headers in header blocks. mboxcl/mboxcl2 writers
+ *    put one in every message; other writers only pass on one that came
+ *    with the mail. So Content-Length is used when at least half of the
+ *    messages have one (the reader then checks each and warns about one
+ *    that does not land exactly on the next message), or when one that
+ *    lands keeps a From_ line inside its body from splitting the message
+ *    (only a writer that does not quote, mboxcl2, leaves one there).
+ *  - With Content-Length: an unquoted 'From ' line inside a body that
+ *    one delimits means the writer does not quote (mboxcl2); else
+ *    '>From ' lines mean mboxcl (quoted, as mutt writes); with neither,
+ *    mboxcl2 (the same bytes either way).
  *  - MMDF: the file starts with a line of four Ctrl-A bytes.
  *
  * A regular file is scanned whole, from the reader's offset to its end
@@ -45,7 +44,8 @@
 /* What a scan counted; offsets are absolute, UINT64_MAX when none. */
 struct mm_guess_ev {
 	unsigned long msgs;      /* messages (From_ lines that start one) */
-	unsigned long cl_lands;  /* Content-Length that lands exactly */
+	unsigned long cl_lands;  /* Content-Length that lands exactly on the
+				  * next message (or the end of the file) */
 	unsigned long cl_other;  /* Content-Length that does not */
 	unsigned long cl_from;   /* From_ lines after a blank line inside
 				  * bodies delimited by a landing one */

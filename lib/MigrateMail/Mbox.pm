@@ -166,8 +166,9 @@ C<buffer_max> is), from its first MiB when it is a pipe:
 =item * a file that starts with a line of four Ctrl-A bytes is C<mmdf>;
 
 =item * Content-Length is used when at least half of the messages have
-one that lands exactly on the next message, or when one keeps a From_
-line inside its body from splitting it (a writer that does not quote);
+one (each is then checked: one that does not land exactly on the next
+message is a warning and ignored), or when one keeps a From_ line inside
+its body from splitting the message (a writer that does not quote);
 then an unquoted C<From > line inside such a body means C<mboxcl2>,
 else C<< >From >> lines mean C<mboxcl> (quoted, as mutt writes), else
 C<mboxcl2> (the same bytes either way);
@@ -180,7 +181,7 @@ C<< >>From >> lines only).
 
 =back
 
-L</format_reason> says which, from what and from how much. A mailbox no
+C<format_reason> (below) says which, from what and from how much. A mailbox no
 single variant reads right (C<< >From >> lines in messages without a
 Content-Length in an mboxcl2 file) gets a C<format-guess> warning. On a
 pipe the variant is assumed from the first MiB (all of it if shorter,
@@ -233,9 +234,9 @@ The variant in use (after the first C<next> when it was C<auto>).
 =head2 $text = $mbox->format_reason
 
 Why that variant, one line: C<mboxo: as asked for>, or for C<auto> the
-evidence and how much was looked at, e.g. C<mboxrd: no Content-Length
-that lands on the next message, 12 '>>From ' lines (the first at offset
-1234567), 40 '>From ' lines (whole file, 4383826 bytes)>, or C<...
+evidence and how much was looked at, e.g. C<<< mboxrd: no Content-Length, 12
+'>>From ' lines (the first at offset 1234567), 40 '>From ' lines (whole
+file, 4383826 bytes) >>>, or C<...
 (assumed from the first 1048576 bytes of a pipe)>.
 
 =head2 @warnings = $mbox->warnings
