@@ -33,9 +33,9 @@ struct view {
 	int err_errno;
 };
 
-/* Pointer to the byte at off, with *avail bytes after it: at least need
- * (fewer only at the end). Keeps VIEW_BACK bytes before off if it must
- * read. */
+/* Pointer to the byte at off, with *avail bytes after it: all the view
+ * holds, at least need (fewer only at the end). When it must read, it
+ * reads VIEW_CAP bytes, VIEW_BACK of them before off. */
 static const char *at(struct view *v, uint64_t off, size_t need,
 		      size_t *avail)
 {
@@ -101,7 +101,9 @@ static uint64_t scan_body(struct view *v, uint64_t lo, uint64_t hi, int in_cl,
 
 	for (;;) {
 		size_t avail;
-		const char *p = at(v, pos, VIEW_CAP - VIEW_BACK, &avail), *h;
+		/* all the view holds from pos (it reads when less than a
+		 * From_ line's worth is left) */
+		const char *p = at(v, pos, MM_LOOK + 8, &avail), *h;
 		uint64_t lim = hi == NONE || hi - pos > avail ? avail : hi - pos;
 
 		if (p == NULL || lim == 0)
@@ -226,7 +228,7 @@ static uint64_t scan_message(struct view *v, uint64_t off,
 			cl = clen_value(p, (size_t)(nl - p) + 1);
 		while (nl == NULL) { /* a very long header line */
 			off += avail;
-			p = at(v, off, VIEW_CAP - VIEW_BACK, &avail);
+			p = at(v, off, MM_LOOK, &avail);
 			if (p == NULL)
 				return v->end;
 			nl = memchr(p, '\n', avail);
