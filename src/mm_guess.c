@@ -161,7 +161,8 @@ static int lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-/* A "Content-Length: N" line at p (n bytes): N, else -1. */
+/* A "Content-Length: N" line at p (n bytes): N; -2 when its value is
+ * no length; -1 when it is another line. */
 static int64_t clen_value(const char *p, size_t n)
 {
 	static const char name[] = "content-length:";
@@ -176,15 +177,15 @@ static int64_t clen_value(const char *p, size_t n)
 	while (i < n && (p[i] == ' ' || p[i] == '\t'))
 		i++;
 	if (i == n || p[i] < '0' || p[i] > '9')
-		return -1;
+		return -2;
 	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
 		if (v > INT64_MAX / 20)
-			return -1;
+			return -2;
 		v = v * 10 + (p[i] - '0');
 	}
 	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'))
 		i++;
-	return i < n && p[i] == '\n' ? v : -1;
+	return i < n && p[i] == '\n' ? v : -2;
 }
 
 /* One message from off: its From_ line, header block and body. Returns
@@ -224,7 +225,7 @@ static uint64_t scan_message(struct view *v, uint64_t off,
 			body = off; /* not a header line: the body starts */
 			break;
 		}
-		if (cl < 0 && nl != NULL)
+		if (cl == -1 && nl != NULL)
 			cl = clen_value(p, (size_t)(nl - p) + 1);
 		while (nl == NULL) { /* a very long header line */
 			off += avail;
@@ -260,8 +261,8 @@ static uint64_t scan_message(struct view *v, uint64_t off,
 			return t;
 		}
 	}
-	if (cl >= 0)
-		ev->cl_other++;
+	if (cl != -1)
+		ev->cl_other++; /* (also one whose value is no length) */
 	return scan_body(v, body, NONE, 0, ev);
 }
 

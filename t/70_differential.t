@@ -268,12 +268,13 @@ sub ref_guess {
 			if (is_blank($line)) { $body = $pos + length $line; last }
 			next MSG if is_from_line($line);
 			if ($line !~ /\A[ \t]/ && $line !~ /:/) { $body = $pos; last }
-			$cl //= $1 if $line =~ /\Acontent-length:[ \t]*(\d+)[ \t\r]*\n\z/i;
+			$cl //= $line =~ /\Acontent-length:[ \t]*(\d+)[ \t\r]*\n\z/i ? $1 : -1
+			  if $line =~ /\Acontent-length:/i;
 			last MSG if $nl < 0;
 			$pos = $nl + 1;
 		}
 		$cl_all++ if defined $cl;
-		if (defined $cl && $body + $cl <= length($data) && $lands->($body + $cl)) {
+		if (defined $cl && $cl >= 0 && $body + $cl <= length($data) && $lands->($body + $cl)) {
 			$count->(substr($data, $body, $cl), 1);
 			$pos = $body + $cl;
 			$pos += length $1 if substr($data, $pos, 2) =~ /\A(\r?\n)/;
