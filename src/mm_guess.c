@@ -309,9 +309,13 @@ static void scan(struct view *v, struct mm_guess_ev *ev)
 		ev->mmdf = 1;
 		return;
 	}
-	while (off < v->end && !v->failed)
+	/* A From_ line that only a Content-Length keeps inside a body makes
+	 * it mboxcl2 whatever follows (cl_from and cl_unq only grow): stop,
+	 * the reader watches the rest for lines a single variant misreads. */
+	while (off < v->end && !v->failed && ev->cl_from == 0)
 		off = scan_message(v, off, ev);
-	ev->bytes = v->end - v->base;
+	ev->stopped = off < v->end;
+	ev->bytes = (ev->stopped ? off : v->end) - v->base;
 }
 
 static int uses_clen(const struct mm_guess_ev *ev)
@@ -369,6 +373,7 @@ static void warn_mixed(struct mm_mbox *mb, enum mm_format fmt,
 {
 	if (fmt != MM_FMT_MBOXCL2 || ev->q_nocl == 0)
 		return;
+	mb->watch_seen |= 4; /* the watch need not say it again */
 	mb->msgno = ev->msg_q_nocl; /* name the message it is in */
 	mm_mbox_warn(mb, MM_W_FORMAT_GUESS, ev->first_q_nocl,
 		     "--format auto: mboxcl2 (Content-Length), but %lu '>From ' "
@@ -403,8 +408,10 @@ int mm_guess_format(struct mm_mbox *mb, struct mm_err *err_r)
 		if (v.failed)
 			return mm_err_set(err_r, MM_E_IO, v.err_errno, 0, v.base,
 					  "read failed: %s", strerror(v.err_errno));
-		snprintf(scope, sizeof(scope), "whole file, %llu bytes",
-			 (unsigned long long)ev.bytes);
+		snprintf(scope, sizeof(scope), ev.stopped
+			 ? "decided from the first %llu bytes of the file, whatever follows"
+			 : "whole file, %llu bytes", (unsigned long long)ev.bytes);
+		mb->watch = ev.stopped ? 2 : 0;
 	} else {
 		/* the same sample whatever the window: let it hold it */
 		if (mb->cap_max < MM_GUESS_BYTES + MM_LOOK)
@@ -420,7 +427,7 @@ int mm_guess_format(struct mm_mbox *mb, struct mm_err *err_r)
 		v.end = v.off + v.len;
 		v.eof = mb->eof && v.end == mb->buf_off + mb->end;
 		scan(&v, &ev);
-		mb->watch = !v.eof;
+		mb->watch = !v.eof || ev.stopped;
 		snprintf(scope, sizeof(scope), v.eof ? "all %llu bytes of a pipe"
 			 : "assumed from the first %llu bytes of a pipe",
 			 (unsigned long long)v.len);
@@ -435,14 +442,17 @@ int mm_guess_format(struct mm_mbox *mb, struct mm_err *err_r)
 static void watch_warn(struct mm_mbox *mb, unsigned bit, uint64_t off,
 		       const char *what, const char *fmt_hint)
 {
+	int pipe = mb->watch == 1;
+
 	if (mb->watch_seen & bit)
 		return;
 	mb->watch_seen |= bit;
 	mm_mbox_warn(mb, MM_W_FORMAT_GUESS, off,
-		     "%s while reading as %s, a variant assumed from the start "
-		     "of a pipe: if the mbox is %s, read it again with "
-		     "--format %s (or from a file)", what,
-		     mm_format_name(mb->format), fmt_hint, fmt_hint);
+		     "%s while reading as %s, a variant %s: if the mbox is %s, "
+		     "read it again with --format %s%s", what,
+		     mm_format_name(mb->format), pipe ? "assumed from the start "
+		     "of a pipe" : "decided from the start of the file",
+		     fmt_hint, fmt_hint, pipe ? " (or from a file)" : "");
 }
 
 void mm_guess_watch_line(struct mm_mbox *mb, size_t pos, size_t limit)
@@ -453,10 +463,18 @@ void mm_guess_watch_line(struct mm_mbox *mb, size_t pos, size_t limit)
 		return;
 	while (q < limit && mb->buf[q] == '>')
 		q++;
-	if (q - pos >= 2 && limit - q >= 5 && memcmp(mb->buf + q, "From ", 5) == 0)
+	if (limit - q < 5 || memcmp(mb->buf + q, "From ", 5) != 0)
+		return;
+	if (mb->format == MM_FMT_MBOXCL2) {
+		if (!mb->cl_active)
+			watch_warn(mb, 4, mb->buf_off + pos, "a '>From ' line in a "
+				   "message without a Content-Length (quoted by "
+				   "an mboxo writer?)", "mboxcl");
+	} else if (q - pos >= 2) {
 		watch_warn(mb, 1, mb->buf_off + pos,
 			   "a '>>From ' line (an mboxrd writer's quoting)",
 			   "mboxrd");
+	}
 }
 
 void mm_guess_watch_end(struct mm_mbox *mb)

@@ -28,8 +28,12 @@
  * size. A pipe cannot be scanned ahead: the decision comes from its first
  * MM_GUESS_BYTES (all of it if shorter), and the reader then watches the
  * rest (mm_guess_watch_*) and warns at the first line that contradicts
- * it. The decision can only be proved final at the end of the file (the
- * half rule needs every message), so the scan never stops early.
+ * it. The decision can only be proved final before the end of the file
+ * in one case (the half rule needs every message): a From_ line that
+ * only its Content-Length keeps inside a body makes it mboxcl2 whatever
+ * follows; the scan stops there and the reader watches the rest as for
+ * a pipe (a '>From ' line in a message without Content-Length is the
+ * mailbox no single variant reads right).
  */
 #ifndef MM_GUESS_H
 #define MM_GUESS_H
@@ -56,6 +60,7 @@ struct mm_guess_ev {
 	unsigned long msg_q_nocl; /* the message of first_q_nocl */
 	uint64_t bytes;          /* bytes scanned */
 	int mmdf;                /* starts with a \1\1\1\1 line */
+	int stopped;             /* the decision was final before the end */
 };
 
 /* The decision for the evidence (never MM_FMT_AUTO). */
@@ -69,7 +74,8 @@ enum mm_format mm_guess_decide(const struct mm_guess_ev *ev);
  * error. */
 int mm_guess_format(struct mm_mbox *mb, struct mm_err *err_r);
 
-/* The watch over a pipe read past its sample. At a body line start
+/* The watch over a pipe read past its sample (mb->watch 1) or a file
+ * past where the scan stopped (2). At a body line start
  * (buf[pos] == '>', MM_LOOK bytes or the end of file after it): */
 void mm_guess_watch_line(struct mm_mbox *mb, size_t pos, size_t limit);
 /* When a message has been read to its end (before the next one): */

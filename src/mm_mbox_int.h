@@ -62,7 +62,7 @@ struct mm_mbox {
 	uint64_t body_off;      /* where the current body starts, 0: none */
 
 	char format_reason[MM_FORMAT_REASON_MAX]; /* mm_mbox_format_reason() */
-	int watch;              /* a pipe read past its sample (mm_guess.h) */
+	int watch;              /* reading past the evidence (mm_guess.h) */
 	unsigned watch_seen;    /* the contradictions already warned about */
 	int mmdf_open, mmdf_closed; /* the message's \1\1\1\1 lines seen */
 

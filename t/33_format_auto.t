@@ -119,10 +119,10 @@ is_deeply($r->{warnings}, [], 'mboxcl.mbox: no warning');
 {
 	my $m = MigrateMail::Mbox->new(fixture('mboxcl2.mbox'));
 	$m->next;
-	is($m->format_reason, "mboxcl2: 2 of 2 messages with a Content-Length, 2 of them landing on the "
-	   . "next message, 1 From_ lines inside them (the first at offset 133), 2 unquoted 'From ' "
-	   . "lines in those bodies, no '>>From ' line, 1 '>From ' lines (whole file, 345 bytes)",
-	   'mboxcl2.mbox: the reason');
+	is($m->format_reason, "mboxcl2: 1 of 1 messages with a Content-Length, 1 of them landing on the "
+	   . "next message, 1 From_ lines inside them (the first at offset 133), 1 unquoted 'From ' "
+	   . "lines in those bodies, no '>>From ' line, 1 '>From ' lines (decided from the first 238 "
+	   . 'bytes of the file, whatever follows)', 'mboxcl2.mbox: the reason (the scan stops early)');
 	$m = MigrateMail::Mbox->new(fixture('mboxcl.mbox'), format => 'mboxrd');
 	$m->next;
 	is($m->format_reason, 'mboxrd: as asked for', 'an explicit format: as asked for');
@@ -137,9 +137,52 @@ $r = read_mbox($mixed);
 is($r->{format}, 'mboxcl2', 'mixed: mboxcl2');
 is(contents($r)->[2], "Subject: mboxo\n\n>From quoted by mail.local\n", 'mixed: the mboxo message as stored');
 is_deeply($r->{warning_lines}, [
-	"WARNING: $mixed: message 3, offset 408: --format auto: mboxcl2 (Content-Length), but 1 '>From ' "
+	"WARNING: $mixed: message 3, offset 408: a '>From ' line in a message without a Content-Length "
+	. '(quoted by an mboxo writer?) while reading as mboxcl2, a variant decided from the start of '
+	. 'the file: if the mbox is mboxcl, read it again with --format mboxcl' ],
+	  'mixed: the WARNING names the message and offset');
+# ... and when the scan sees it all (no From_ line kept in by a
+# Content-Length: mboxcl2 by the half rule), the scan says it
+my $mixed2 = "$dir/mixed2.mbox";
+spew($mixed2, "From a\@example.com Mon Jan  1 12:00:00 2001\nContent-Length: 14\n\nFrom the desk\n\n"
+     . "From b\@example.com Mon Jan  1 12:00:00 2001\nSubject: mboxo\n\n>From quoted\n\n");
+$r = read_mbox($mixed2);
+is($r->{format}, 'mboxcl2', 'mixed, 1 of 2 with Content-Length: mboxcl2');
+is_deeply($r->{warning_lines}, [
+	"WARNING: $mixed2: message 2, offset 139: --format auto: mboxcl2 (Content-Length), but 1 '>From ' "
 	. "lines in messages without one are left quoted as mboxcl2 does; if they were quoted by the "
-	. 'writer, use --format mboxcl' ], 'mixed: the WARNING names the message and offset');
+	. 'writer, use --format mboxcl' ], 'mixed, 1 of 2: the WARNING from the scan');
+
+# The scan stops at a From_ line that only a Content-Length keeps in a
+# body (mboxcl2 whatever follows); the rest is watched: the mboxo
+# message after it is the same WARNING, from the reader.
+my $stop = "$dir/stop.mbox";
+spew($stop, slurp(fixture('mboxcl2.mbox')) . ("From e\@example.com Thu Jan  4 12:00:00 2001\nSubject: n\n\nx\n\n" x 3)
+     . "From dave\@example.com Wed Jan  3 12:00:00 2001\nSubject: mboxo\n\n>From quoted by mail.local\n\n");
+for my $how ('path', 'pipe') {
+	my $src = $stop;
+	if ($how eq 'pipe') {
+		open my $fh, '-|', 'cat', $stop or die;
+		$src = $fh;
+	}
+	my $m = MigrateMail::Mbox->new($src, name => 'mb');
+	my @c;
+	while (my $x = $m->next) {
+		push @c, $x->content;
+	}
+	is($m->format, 'mboxcl2', "early stop ($how): mboxcl2");
+	is($c[5], "Subject: mboxo\n\n>From quoted by mail.local\n", "early stop ($how): the last message as stored");
+	is_deeply([ map { $_->{message} } $m->warnings ], [
+		"WARNING: mb: message 6, offset 585: a '>From ' line in a message without a Content-Length "
+		. '(quoted by an mboxo writer?) while reading as mboxcl2, a variant '
+		. ($how eq 'pipe' ? 'assumed from the start of a pipe' : 'decided from the start of the file')
+		. ': if the mbox is mboxcl, read it again with --format mboxcl'
+		. ($how eq 'pipe' ? ' (or from a file)' : '') ], "early stop ($how): the WARNING");
+	is($m->format_reason, "mboxcl2: 1 of 1 messages with a Content-Length, 1 of them landing on the next message, "
+	   . "1 From_ lines inside them (the first at offset 133), 1 unquoted 'From ' lines in those bodies, "
+	   . "no '>>From ' line, 1 '>From ' lines (decided from the first 238 bytes of the file, whatever follows)",
+	   "early stop ($how): the reason") if $how eq 'path';
+}
 
 # A Content-Length that lands while a pipe is read as mboxo (after the
 # sample): a WARNING (a path decides from the whole file: no warning).
