@@ -7,8 +7,11 @@
  * messages, some with blank lines between them. Nothing in a message is
  * changed to store it, so none of its bytes are unquoted or dropped but
  * the separator lines and blank lines between messages. A From_ line
- * right after the opening line (a converted spool) gives the envelope
- * sender and date; else the date comes from the Date: header.
+ * right after the opening line (UW-IMAP, mutt and Python's mailbox
+ * write one) gives the envelope sender and date; else the date comes
+ * from the Date: header. Python's mailbox.MMDF also writes a newline
+ * before each closing line and drops one when reading; MMDF itself and
+ * mutt do not, so that line is kept as the message's own.
  *
  * Odd input is kept and reported (MM_W_MMDF): bytes between messages
  * that do not start with a separator line become a message of their own,
