@@ -118,6 +118,8 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 		(void)hv_stores(hv, "uid_last", newSVuv(st->uid_last));
 	}
 	hv_store_pv(aTHX_ hv, "format", mm_format_name(st->format));
+	if (st->format_reason[0] != '\0')
+		hv_store_pv(aTHX_ hv, "format_reason", st->format_reason);
 	if (st->durability[0] != '\0') { /* a Maildir was opened */
 		hv_store_pv(aTHX_ hv, "fsync", mm_fsync_name(st->fsync));
 		hv_store_pv(aTHX_ hv, "durability", st->durability);
@@ -139,7 +141,7 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 	if ((v = hv_fetchs(hv, "format", 0)) && SvOK(*v) &&
 	    mm_format_parse(SvPV_nolen(*v), &o->mbox.format) < 0)
 		croak("ERROR: unknown mbox format '%s' (auto, mboxo, mboxrd, "
-		      "mboxcl, mboxcl2)", SvPV_nolen(*v));
+		      "mboxcl, mboxcl2, mmdf)", SvPV_nolen(*v));
 	if ((v = hv_fetchs(hv, "fsync", 0)) && SvOK(*v) &&
 	    mm_fsync_parse(SvPV_nolen(*v), &o->maildir.fsync) < 0)
 		croak("ERROR: unknown fsync mode '%s' (auto, batch, each, none)",
@@ -201,7 +203,7 @@ new(class, fd, format, keep_headers, tz_fixed, tz_off, buf_max)
 	memset(&opts, 0, sizeof(opts));
 	if (mm_format_parse(format, &opts.format) < 0)
 		croak("ERROR: unknown mbox format '%s' (auto, mboxo, mboxrd, "
-		      "mboxcl, mboxcl2)", format);
+		      "mboxcl, mboxcl2, mmdf)", format);
 	opts.keep_headers = keep_headers;
 	opts.tz_fixed = tz_fixed;
 	opts.tz_off = tz_off;
@@ -338,6 +340,14 @@ format(mb)
 	MigrateMail::Mbox::Reader mb
     CODE:
 	RETVAL = mm_format_name(mm_mbox_format(mb));
+    OUTPUT:
+	RETVAL
+
+const char *
+format_reason(mb)
+	MigrateMail::Mbox::Reader mb
+    CODE:
+	RETVAL = mm_mbox_format_reason(mb);
     OUTPUT:
 	RETVAL
 

@@ -172,6 +172,8 @@ C<skipped_pseudo>, C<skipped_present> (already in the Maildir),
 C<repaired> (damaged files replaced; with C<verify> and C<repair> also
 the messages that verification delivered again), C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
 C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<format>,
+C<format_reason> (why that variant, see
+L<MigrateMail::Mbox/"$text = $mbox-E<gt>format_reason">),
 C<fsync> (the mode used: C<batch>, C<each> or C<none>), C<durability>
 (the mode and why: C<batch (syncfs on ext4)>, C<each (nfs: ...)>,
 C<batch (asked; NOT durable on fuse: ...)>), C<durable> (1 when that mode

@@ -133,6 +133,8 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		drain_warnings(w);
 		if (r <= 0) {
 			w->st->format = mm_mbox_format(w->mb);
+			snprintf(w->st->format_reason, sizeof(w->st->format_reason),
+				 "%s", mm_mbox_format_reason(w->mb));
 			if (r < 0)
 				err_r->code = MM_E_IO;
 			return r;

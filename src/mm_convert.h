@@ -61,6 +61,7 @@ struct mm_convert_stats {
 	int has_imapbase;
 	uint32_t uidvalidity, uid_last;
 	enum mm_format format;         /* the variant used */
+	char format_reason[MM_FORMAT_REASON_MAX]; /* and why (mm_mbox.h) */
 	int uid_lists_written;         /* 0, 1 or 2 */
 	uint64_t spilled, spill_peak;  /* a pipe's bytes copied to disk to
 					* check Content-Length (mm_mbox.h) */

@@ -39,6 +39,8 @@ const char *mm_code_name(enum mm_code code)
 	case MM_W_FROM_LIKE: return "from-like";
 	case MM_W_GUESS: return "guessed-boundary";
 	case MM_W_ZONE: return "unknown-zone";
+	case MM_W_FORMAT_GUESS: return "format-guess";
+	case MM_W_MMDF: return "mmdf-separator";
 	case MM_W_FILESYSTEM: return "filesystem";
 	}
 	return "unknown";

@@ -28,6 +28,8 @@ enum mm_code {
 	MM_W_FROM_LIKE,     /* a From_-like line kept inside a message */
 	MM_W_GUESS,         /* a message starts at a loose From_ line */
 	MM_W_ZONE,          /* a From_ date's zone name is unknown */
+	MM_W_FORMAT_GUESS,  /* --format auto: evidence for another variant */
+	MM_W_MMDF,          /* MMDF: a \1\1\1\1 line missing, bytes between */
 	MM_W_FILESYSTEM = 200, /* the target works, but not as it should */
 };
 

@@ -8,9 +8,10 @@
 #include <unistd.h>
 
 #include "mm_mbox_int.h"
+#include "mm_mmdf.h"
 
 static const char *const format_names[] = {
-	"auto", "mboxo", "mboxrd", "mboxcl", "mboxcl2",
+	"auto", "mboxo", "mboxrd", "mboxcl", "mboxcl2", "mmdf",
 };
 
 const char *mm_format_name(enum mm_format fmt)
@@ -44,7 +45,7 @@ struct mm_mbox *mm_mbox_new(int fd, const struct mm_mbox_opts *opts,
 	}
 	if (opts != NULL)
 		mb->opts = *opts;
-	if ((unsigned)mb->opts.format > MM_FMT_MBOXCL2) {
+	if ((unsigned)mb->opts.format > MM_FMT_MMDF) {
 		mm_err_set(err_r, MM_E_USAGE, 0, 0, 0, "unknown mbox format %d",
 			   (int)mb->opts.format);
 		free(mb);
@@ -62,6 +63,9 @@ struct mm_mbox *mm_mbox_new(int fd, const struct mm_mbox_opts *opts,
 	}
 	mb->fd = fd;
 	mb->format = mb->opts.format;
+	snprintf(mb->format_reason, sizeof(mb->format_reason),
+		 mb->format == MM_FMT_AUTO ? "%s: not decided yet" : "%s: as asked for",
+		 mm_format_name(mb->format));
 	/* Only a regular file can be peeked at with pread() to check where
 	 * a Content-Length lands; pipes must fit it in the window. */
 	mb->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -187,6 +191,11 @@ enum mm_format mm_mbox_format(const struct mm_mbox *mb)
 	return mb->format;
 }
 
+const char *mm_mbox_format_reason(const struct mm_mbox *mb)
+{
+	return mb->format_reason;
+}
+
 uint64_t mm_mbox_offset(const struct mm_mbox *mb)
 {
 	return mb->buf_off + mb->pos;
@@ -221,6 +230,36 @@ static int skip_leading_blanks(struct mm_mbox *mb, struct mm_err *err_r)
 	return 0;
 }
 
+void mm_mbox_msg_begin(struct mm_mbox *mb)
+{
+	memset(&mb->msg, 0, sizeof(mb->msg));
+	mb->msgno++;
+	mb->msg.msgno = mb->msgno;
+	mb->msg.offset = mb->buf_off + mb->pos;
+	mb->msg.content_length = -1;
+	mb->keep = mb->msg.offset;
+	mb->midline = 0;
+	mb->cl_active = 0;
+	mb->nul_seen = 0;
+}
+
+void mm_mbox_take_from(struct mm_mbox *mb, const struct mm_from *from,
+		       size_t flen)
+{
+	size_t slen = from->sender_len;
+
+	mb->msg.has_from = 1;
+	if (slen > MM_FROM_LINE_MAX)
+		slen = MM_FROM_LINE_MAX;
+	memcpy(mb->msg.sender, from->sender, slen);
+	mb->msg.sender[slen] = '\0';
+	if (from->dated &&
+	    mm_from_time(from, mb->opts.tz_fixed, mb->opts.tz_off,
+			 &mb->msg.from_time) == 0)
+		mb->msg.has_from_time = 1;
+	mb->pos += flen;
+}
+
 int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 		 struct mm_err *err_r)
 {
@@ -235,17 +274,18 @@ int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 		if (r < 0)
 			return -1;
 	}
+	if (mb->watch && mb->state == MM_ST_BETWEEN && mb->msgno > 0)
+		mm_guess_watch_end(mb);
 	if (mb->state == MM_ST_EOF)
 		return 0;
 	if (mb->msgno == 0) {
 		if (skip_leading_blanks(mb, err_r) < 0)
 			return -1;
-		if (mb->format == MM_FMT_AUTO) {
-			if (mm_mbox_fill(mb, MM_GUESS_BYTES, err_r) < 0)
-				return -1;
-			mb->format = mm_mbox_guess(mb);
-		}
+		if (mb->format == MM_FMT_AUTO && mm_guess_format(mb, err_r) < 0)
+			return -1;
 	}
+	if (mb->format == MM_FMT_MMDF)
+		return mm_mmdf_next(mb, msg_r, err_r);
 	if (mm_mbox_fill(mb, MM_LOOK, err_r) < 0)
 		return -1;
 	if (mb->pos == mb->end) {
@@ -253,32 +293,11 @@ int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 		return 0;
 	}
 
-	memset(&mb->msg, 0, sizeof(mb->msg));
-	mb->msgno++;
-	mb->msg.msgno = mb->msgno;
-	mb->msg.offset = mb->buf_off + mb->pos;
-	mb->msg.content_length = -1;
-	mb->keep = mb->msg.offset;
-	mb->midline = 0;
-	mb->cl_active = 0;
-	mb->nul_seen = 0;
-
+	mm_mbox_msg_begin(mb);
 	flen = mm_mbox_from_start(mb, &from);
 	mb->msg.hash = mm_hash(MM_HASH_INIT, mb->buf + mb->pos, flen);
-	if (flen > 0) {
-		size_t slen = from.sender_len;
-
-		mb->msg.has_from = 1;
-		if (slen > MM_FROM_LINE_MAX)
-			slen = MM_FROM_LINE_MAX;
-		memcpy(mb->msg.sender, from.sender, slen);
-		mb->msg.sender[slen] = '\0';
-		if (from.dated &&
-		    mm_from_time(&from, mb->opts.tz_fixed, mb->opts.tz_off,
-				 &mb->msg.from_time) == 0)
-			mb->msg.has_from_time = 1;
-		mb->pos += flen;
-	}
+	if (flen > 0)
+		mm_mbox_take_from(mb, &from, flen);
 	if (mm_mbox_headers(mb, err_r) < 0)
 		return -1;
 	*msg_r = &mb->msg;
@@ -400,9 +419,15 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 				break;
 			if (!mb->eof && mb->end - pos < MM_LOOK)
 				break;
-			if (!mb->cl_active &&
-			    (ended = boundary_at(mb, pos, &skip)) != 0)
+			if (mb->format == MM_FMT_MMDF) {
+				if ((ended = mm_mmdf_end_at(mb, pos, &skip)) != 0)
+					break;
+			} else if (!mb->cl_active &&
+				   (ended = boundary_at(mb, pos, &skip)) != 0) {
 				break;
+			}
+			if (mb->watch && mb->buf[pos] == '>')
+				mm_guess_watch_line(mb, pos, limit);
 			if (mb->format == MM_FMT_MBOXRD && mb->buf[pos] == '>') {
 				mb->midline = MM_IN_GT_RUN;
 				continue;

@@ -71,11 +71,12 @@
 #include "mm_err.h"
 
 enum mm_format {
-	MM_FMT_AUTO = 0, /* guess from the first MiB: Content-Length, quoting */
+	MM_FMT_AUTO = 0, /* decide from the whole file (a pipe: its first MiB) */
 	MM_FMT_MBOXO,    /* ">From " -> "From " (mail.local, procmail, UW) */
 	MM_FMT_MBOXRD,   /* ">>From " -> ">From ": one '>' removed */
 	MM_FMT_MBOXCL,   /* Content-Length + mboxo quoting */
 	MM_FMT_MBOXCL2,  /* Content-Length, no quoting (Solaris) */
+	MM_FMT_MMDF,     /* \1\1\1\1 lines around each message, no quoting */
 };
 
 /* Name of a format ("mboxo"...), and back; mm_format_parse returns -1
@@ -88,7 +89,8 @@ struct mm_mbox_opts {
 	int keep_headers;   /* non-zero: keep every byte after the From_ line */
 	int tz_fixed;       /* non-zero: From_ dates without zone are tz_off */
 	int tz_off;         /* seconds east of UTC, when tz_fixed */
-	size_t buf_max;     /* window limit in bytes; 0 = 4 MiB (minimum 64 KiB) */
+	size_t buf_max;     /* window limit in bytes; 0 = 4 MiB (minimum 64 KiB;
+			     * a pipe read with MM_FMT_AUTO: 1 MiB + 2 KiB) */
 };
 
 #define MM_UIDL_MAX 256
@@ -168,6 +170,21 @@ unsigned long mm_mbox_warnings_dropped(const struct mm_mbox *mb);
 /* The variant in use: the one asked for, or the guess once mm_mbox_next()
  * has been called with MM_FMT_AUTO. */
 enum mm_format mm_mbox_format(const struct mm_mbox *mb);
+
+/* Why that variant, one line of text owned by the reader: "mboxo: as
+ * asked for", or for MM_FMT_AUTO the evidence and how much was looked
+ * at, e.g. "mboxrd: no Content-Length that lands on the next message,
+ * 12 '>>From ' lines (the first at offset 1234567), 40 '>From ' lines
+ * (whole file, 4383826 bytes)" or "... (assumed from the first 1048576
+ * bytes of a pipe)". Before the first mm_mbox_next() with MM_FMT_AUTO:
+ * "auto: not decided yet". The rule is in src/mm_guess.h: a regular
+ * file is scanned whole from the reader's offset (the same decision
+ * whatever buf_max is); a pipe is decided from its first 1 MiB (the
+ * window grows to hold it) and a line read later that contradicts the
+ * decision is a warning (MM_W_FORMAT_GUESS) naming its message and
+ * offset. */
+const char *mm_mbox_format_reason(const struct mm_mbox *mb);
+#define MM_FORMAT_REASON_MAX 320 /* its size with the NUL */
 
 /* Bytes consumed from fd so far that belong to yielded messages. */
 uint64_t mm_mbox_offset(const struct mm_mbox *mb);

@@ -1,6 +1,6 @@
 /* mm_mbox_hdr.c - the header block of an mbox message: the metadata the
  * mbox store keeps there, which of its bytes are passed on, and whether a
- * Content-Length can be trusted. Also the guess of the mbox variant. */
+ * Content-Length can be trusted. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,9 +175,7 @@ static void take_metadata(struct mm_mbox *mb)
 	}
 }
 
-/* Does a Content-Length ending at p land on a message boundary?
- * prev: the byte before p; n bytes known at p; at_eof: none after them. */
-static int lands(const char *p, size_t n, int prev, int at_eof)
+int mm_clen_lands(const char *p, size_t n, int prev, int at_eof)
 {
 	size_t bl = 0;
 
@@ -214,7 +212,7 @@ static int check_clen(struct mm_mbox *mb, uint64_t target,
 			return 0;
 		size_t t = (size_t)(target - mb->buf_off);
 		int prev = target > body ? mb->buf[t - 1] : '\n';
-		return lands(mb->buf + t, mb->end - t, prev, mb->eof);
+		return mm_clen_lands(mb->buf + t, mb->end - t, prev, mb->eof);
 	}
 	if (mb->seekable) {
 		n = pread(mb->fd, tmp, sizeof(tmp), (off_t)target - 1);
@@ -230,7 +228,7 @@ static int check_clen(struct mm_mbox *mb, uint64_t target,
 				  "read failed: %s", strerror(errno));
 	if (n == 0)
 		return 0; /* the input is shorter than that */
-	return lands(tmp + 1, (size_t)n - 1, tmp[0], (size_t)n < sizeof(tmp));
+	return mm_clen_lands(tmp + 1, (size_t)n - 1, tmp[0], (size_t)n < sizeof(tmp));
 }
 
 static int clen_format(const struct mm_mbox *mb)
@@ -308,13 +306,22 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 			if (mm_mbox_fill(mb, bl + MM_LOOK, err_r) < 0)
 				return -1;
 			after = mb->pos + bl;
-			if ((after == mb->end && mb->eof) ||
-			    mm_mbox_from_at(mb, after, 1, NULL) > 0) {
+			/* (MMDF: the line before the closing one is
+			 * the message's own.) With a Content-Length, a
+			 * From_-like line here is decided below, so it is
+			 * looked at without a warning. */
+			int has_clen = clen_format(mb) &&
+				mb->hdr[MM_H_CLEN].end != mb->hdr[MM_H_CLEN].start;
+			if (mb->format != MM_FMT_MMDF &&
+			    ((after == mb->end && mb->eof) ||
+			     (has_clen ? mm_from_line_len(mb->buf + after,
+							  mb->end - after, mb->eof,
+							  NULL)
+				       : mm_mbox_from_at(mb, after, 1, NULL)) > 0)) {
 				/* The blank line is the separator and there is
 				 * no body - unless a Content-Length says the
 				 * body starts with a From_ line: decided below. */
-				if (!clen_format(mb) ||
-				    mb->hdr[MM_H_CLEN].end == mb->hdr[MM_H_CLEN].start) {
+				if (!has_clen) {
 					mb->hdr_only = 1;
 					break;
 				}
@@ -339,7 +346,8 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 			mb->pos = lend;
 			continue;
 		}
-		if (mm_mbox_from_at(mb, mb->pos, 0, NULL) > 0) {
+		if (mb->format != MM_FMT_MMDF &&
+		    mm_mbox_from_at(mb, mb->pos, 0, NULL) > 0) {
 			mm_mbox_warn_no_separator(mb, mb->pos);
 			mb->hdr_only = 1;
 			break;
@@ -391,42 +399,7 @@ int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r)
 		if (bl > 0 && mb->pos + bl <= mb->end)
 			mb->pos += bl;
 	}
+	mb->body_off = mb->hdr_only ? 0 : mb->buf_off + mb->pos;
 	mb->state = MM_ST_HEADERS;
 	return 0;
-}
-
-static int starts_ci(const char *p, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-
-	return n >= l && name_eq(p, l, lit);
-}
-
-enum mm_format mm_mbox_guess(struct mm_mbox *mb)
-{
-	unsigned long clen = 0, quoted = 0, quoted2 = 0;
-	const char *p = mb->buf + mb->pos, *e = mb->buf + mb->end;
-
-	while (p < e) {
-		const char *nl = memchr(p, '\n', (size_t)(e - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
-
-		if (starts_ci(p, n, "content-length:"))
-			clen++;
-		else if (n > 6 && p[0] == '>') {
-			size_t q = 0;
-			while (q < n && p[q] == '>')
-				q++;
-			if (n - q >= 5 && memcmp(p + q, "From ", 5) == 0) {
-				if (q == 1)
-					quoted++;
-				else
-					quoted2++;
-			}
-		}
-		p = nl ? nl + 1 : e;
-	}
-	if (clen > 0)
-		return quoted > 0 ? MM_FMT_MBOXCL : MM_FMT_MBOXCL2;
-	return quoted2 > 0 ? MM_FMT_MBOXRD : MM_FMT_MBOXO;
 }

@@ -3,6 +3,7 @@
 #ifndef MM_MBOX_INT_H
 #define MM_MBOX_INT_H
 
+#include "mm_guess.h"
 #include "mm_mbox.h"
 #include "mm_spill.h"
 
@@ -16,7 +17,6 @@
 #define MM_BUF_INIT (256 * 1024)
 #define MM_BUF_MAX_DEFAULT (4 * 1024 * 1024)
 #define MM_WARN_QUEUE 64
-#define MM_GUESS_BYTES (1024 * 1024) /* read ahead to guess the variant */
 #define MM_HDR_SEGS_MAX 4096
 
 enum mm_hdr_id {
@@ -64,6 +64,12 @@ struct mm_mbox {
 
 	struct mm_msg msg;
 	unsigned long msgno;
+	uint64_t body_off;      /* where the current body starts, 0: none */
+
+	char format_reason[MM_FORMAT_REASON_MAX]; /* mm_mbox_format_reason() */
+	int watch;              /* reading past the evidence (mm_guess.h) */
+	unsigned watch_seen;    /* the contradictions already warned about */
+	int mmdf_open, mmdf_closed; /* the message's \1\1\1\1 lines seen */
 
 	/* The boundary rule (mm_mbox.c) */
 	int strict_seen;        /* a message started at a strict From_ line */
@@ -125,12 +131,21 @@ size_t mm_mbox_blank_at(const struct mm_mbox *mb, size_t i);
 void mm_mbox_warn(struct mm_mbox *mb, enum mm_code code, uint64_t offset,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Start the next message at pos: number, offset, fresh metadata. */
+void mm_mbox_msg_begin(struct mm_mbox *mb);
+
+/* Take the From_ line (flen bytes at pos, parsed into *from) as the
+ * current message's envelope sender and date, and step over it. */
+void mm_mbox_take_from(struct mm_mbox *mb, const struct mm_from *from,
+		       size_t flen);
+
 /* Parse the header block that starts at pos (after the From_ line):
  * fills mb->segs, mb->hdr, the message metadata, and leaves pos at the
  * first body byte with state set. Returns 0, or -1 on a read error. */
 int mm_mbox_headers(struct mm_mbox *mb, struct mm_err *err_r);
 
-/* Guess the variant from what is buffered at the start. */
-enum mm_format mm_mbox_guess(struct mm_mbox *mb);
+/* Does a Content-Length ending at p land on a message boundary?
+ * prev: the byte before p; n bytes known at p; at_eof: none after them. */
+int mm_clen_lands(const char *p, size_t n, int prev, int at_eof);
 
 #endif

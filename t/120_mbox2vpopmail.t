@@ -50,8 +50,8 @@ is($st, 0, '--maildir: exit 0') or diag $err;
 ok(-d "$dir/plain/Maildir/cur", 'Maildir created');
 ($out, $err, $st) = run('t/data/flags.mbox', '--maildir', "$dir/plain2", '--fsync', 'each', '--verify', '-v');
 is($st, 0, '--maildir from stdin with --fsync each --verify');
-like($out, qr/^stdin: 15 messages, \d+ bytes, 2 new, 13 cur, 0 skipped, 0 failed, 0 warnings, 15 verified, durability each \(asked\), [\d.]+ s$/,
-     'summary with the verification, and with -v the fsync mode and why');
+like($out, qr/^stdin: 15 messages, \d+ bytes, 2 new, 13 cur, 0 skipped, 0 failed, 0 warnings, 15 verified, format mboxo \(mboxo: no Content-Length, no '>>From ' line, 0 '>From ' lines \(whole file, 1551 bytes\)\), durability each \(asked\), [\d.]+ s$/,
+     'summary with the verification, and with -v the variant, the fsync mode and why');
 
 # Usage errors
 for my $bad ([], ['not-an-address'], ['a@b', 'x', 'y'], ['--dir', $dir], ['--jobs', 0, 'a@b'],

@@ -150,6 +150,8 @@ for my $fmt (qw(mboxcl2 auto)) {
 					      '-v', '--format', $fmt, '--maildir', $md, $how eq 'path' ? $path : ());
 		is($st, 0, "mbox2vpopmail $fmt from a $how: exit 0") or diag $e;
 		s/\Q$path\E/stdin/g, s/[\d.]+ s$/T s/m for $o, $e;
+		# why the variant was chosen says whether a file or a pipe was read
+		s/(format \S+) \((?:[^()]|\([^()]*\))*\)/$1/ for $o;
 		my ($files) = maildir_files($md);
 		push @md, { map { ($_ => $files->{$_}{content}) } keys %$files };
 		push @out, [ $o, $e ];

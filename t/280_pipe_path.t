@@ -49,6 +49,8 @@ for my $f (@fixtures) {
 		my ($o, $e, $st) = run_script('bin/mbox2vpopmail', $how eq 'pipe' ? { pipe => $f } : (),
 					      '-v', '--maildir', $md, $how eq 'path' ? $f : ());
 		s/\Q$f\E/stdin/g, s/[\d.]+ s(?=(?:, FAILED)?$)/T s/m for $o, $e;
+		# why the variant was chosen says whether a file or a pipe was read
+		s/(format \S+) \((?:[^()]|\([^()]*\))*\)/$1/ for $o;
 		my ($files) = -d "$md/cur" ? maildir_files($md) : ({});
 		push @md, { map { ($_ => $files->{$_}{content}) } keys %$files };
 		push @out, [ $o, $e, $st ];

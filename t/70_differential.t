@@ -16,8 +16,8 @@
 # Every file is read several ways: by path (default window and the
 # smallest 64 KiB window), through a pipe, content taken with content(),
 # read_chunk() loops and write_to() into an in-memory handle, skipped
-# without being read, with keep_headers, and with format auto when the
-# guess is unambiguous.
+# without being read, with keep_headers, and with format auto (the
+# reference decides the variant the way src/mm_guess.h says).
 use strict;
 use warnings;
 
@@ -267,28 +267,77 @@ sub ref_expect {
 	return \@exp;
 }
 
-# The variant format => 'auto' picks from what it scans (at least the
-# first 64 KiB after leading blank lines, at most the whole file).
+# The variant format => 'auto' picks (the rule of src/mm_guess.h, done
+# the simple way): walk the messages, a body ending where its
+# Content-Length lands or at the next From_ line, and count.
 sub ref_guess {
 	my ($data) = @_;
-	my ($clen, $q1, $q2) = (0, 0, 0);
-	for my $l (split /\n/, $data) {
-		if ($l =~ /\Acontent-length:/i) {
-			$clen++;
-		} elsif (length($l) > 6 && $l =~ /\A(>+)From /) {
-			length($1) == 1 ? $q1++ : $q2++;
+	my ($pos, $n, $cl_all, $cl_from, $cl_unq, $q1, $q2) = (0, (0) x 6);
+	my $lands = sub {
+		my ($t) = @_;
+		return 1 if $t == length $data;
+		my $rest = substr($data, $t);
+		return 1 if $rest =~ /\A\r?\n\z/;
+		return 1 if $rest =~ /\A\r?\n(From [^\n]*)/ && is_from_line("$1\n");
+		return $t > 0 && substr($data, $t - 1, 1) eq "\n"
+		  && $rest =~ /\A(From [^\n]*)/ && is_from_line("$1\n");
+	};
+	my $count = sub {
+		my ($body, $in_cl) = @_;
+		for my $l (split /\n/, $body) {
+			if ($l =~ /\A(>+)From /) {
+				length($1) == 1 ? $q1++ : $q2++;
+			} elsif ($in_cl && $l =~ /\AFrom /) {
+				$cl_unq++;
+				$cl_from++ if is_from_line("$l\n");
+			}
 		}
+	};
+	MSG: while ($pos < length $data) {
+		$n++;
+		$pos += length $1 if substr($data, $pos, 1100) =~ /\A(From [^\n]*\n?)/
+		  && is_from_line($1);
+		my ($cl, $body);
+		while (1) {
+			my $nl = index($data, "\n", $pos);
+			my $line = substr($data, $pos, $nl < 0 ? length($data) - $pos : $nl - $pos + 1);
+			last MSG if $line eq '';
+			if (is_blank($line)) { $body = $pos + length $line; last }
+			next MSG if is_from_line($line);
+			if ($line !~ /\A[ \t]/ && $line !~ /:/) { $body = $pos; last }
+			$cl //= $line =~ /\Acontent-length:[ \t]*(\d+)[ \t\r]*\n\z/i ? $1 : -1
+			  if $line =~ /\Acontent-length:/i;
+			last MSG if $nl < 0;
+			$pos = $nl + 1;
+		}
+		$cl_all++ if defined $cl;
+		if (defined $cl && $cl >= 0 && $body + $cl <= length($data) && $lands->($body + $cl)) {
+			$count->(substr($data, $body, $cl), 1);
+			$pos = $body + $cl;
+			$pos += length $1 if substr($data, $pos, 2) =~ /\A(\r?\n)/;
+			next;
+		}
+		my $end = length $data;
+		while ($data =~ /\n(From [^\n]*\n?)/g) {
+			my $at = $-[1];
+			next if $at <= $body;
+			if (is_from_line($1)) { $end = $at; last }
+		}
+		pos($data) = undef;
+		$count->(substr($data, $body, $end - $body), 0);
+		$pos = $end;
 	}
-	return $clen ? ($q1 ? 'mboxcl' : 'mboxcl2') : ($q2 ? 'mboxrd' : 'mboxo');
+	return ($cl_all && ($cl_from || 2 * $cl_all >= $n))
+	  ? ($cl_unq || !$q1 ? 'mboxcl2' : 'mboxcl')
+	  : ($q2 ? 'mboxrd' : 'mboxo');
 }
 
-# The guess when it does not depend on how much the reader scans.
+# The guess (a file is scanned whole; blank lines before the first
+# message are skipped first).
 sub stable_guess {
 	my ($data) = @_;
 	$data =~ s/\A(?:\r?\n)+//;
-	my $all = ref_guess($data);
-	return $all if length($data) <= 60000;
-	return ref_guess(substr($data, 0, 60000)) eq $all ? $all : undef;
+	return ref_guess($data);
 }
 
 # ---------------------------------------------------------------------

@@ -66,6 +66,7 @@ sub _timezone {
 sub name   { $_[0]{name} }
 sub format { $_[0]{reader}->format }
 sub spilled { my @s = $_[0]{reader}->spilled; return wantarray ? @s : $s[0] }
+sub format_reason { $_[0]{reader}->format_reason }
 
 sub next {
 	my ($self) = @_;
@@ -213,12 +214,56 @@ from it with Perl at the same time. Options:
 
 =over
 
-=item format => 'auto' | 'mboxo' | 'mboxrd' | 'mboxcl' | 'mboxcl2'
+=item format => 'auto' | 'mboxo' | 'mboxrd' | 'mboxcl' | 'mboxcl2' | 'mmdf'
 
-The mbox variant. C<auto> (default) looks at the first MiB: Content-Length
-headers mean C<mboxcl2> (or C<mboxcl> if C<< >From >> lines are seen),
-otherwise C<< >>From >> lines mean C<mboxrd>, else C<mboxo>, which is what
-sendmail's mail.local, procmail and UW-IMAP write.
+The mbox variant. C<auto> (default) decides from the whole file when it
+is a regular file (a pre-scan at memory speed from the handle's
+position to the end, so the decision is the same whatever
+C<buffer_max> is), from its first MiB when it is a pipe:
+
+=over
+
+=item * a file that starts with a line of four Ctrl-A bytes is C<mmdf>;
+
+=item * Content-Length is used when at least half of the messages have
+one (each is then checked: one that does not land exactly on the next
+message is a warning and ignored), or when one keeps a From_ line inside
+its body from splitting the message (a writer that does not quote);
+then an unquoted C<From > line inside such a body means C<mboxcl2>,
+else C<< >From >> lines mean C<mboxcl> (quoted, as mutt writes), else
+C<mboxcl2> (the same bytes either way);
+
+=item * otherwise one or more C<< >>From >> lines mean C<mboxrd> (an
+mboxrd writer makes them of every C<< >From >>; an mboxo writer leaves
+them as a person wrote them), else C<mboxo>, which is what sendmail's
+mail.local, procmail and UW-IMAP write (mboxo and mboxrd differ on
+C<< >>From >> lines only).
+
+=back
+
+C<format_reason> (below) says which, from what and from how much. The
+scan reads the whole file but in one case: a From_ line that only its
+Content-Length keeps inside a body makes it C<mboxcl2> whatever follows,
+so it stops there. A mailbox no single variant reads right (C<< >From >>
+lines in messages without a Content-Length in an mboxcl2 file) gets a
+C<format-guess> warning naming the message and offset. On a pipe the
+variant is assumed from the first MiB (all of it if shorter, which then
+gives the same as the file), and a later C<< >>From >> line while
+reading as mboxo or mboxcl, a Content-Length that lands exactly while
+reading as mboxo or mboxrd, or a C<< >From >> line in a message without
+Content-Length while reading as mboxcl2, is a C<format-guess> warning
+naming its message and offset (once each per mailbox): read such a
+mailbox again with the C<format> the warning names, or from a file. An
+explicit C<format> skips the scan (it costs a read of the file, at
+about 3 GB/s when it is in the page cache).
+
+C<mmdf>: each message between two lines of four Ctrl-A bytes
+(C<\1\1\1\1>, LF or CRLF), as SCO and MMDF-era servers deliver; no
+From_ line is needed (one right after the opening line is used) and
+nothing is quoted, so nothing is unquoted. The metadata headers are
+handled as in an mbox; dates come from the Date: header. A missing
+closing line and bytes between messages are C<mmdf-separator> warnings;
+those bytes are kept as a message of their own.
 
 =item keep_headers => 1
 
@@ -264,6 +309,14 @@ C<buffer_max>). In scalar context, C<$bytes>. When the temporary file
 cannot be created or written (disk full), C<next> croaks with an
 C<ERROR> that says so: the split is never made differently instead.
 
+=head2 $text = $mbox->format_reason
+
+Why that variant, one line: C<mboxo: as asked for>, or for C<auto> the
+evidence and how much was looked at, e.g. C<<< mboxrd: no Content-Length, 12
+'>>From ' lines (the first at offset 1234567), 40 '>From ' lines (whole
+file, 4383826 bytes) >>>, or C<...
+(assumed from the first 1048576 bytes of a pipe)>.
+
 =head2 @warnings = $mbox->warnings
 
 Warnings raised since the last call, oldest first, and forgets them.
@@ -288,7 +341,10 @@ C<no-separator> (a message that ends at a From_ line without the blank
 line before it), C<from-like> (a From_-like line kept inside a message,
 and why), C<guessed-boundary> (a message that starts at a loose From_
 line, and why), C<unknown-zone> (the first From_ date in the mailbox
-with a zone name whose offset is not known; once per mailbox).
+with a zone name whose offset is not known; once per mailbox),
+C<format-guess> (C<auto> met evidence for another variant; see
+C<format>), C<mmdf-separator> (an MMDF message without its closing line,
+or bytes between MMDF messages, kept as a message of their own).
 
 =head1 DIAGNOSTICS
 
@@ -303,7 +359,7 @@ with a zone name whose offset is not known; once per mailbox).
 Reading a pipe needed disk space in C<$TMPDIR> (or F</tmp>) that was not
 there; give the mbox by path, or point C<TMPDIR> at a larger file system.
 
-=item ERROR: unknown mbox format 'F' (auto, mboxo, mboxrd, mboxcl, mboxcl2)
+=item ERROR: unknown mbox format 'F' (auto, mboxo, mboxrd, mboxcl, mboxcl2, mmdf)
 
 =item ERROR: unknown timezone 'TZ' (use local, UTC, +hhmm or a zone name)
 

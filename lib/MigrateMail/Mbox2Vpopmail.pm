@@ -134,7 +134,7 @@ sub check_options {
 	return "unknown --vpopmail '$opt->{vpopmail}' (5.4 or 5.6)"
 	  if defined $opt->{vpopmail} && !MigrateMail::Accounts::vpopmail_limits($opt->{vpopmail});
 	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
-	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2)\z/ ],
+	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2|mmdf)\z/ ],
 	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ]) {
 		my ($k, $re) = @$_;
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
@@ -330,7 +330,7 @@ sub convert_mailbox {
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
-	  repaired uidvalidity uid_last format fsync durability verify_method spilled spill_peak);
+	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -379,6 +379,7 @@ sub dry_run {
 		}
 		$st{warnings} = [ $mbox->warnings ];
 		$st{format} = $mbox->format;
+		$st{format_reason} = $mbox->format_reason;
 		1;
 	};
 	($st{error} = $@) =~ s/ at \S+ line \d+\.?\n\z// unless $ok;
@@ -387,12 +388,13 @@ sub dry_run {
 
 sub summary_line {
 	my ($r, $dry, $verbose) = @_;
-	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%s%s%.2f s%s",
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%s%s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
 	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify}
 	    ? "$r->{verified} verified" . (($r->{verify_method} // '') eq 'digest' ? ' by digest, ' : ', ') : '',
+	  $verbose && defined $r->{format} ? "format $r->{format} (" . ($r->{format_reason} // '') . '), ' : '',
 	  $verbose && defined $r->{durability} ? "durability $r->{durability}, " : '',
 	  $verbose && $r->{spilled} ? "$r->{spilled} bytes of the pipe spilled to disk "
 	    . "(at most $r->{spill_peak} at once) to check Content-Length, " : '',

@@ -43,6 +43,7 @@ sub scan_mbox {
 			print {$err} printable($w->{message}), "\n";
 		}
 		$st{format} = $mbox->format;
+		$st{format_reason} = $mbox->format_reason;
 		$st{name} = $mbox->name;
 		1;
 	};
@@ -81,7 +82,8 @@ L<MigrateMail::Accounts/printable>: a byte outside printable ASCII is
 C<\xNN>, so no name splits a line or sends escapes to the terminal.
 Options are those of L<MigrateMail::Mbox/new>, plus
 C<summary_only>. Returns counts: C<messages>, C<bytes>, C<new>, C<cur>,
-C<pseudo>, C<warnings>, C<format>, and C<error> if reading failed.
+C<pseudo>, C<warnings>, C<format>, C<format_reason> (why that variant,
+see L<MigrateMail::Mbox/format_reason>), and C<error> if reading failed.
 
 =head1 LICENSE
 

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	memset(&opts, 0, sizeof(opts));
-	opts.format = (enum mm_format)(data[0] % 5);
+	opts.format = (enum mm_format)(data[0] % 6);
 	opts.keep_headers = (data[0] >> 3) & 1;
 	opts.buf_max = 64 * 1024;
 	fd = input_fd(data + 1, size - 1, (data[0] >> 4) & 1);
