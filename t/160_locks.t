@@ -31,6 +31,9 @@ sub start {
 	my $pid = fork // die "fork: $!";
 	if (!$pid) {
 		setpgrp(0, 0) if $o->{pgrp};
+		# a test run started with nohup or in the background inherits
+		# ignored SIGHUP/SIGINT, which the tool rightly leaves ignored
+		$SIG{$_} = 'DEFAULT' for qw(INT HUP TERM);
 		local $ENV{VPOPMAIL} = $o->{vpopmail} if $o->{vpopmail};
 		open STDIN, '<', '/dev/null' or die;
 		open STDOUT, '>', "$dir/bg.out" or die;
