@@ -256,11 +256,21 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 	return 0;
 }
 
+/* A sync's warnings and errors, in the lists (errors of the Maildir,
+ * not of a message: counted in no message's failure). */
+static void sync_note(void *ctx, const struct mm_err *e, int is_error)
+{
+	struct walk *w = ctx;
+
+	list_add(is_error ? &w->st->errors : &w->st->warnings, w->max_listed, e);
+}
+
 int mm_convert(int src_fd, const char *maildir,
 	       const struct mm_convert_opts *opts,
 	       struct mm_convert_stats *st, struct mm_err *err_r)
 {
 	struct mm_maildir *md;
+	struct mm_sync *sy = NULL;
 	const struct mm_msg *m;
 	struct walk w;
 	struct mm_err e;
@@ -276,7 +286,18 @@ int mm_convert(int src_fd, const char *maildir,
 	}
 	while (mm_maildir_warning(md, &e))
 		list_add(&st->warnings, w.max_listed, &e);
+	if (opts && opts->sync.source &&
+	    (sy = mm_sync_begin(md, &opts->sync, sync_note, &w, err_r)) == NULL) {
+		mm_maildir_close(md, &e);
+		walk_end(&w);
+		return -1;
+	}
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
+		if (sy && (r = mm_sync_message(sy, md, m, p.key, &e)) != 0) {
+			if (r < 0)
+				msg_error(&w, m, &e);
+			continue;
+		}
 		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;
 			continue;
@@ -327,6 +348,19 @@ int mm_convert(int src_fd, const char *maildir,
 			list_add(&st->errors, w.max_listed, &e);
 		else
 			st->uid_lists_written = r;
+	}
+	/* renames and removals only once the pass's messages are durable
+	 * and visible; removals only after the whole mbox was read */
+	if (sy) {
+		int whole = ret == 0;
+
+		if (whole && opts->sync.mode != MM_SYNC_OFF &&
+		    !mm_sync_mbox_complete(src_fd, st->warnings.items,
+					   st->warnings.len, &e)) {
+			list_add(&st->errors, w.max_listed, &e);
+			whole = 0;
+		}
+		mm_sync_end(sy, md, ret < 0, whole, &st->sync);
 	}
 	const struct mm_maildir_stats *ms = mm_maildir_stats(md);
 	st->delivered = ms->delivered;

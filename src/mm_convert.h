@@ -11,6 +11,7 @@
 
 #include "mm_maildir.h"
 #include "mm_mbox.h"
+#include "mm_sync.h"
 
 struct mm_convert_opts {
 	struct mm_mbox_opts mbox;
@@ -30,6 +31,9 @@ struct mm_convert_opts {
 	/* mm_verify() only: re-deliver what is missing or differs (opens
 	 * the Maildir to write; see there). */
 	int repair;
+	/* mm_convert() only: record the source's messages in the state
+	 * file, and with a sync mode make the Maildir match (mm_sync.h) */
+	struct mm_sync_opts sync;
 };
 
 struct mm_issue_list {
@@ -57,6 +61,7 @@ struct mm_convert_stats {
 	int uid_lists_written;         /* 0, 1 or 2 */
 	/* verification only */
 	unsigned long verified, missing, mismatched;
+	struct mm_sync_stats sync;     /* opts sync.source given */
 	struct mm_issue_list errors;   /* per message: not delivered, wrong */
 	struct mm_issue_list warnings; /* odd input, kept anyway */
 };

@@ -37,6 +37,7 @@ const char *mm_code_name(enum mm_code code)
 	case MM_W_LONG_HEADER: return "long-header";
 	case MM_W_NO_SEPARATOR: return "no-separator";
 	case MM_W_FILESYSTEM: return "filesystem";
+	case MM_W_CONFLICT: return "conflict";
 	}
 	return "unknown";
 }

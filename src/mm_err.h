@@ -26,6 +26,7 @@ enum mm_code {
 	MM_W_LONG_HEADER,   /* header block too long to inspect whole */
 	MM_W_NO_SEPARATOR,  /* From_ line not preceded by a blank line */
 	MM_W_FILESYSTEM = 200, /* the target works, but not as it should */
+	MM_W_CONFLICT = 210, /* a sync pass: both servers changed a message */
 };
 
 struct mm_err {

@@ -24,7 +24,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths vpopmail=s help|h man version);
+  trust-paths vpopmail=s sync=s help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -44,6 +44,12 @@ sub say_line {
 sub main {
 	my (@args) = @_;
 	my %opt;
+	# a bare --sync is --sync=new-server-wins (an optional value would
+	# take the next argument, an address or an mbox, for one)
+	for (@args) {
+		last if $_ eq '--';
+		$_ = '--sync=new-server-wins' if $_ eq '--sync';
+	}
 	Getopt::Long::Configure(qw(bundling no_ignore_case));
 	GetOptionsFromArray(\@args, \%opt, @OPTIONS) or return usage();
 	return pod(1) if $opt{help};
@@ -135,7 +141,8 @@ sub check_options {
 	  if defined $opt->{vpopmail} && !MigrateMail::Accounts::vpopmail_limits($opt->{vpopmail});
 	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
 	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2)\z/ ],
-	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ]) {
+	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ],
+	     [ sync => qr/\A(?:new-server-wins|source-wins)\z/ ]) {
 		my ($k, $re) = @$_;
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
 	}
@@ -320,17 +327,17 @@ sub convert_mailbox {
 		return { errors => [ "ERROR: $name: $e" ], warnings => [], failed_mailbox => 1 };
 	}
 	my %o = (name => $name, %from, %extra);
-	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair);
+	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair sync);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
-	delete @o{qw(at lock_path trust_paths repair)} if $opt->{'dry-run'};
+	delete @o{qw(at lock_path trust_paths repair sync)} if $opt->{'dry-run'};
 	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
-	  repaired uidvalidity uid_last format fsync durability);
+	  repaired uidvalidity uid_last format fsync durability sync);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -342,12 +349,15 @@ sub convert_mailbox {
 	  if $st->{error} && !grep { $_ eq $st->{error} } @{ $r{errors} };
 	# about the target, not the input (delivering by link where
 	# RENAME_NOREPLACE is missing): said without -v, once per Maildir
-	my @fs = grep { ($_->{code} // '') eq 'filesystem' } @{ $st->{warnings} || [] };
+	# and what both servers changed, in a sync pass
+	my %notice = (filesystem => 1, conflict => 1);
+	my @fs = grep { $notice{ $_->{code} // '' } } @{ $st->{warnings} || [] };
 	push @{ $r{notices} }, map { $_->{message} } @fs if @fs;
 	$r{warnings} = [ map { $_->{message} }
-			 grep { ($_->{code} // '') ne 'filesystem' } @{ $st->{warnings} || [] } ];
+			 grep { !$notice{ $_->{code} // '' } } @{ $st->{warnings} || [] } ];
 	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
 	$r{verify} = 1 if $opt->{verify} && !$opt->{'dry-run'};
+	$r{sync_mode} = $opt->{sync} if defined $opt->{sync};
 	return \%r;
 }
 
@@ -387,9 +397,12 @@ sub dry_run {
 
 sub summary_line {
 	my ($r, $dry, $verbose) = @_;
-	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%s%.2f s%s",
+	my $sy = $r->{sync_mode} && $r->{sync} ? $r->{sync} : undef;
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%s%d failed, %d warnings, %s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
+	  $sy ? sprintf('%d re-flagged, %d removed, %d conflicts, ', map { $sy->{$_} // 0 }
+			qw(reflagged removed conflicts)) : '',
 	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify} ? "$r->{verified} verified, " : '',
 	  $verbose && defined $r->{durability} ? "durability $r->{durability}, " : '',
