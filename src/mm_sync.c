@@ -168,7 +168,9 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 	/* Three ways: what we left (base), the Maildir now, the mbox now.
 	 * A file without a record is taken as ours, left as it is now. */
 	base = rec && rec->left.where >= 0 ? rec->left : now;
-	if (!mm_sflags_equal(&now, &base)) {
+	/* a file the server moved from new/ to cur/ (as Dovecot does when
+	 * a mailbox is opened) is no change of the user's: letters count */
+	if (now.letters != base.letters) {
 		char what[400];
 
 		mm_sflags_format(&base, s_base);
@@ -263,7 +265,7 @@ static void gone_from_mbox(struct mm_sync *sy, struct mm_maildir *md,
 		put(sy, rec); /* kept after a conflict: stays kept */
 		return;
 	}
-	if (!mm_sflags_equal(&now, &rec->left) &&
+	if (rec->left.where >= 0 && now.letters != rec->left.letters &&
 	    sy->opts.mode != MM_SYNC_SOURCE_WINS) {
 		mm_sflags_format(&now, s_now);
 		snprintf(what, sizeof(what), "%.100s: gone from the mbox, but "
