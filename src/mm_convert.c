@@ -265,6 +265,25 @@ static void sync_note(void *ctx, const struct mm_err *e, int is_error)
 	list_add(is_error ? &w->st->errors : &w->st->warnings, w->max_listed, e);
 }
 
+/* --dry-run of a sync pass: a message that would be delivered, counted
+ * as delivered (its bytes read to learn its size). */
+static void plan_deliver(struct walk *w, const struct mm_msg *m,
+			 struct mm_convert_stats *st)
+{
+	const char *data;
+	size_t len;
+	struct mm_err e;
+
+	while (mm_mbox_read(w->mb, &data, &len, &e) > 0)
+		;
+	drain_warnings(w);
+	st->bytes += m->size;
+	if (mm_flags_in_cur(m->flags))
+		st->to_cur++;
+	else
+		st->to_new++;
+}
+
 int mm_convert(int src_fd, const char *maildir,
 	       const struct mm_convert_opts *opts,
 	       struct mm_convert_stats *st, struct mm_err *err_r)
@@ -275,11 +294,17 @@ int mm_convert(int src_fd, const char *maildir,
 	struct walk w;
 	struct mm_err e;
 	struct pick p;
+	struct mm_maildir_opts mo;
+	int plan = opts && opts->sync.source && opts->sync.plan;
 	int r, ret = 0;
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
 		return -1;
-	md = mm_maildir_open(maildir, opts ? &opts->maildir : NULL, err_r);
+	memset(&mo, 0, sizeof(mo));
+	if (opts)
+		mo = opts->maildir;
+	mo.readonly |= plan;
+	md = mm_maildir_open(maildir, &mo, err_r);
 	if (md == NULL) {
 		walk_end(&w);
 		return -1;
@@ -300,6 +325,10 @@ int mm_convert(int src_fd, const char *maildir,
 		}
 		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;
+			continue;
+		}
+		if (plan) {
+			plan_deliver(&w, m, st);
 			continue;
 		}
 		r = deliver(&w, md, m, &p, mm_maildir_damaged(md, p.key), &e);
@@ -337,7 +366,7 @@ int mm_convert(int src_fd, const char *maildir,
 	 * A Maildir-wide trouble (msgno 0: maildirsize, a directory sync)
 	 * loses no message, and as names are deterministic a list stays
 	 * right even for a file that must be delivered again. */
-	if (ret == 0 && st->failed == 0 && opts && opts->uid_lists &&
+	if (!plan && ret == 0 && st->failed == 0 && opts && opts->uid_lists &&
 	    st->has_imapbase && w.uids_usable && w.nuids > 0) {
 		uint32_t next = st->uid_last + 1;
 
@@ -361,12 +390,16 @@ int mm_convert(int src_fd, const char *maildir,
 			whole = 0;
 		}
 		mm_sync_end(sy, md, ret < 0, whole, &st->sync);
+		if (plan)
+			st->sync.to_add = st->to_new + st->to_cur;
 	}
 	const struct mm_maildir_stats *ms = mm_maildir_stats(md);
-	st->delivered = ms->delivered;
-	st->to_new = ms->to_new;
-	st->to_cur = ms->to_cur;
-	st->bytes = ms->bytes;
+	if (!plan) {
+		st->delivered = ms->delivered;
+		st->to_new = ms->to_new;
+		st->to_cur = ms->to_cur;
+		st->bytes = ms->bytes;
+	}
 	st->tmp_cleaned = ms->tmp_cleaned;
 	st->fsync = ms->fsync;
 	st->durable = ms->durable;

@@ -189,7 +189,8 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 		 * server's flags: they stay */
 		return 0;
 	}
-	if (mm_maildir_reflag(md, now.where, ent->name + 4, src.where,
+	if (!sy->opts.plan &&
+	    mm_maildir_reflag(md, now.where, ent->name + 4, src.where,
 			      src.has_info ? info : NULL, err_r) < 0)
 		return -1;
 	sy->st.reflagged++;
@@ -277,7 +278,8 @@ static void gone_from_mbox(struct mm_sync *sy, struct mm_maildir *md,
 		put(sy, &r);
 		return;
 	}
-	if (mm_maildir_remove(md, ent->name[0] == 'c', ent->name + 4, rec->size,
+	if (!sy->opts.plan &&
+	    mm_maildir_remove(md, ent->name[0] == 'c', ent->name + 4, rec->size,
 			      &e) < 0) {
 		note(sy, &e, 1);
 		put(sy, rec); /* tried again by the next pass */
@@ -364,7 +366,7 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 	int may_remove = !stopped && read_whole &&
 			 sy->opts.mode != MM_SYNC_OFF;
 
-	if (stopped)
+	if (stopped && !sy->opts.plan)
 		goto out; /* the next pass takes this one's files as ours */
 	if (sy->nseen > 1)
 		qsort(sy->seen, sy->nseen, sizeof(*sy->seen), cmp_seen);
@@ -374,6 +376,8 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 		if (seen_find(sy, rec->key) == NULL)
 			gone_from_mbox(sy, md, rec, may_remove);
 	}
+	if (sy->opts.plan)
+		goto out;
 	if (mm_maildir_changes_done(md, &e) < 0)
 		note(sy, &e, 1);
 	if (mm_maildir_list(md, &now_list, &e) < 0) {

@@ -56,6 +56,9 @@ struct mm_sync_opts {
 	const char *source;     /* the mbox's name in the state; NULL: no
 				 * state read or written, no sync */
 	enum mm_sync_mode mode;
+	/* --dry-run: count what the pass would do (the Maildir opened
+	 * read-only), change nothing, write no state */
+	int plan;
 };
 
 struct mm_sync_stats {
@@ -64,6 +67,7 @@ struct mm_sync_stats {
 	unsigned long conflicts;  /* changed on both sides (reported) */
 	unsigned long kept_deleted; /* deleted on the new server, kept so */
 	unsigned long recorded;   /* messages the state lists for source */
+	unsigned long to_add;     /* plan: messages that would be delivered */
 	int state_written;
 };
 
@@ -84,7 +88,8 @@ struct mm_sync *mm_sync_begin(struct mm_maildir *md,
 /* Message m of the mbox, with Maildir key: 1 when the sync took care
  * of it (renamed, or kept deleted): it is not to be delivered; 0 when
  * the pass goes on as without sync (deliver it, or count it present);
- * -1 (err_r: about this message, not fatal) when a rename failed. */
+ * -1 (err_r: about this message, not fatal) when a rename failed. In a
+ * plan, renames are counted, not done. */
 int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 		    const struct mm_msg *m, uint64_t key,
 		    struct mm_err *err_r);
@@ -101,7 +106,8 @@ int mm_sync_mbox_complete(int fd, const struct mm_err *warnings, size_t n,
  * removals (only when read_whole), then the state file. A pass that
  * stopped (a fatal error: the disk is full, the mbox unreadable)
  * removes nothing and writes no state: the next pass takes the files
- * it delivered as ours (see above). Frees sy; counts in st_r. */
+ * it delivered as ours (see above). A plan counts the removals it
+ * would make and writes nothing. Frees sy; counts in st_r. */
 void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 		 int read_whole, struct mm_sync_stats *st_r);
 

@@ -14,7 +14,7 @@ our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
-  trust_paths at lock_path max_message_size repair sync state);
+  trust_paths at lock_path max_message_size repair sync state dry_run);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -49,6 +49,8 @@ sub _run {
 	  && ($opt{max_message_size} !~ /\A[0-9]+\z/ || $opt{max_message_size} == 0);
 	croak "ERROR: sync must be 'new-server-wins' or 'source-wins'"
 	  if defined $opt{sync} && $opt{sync} !~ /\A(?:new-server-wins|source-wins)\z/;
+	croak "ERROR: option 'dry_run' needs 'sync' (a plan of a sync pass)"
+	  if $opt{dry_run} && !$opt{sync};
 	croak "ERROR: option 'sync' cannot be used with 'verify' of verify_maildir"
 	  if $opt{sync} && $verify_only;
 	my %c = map { $_ => $opt{$_} }
@@ -67,6 +69,8 @@ sub _run {
 	# delivered from this source, under its name (MigrateMail::Sync)
 	$c{state_source} = $name unless $verify_only || (defined $opt{state} && !$opt{state});
 	$c{sync} = $opt{sync} if defined $opt{sync};
+	# a sync pass's plan: the Maildir read-only, nothing changed
+	$c{plan} = 1 if $opt{dry_run};
 	my %stats;
 	my $unlock = $open_err ? undef
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,

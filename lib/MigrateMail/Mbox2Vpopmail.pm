@@ -77,7 +77,8 @@ sub main {
 		@jobs = ({ addr => $addr, src => $src // '-', name => $src // $addr // 'stdin' });
 	}
 
-	if (!defined $opt{maildir} && !$opt{'dry-run'}) {
+	# a sync pass's plan looks at the Maildir: vpopmail is asked where
+	if (!defined $opt{maildir} && (!$opt{'dry-run'} || $opt{sync})) {
 		$opt{_bin} = eval { find_vpopmail_bin(bin => $opt{'vpopmail-bin'}) };
 		if (!$opt{_bin}) {
 			say_line(\*STDERR, "ERROR: $@");
@@ -93,8 +94,10 @@ sub main {
 	if (defined $opt{dir} && !$opt{quiet}) {
 		my %t = totals(\@results);
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
-		  . "%d skipped, %s%d failed messages, %.2f s\n", scalar @results, $failed,
+		  . "%d skipped, %s%s%d failed messages, %.2f s\n", scalar @results, $failed,
 		  @t{qw(messages bytes to_new to_cur skipped)},
+		  $opt{sync} ? sprintf('%d re-flagged, %d removed, %d conflicts, ',
+				       map { $t{$_} // 0 } qw(reflagged removed conflicts)) : '',
 		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
 	}
 	if (defined $opt{report}) {
@@ -180,7 +183,7 @@ sub convert_one {
 	my %r = (mailbox => $job->{name}, user => $job->{addr}, source => $job->{src});
 	my $t0 = Time::HiRes::time();
 	my $maildir = $opt->{maildir};
-	if (!defined $maildir && !$opt->{'dry-run'}) {
+	if (!defined $maildir && (!$opt->{'dry-run'} || $opt->{sync})) {
 		my $dir = eval { user_dir($opt->{_bin}, $job->{addr}) };
 		if (!defined $dir) {
 			chomp(my $e = $@);
@@ -333,8 +336,15 @@ sub convert_mailbox {
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
-	delete @o{qw(at lock_path trust_paths repair sync)} if $opt->{'dry-run'};
-	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
+	my $plan = $opt->{'dry-run'} && $opt->{sync};
+	delete @o{qw(at lock_path trust_paths repair sync)} if $opt->{'dry-run'} && !$plan;
+	delete @o{qw(verify repair)} if $plan;
+	my $st = !$opt->{'dry-run'} ? mbox_to_maildir($src, $maildir, %o)
+	  : $plan && (defined $extra{at} || -d $maildir) ? mbox_to_maildir($src, $maildir, %o, dry_run => 1)
+	  : dry_run($src, \%o);
+	# the plan for a Maildir not made yet: every message added
+	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts) }
+	  if $plan && !$st->{error};
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
 	  repaired uidvalidity uid_last format fsync durability sync);
@@ -401,7 +411,8 @@ sub summary_line {
 	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%s%d failed, %d warnings, %s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
-	  $sy ? sprintf('%d re-flagged, %d removed, %d conflicts, ', map { $sy->{$_} // 0 }
+	  $sy ? sprintf('%s%d re-flagged, %d removed, %d conflicts, ',
+			$dry ? "$sy->{to_add} to add, " : '', map { $sy->{$_} // 0 }
 			qw(reflagged removed conflicts)) : '',
 	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify} ? "$r->{verified} verified, " : '',
@@ -427,8 +438,11 @@ sub report_one {
 sub totals {
 	my ($results) = @_;
 	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped repaired failed);
+	my @sync = qw(reflagged removed conflicts);
 	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
 		$t{$_} += $r->{$_} // 0 for keys %t;
+		next unless $r->{sync_mode} && $r->{sync};
+		$t{$_} += $r->{sync}{$_} // 0 for @sync;
 	}
 	return %t;
 }
