@@ -203,6 +203,10 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 	}
 	if ((v = hv_fetchs(hv, "plan", 0)))
 		o->sync.plan = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "manifest_fd", 0)) && SvOK(*v)) {
+		o->sync.manifest = 1;
+		o->sync.manifest_fd = (int)SvIV(*v);
+	}
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }
@@ -506,3 +510,4 @@ _lock_release(id)
 
 INCLUDE: xs/passwd.xsh
 INCLUDE: xs/fs.xsh
+INCLUDE: xs/sync.xsh

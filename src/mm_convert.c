@@ -29,6 +29,7 @@ struct walk {
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
+	struct mm_sync *sy;     /* the state, a sync (mm_sync.h), or NULL */
 };
 
 /* How one message is named in the Maildir. */
@@ -75,6 +76,8 @@ static void msg_error(struct walk *w, const struct mm_msg *m,
 	e->offset = m->offset;
 	w->st->failed++;
 	list_add(&w->st->errors, w->max_listed, e);
+	if (w->sy)
+		mm_sync_outcome(w->sy, m->msgno, MM_ACT_FAILED, e->text);
 }
 
 static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
@@ -198,6 +201,8 @@ static int drain_failures(struct walk *w, struct mm_maildir *md,
 		if (e.msgno == 0)
 			continue; /* no message lost: reported, not a stop */
 		w->st->failed++;
+		if (w->sy)
+			mm_sync_outcome(w->sy, e.msgno, MM_ACT_FAILED, e.text);
 		if (ret == 0 && is_fatal(&e)) {
 			*err_r = e;
 			ret = -1;
@@ -294,6 +299,7 @@ int mm_convert(int src_fd, const char *maildir,
 	struct walk w;
 	struct mm_err e;
 	struct pick p;
+	const struct mm_maildir_damaged *dmg;
 	struct mm_maildir_opts mo;
 	int plan = opts && opts->sync.source && opts->sync.plan;
 	int r, ret = 0;
@@ -317,6 +323,7 @@ int mm_convert(int src_fd, const char *maildir,
 		walk_end(&w);
 		return -1;
 	}
+	w.sy = sy;
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
 		if (sy && (r = mm_sync_message(sy, md, m, p.key, &e)) != 0) {
 			if (r < 0)
@@ -325,19 +332,28 @@ int mm_convert(int src_fd, const char *maildir,
 		}
 		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;
+			if (sy)
+				mm_sync_outcome(sy, m->msgno, MM_ACT_PRESENT, NULL);
 			continue;
 		}
 		if (plan) {
 			plan_deliver(&w, m, st);
 			continue;
 		}
-		r = deliver(&w, md, m, &p, mm_maildir_damaged(md, p.key), &e);
+		dmg = mm_maildir_damaged(md, p.key);
+		r = deliver(&w, md, m, &p, dmg, &e);
+		if (sy && r >= 0)
+			mm_sync_outcome(sy, m->msgno, r == 1 ? MM_ACT_PRESENT :
+					dmg ? MM_ACT_REPAIRED : MM_ACT_DELIVERED,
+					NULL);
 		if (r == 1) {
 			st->skipped_present++;
 			continue;
 		}
 		if (r == -2) {
 			*err_r = e;
+			if (sy)
+				mm_sync_outcome(sy, m->msgno, MM_ACT_FAILED, e.text);
 			break;
 		}
 		if (r == -1) {

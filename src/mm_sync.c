@@ -8,14 +8,30 @@
 
 #include "mm_flags.h"
 #include "mm_fs.h"
+#include "mm_manifest.h"
 #include "mm_state.h"
 #include "mm_sync.h"
+
+#define NO_TEXT SIZE_MAX
 
 /* A message of this pass's mbox. */
 struct seen {
 	uint64_t key;
 	struct mm_sflags src;   /* what the mbox says */
 	int kept_gone;          /* deleted on the new server, not delivered */
+	/* for the manifest */
+	unsigned long msgno;
+	uint64_t offset;
+	int has_uid;
+	uint32_t uid;
+	enum mm_sync_action action;
+	size_t uidl, reason;    /* offsets in the text arena, or NO_TEXT */
+};
+
+/* Texts of the manifest (UIDLs, reasons). */
+struct text {
+	char *p;
+	size_t len, cap;
 };
 
 struct mm_sync {
@@ -25,6 +41,8 @@ struct mm_sync {
 	struct seen *seen;
 	size_t nseen, seen_cap;
 	struct mm_sync_stats st;
+	struct text text;
+	int manifest_broken;
 	mm_sync_note_fn *note;
 	void *ctx;
 };
@@ -67,6 +85,17 @@ static void note(struct mm_sync *sy, const struct mm_err *e, int is_error)
 		sy->note(sy->ctx, e, is_error);
 }
 
+static void manifest_write(struct mm_sync *sy, struct mm_manifest_line *l)
+{
+	struct mm_err e;
+
+	if (sy->opts.manifest && !sy->manifest_broken &&
+	    mm_manifest_write(sy->opts.manifest_fd, l, &e) < 0) {
+		sy->manifest_broken = 1; /* said once */
+		note(sy, &e, 1);
+	}
+}
+
 struct mm_sync *mm_sync_begin(struct mm_maildir *md,
 			      const struct mm_sync_opts *opts,
 			      mm_sync_note_fn *note_fn, void *ctx,
@@ -92,9 +121,41 @@ struct mm_sync *mm_sync_begin(struct mm_maildir *md,
 	return sy;
 }
 
-static struct seen *seen_add(struct mm_sync *sy, uint64_t key,
-			     const struct mm_sflags *src)
+/* Keep s (for the manifest): its offset, or NO_TEXT. */
+static size_t text_add(struct mm_sync *sy, const char *s)
 {
+	struct text *t = &sy->text;
+	size_t n = strlen(s) + 1, at = t->len;
+
+	if (!sy->opts.manifest)
+		return NO_TEXT;
+	if (t->len + n > t->cap) {
+		size_t c = t->cap ? t->cap * 2 : 65536;
+		char *p;
+
+		while (c < t->len + n)
+			c *= 2;
+		if ((p = realloc(t->p, c)) == NULL)
+			return NO_TEXT;
+		t->p = p;
+		t->cap = c;
+	}
+	memcpy(t->p + at, s, n);
+	t->len += n;
+	return at;
+}
+
+static const char *text_at(const struct mm_sync *sy, size_t at)
+{
+	return at == NO_TEXT ? NULL : sy->text.p + at;
+}
+
+static struct seen *seen_add(struct mm_sync *sy, uint64_t key,
+			     const struct mm_sflags *src,
+			     const struct mm_msg *m)
+{
+	struct seen *sn;
+
 	if (sy->nseen == sy->seen_cap) {
 		size_t n = sy->seen_cap ? sy->seen_cap * 2 : 1024;
 		struct seen *s = realloc(sy->seen, n * sizeof(*s));
@@ -104,15 +165,23 @@ static struct seen *seen_add(struct mm_sync *sy, uint64_t key,
 		sy->seen = s;
 		sy->seen_cap = n;
 	}
-	sy->seen[sy->nseen].key = key;
-	sy->seen[sy->nseen].src = *src;
-	sy->seen[sy->nseen].kept_gone = 0;
-	return &sy->seen[sy->nseen++];
+	sn = &sy->seen[sy->nseen++];
+	memset(sn, 0, sizeof(*sn));
+	sn->key = key;
+	sn->src = *src;
+	sn->msgno = m->msgno;
+	sn->offset = m->offset;
+	sn->has_uid = m->has_uid;
+	sn->uid = m->uid;
+	sn->uidl = m->uidl[0] ? text_add(sy, m->uidl) : NO_TEXT;
+	sn->reason = NO_TEXT;
+	return sn;
 }
 
-/* A message both servers changed: counted, and reported with who won. */
+/* A message both servers changed: counted, and reported with who won
+ * (and, for a message of the mbox, its outcome: sn). */
 static void conflict(struct mm_sync *sy, const struct mm_msg *m,
-		     const char *what)
+		     struct seen *sn, const char *what)
 {
 	struct mm_err w;
 
@@ -122,6 +191,10 @@ static void conflict(struct mm_sync *sy, const struct mm_msg *m,
 		   ? "the mbox wins (--sync=source-wins)"
 		   : "the new server's change wins (kept)");
 	note(sy, &w, 0);
+	if (sn) {
+		sn->action = MM_ACT_CONFLICT;
+		sn->reason = text_add(sy, w.text);
+	}
 }
 
 int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
@@ -138,7 +211,7 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 
 	mm_flags_letters(m->flags, info);
 	mm_sflags_of_info(in_cur, in_cur ? info : NULL, &src);
-	if ((sn = seen_add(sy, key, &src)) == NULL)
+	if ((sn = seen_add(sy, key, &src, m)) == NULL)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
 				  "out of memory");
 	if (sy->opts.mode == MM_SYNC_OFF)
@@ -156,8 +229,9 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 		sn->kept_gone = 1;
 		sy->st.kept_deleted++;
 		if (rec->left.where >= 0)
-			conflict(sy, m, "deleted in the Maildir since the last "
-				 "pass, not delivered again");
+			conflict(sy, m, sn, "deleted in the Maildir since the "
+				 "last pass, not delivered again");
+		sn->action = MM_ACT_KEPT_DELETED;
 		return 1;
 	}
 	if (ent == NULL)
@@ -179,7 +253,7 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 		snprintf(what, sizeof(what), "%.100s: flags changed in the "
 			 "Maildir since the last pass (from %s to %s), the mbox "
 			 "has %s", ent->name, s_base, s_now, s_src);
-		conflict(sy, m, what);
+		conflict(sy, m, sn, what);
 		if (sy->opts.mode != MM_SYNC_SOURCE_WINS)
 			return 0;
 	} else if (rec && rec->left.where >= 0 &&
@@ -194,6 +268,7 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 			      src.has_info ? info : NULL, err_r) < 0)
 		return -1;
 	sy->st.reflagged++;
+	sn->action = MM_ACT_REFLAGGED;
 	return 1;
 }
 
@@ -272,7 +347,7 @@ static void gone_from_mbox(struct mm_sync *sy, struct mm_maildir *md,
 		snprintf(what, sizeof(what), "%.100s: gone from the mbox, but "
 			 "its flags were changed in the Maildir since the last "
 			 "pass (to %s)", ent->name, s_now);
-		conflict(sy, NULL, what);
+		conflict(sy, NULL, NULL, what);
 		r.src.where = -1;
 		r.left = now;
 		put(sy, &r);
@@ -286,6 +361,20 @@ static void gone_from_mbox(struct mm_sync *sy, struct mm_maildir *md,
 		return;
 	}
 	sy->st.removed++;
+	if (sy->opts.manifest && !sy->opts.plan) {
+		struct mm_manifest_line l;
+
+		memset(&l, 0, sizeof(l));
+		l.source = sy->opts.source;
+		l.has_size = 1;
+		l.size = rec->size;
+		l.has_digest = rec->has_digest;
+		l.digest = rec->digest;
+		l.file = ent->name;
+		l.action = "removed";
+		l.reason = "gone from the mbox";
+		manifest_write(sy, &l);
+	}
 }
 
 /* The record of a message of this pass, from the files of now. */
@@ -357,6 +446,77 @@ int mm_sync_mbox_complete(int fd, const struct mm_err *warnings, size_t n,
 	return 1;
 }
 
+static int cmp_msgno(const void *a, const void *b)
+{
+	unsigned long x = ((const struct seen *)a)->msgno;
+	unsigned long y = ((const struct seen *)b)->msgno;
+
+	return x < y ? -1 : x > y;
+}
+
+void mm_sync_outcome(struct mm_sync *sy, unsigned long msgno,
+		     enum mm_sync_action action, const char *reason)
+{
+	struct seen probe, *sn;
+
+	if (sy->nseen == 0)
+		return;
+	probe.msgno = msgno;
+	/* in mbox order until the end of the pass */
+	sn = bsearch(&probe, sy->seen, sy->nseen, sizeof(probe), cmp_msgno);
+	if (sn == NULL || (sn->action != MM_ACT_NONE && action != MM_ACT_FAILED))
+		return;
+	sn->action = action;
+	sn->reason = reason ? text_add(sy, reason) : NO_TEXT;
+}
+
+static const char *action_name(enum mm_sync_action a, int has_file)
+{
+	switch (a) {
+	case MM_ACT_DELIVERED: return "delivered";
+	case MM_ACT_PRESENT: return "present";
+	case MM_ACT_REPAIRED: return "repaired";
+	case MM_ACT_REFLAGGED: return "re-flagged";
+	case MM_ACT_CONFLICT: return "conflict";
+	case MM_ACT_KEPT_DELETED: return "kept-deleted";
+	case MM_ACT_FAILED: return "failed";
+	case MM_ACT_NONE: break;
+	}
+	return has_file ? "present" : "failed";
+}
+
+/* The manifest's line of a message of this pass. */
+static void manifest_msg(struct mm_sync *sy, struct mm_maildir *md,
+			 const struct mm_maildir_list *now_list,
+			 const struct seen *sn)
+{
+	const struct mm_maildir_entry *ent = now_list
+		? mm_maildir_list_find(now_list, sn->key) : NULL;
+	struct mm_manifest_line l;
+	char flags[MM_SFLAGS_MAX];
+
+	memset(&l, 0, sizeof(l));
+	l.source = sy->opts.source;
+	l.has_number = 1;
+	l.number = sn->msgno;
+	l.offset = sn->offset;
+	if (ent && sn->action != MM_ACT_FAILED && sn->action != MM_ACT_KEPT_DELETED)
+		l.has_size = entry_size(md, ent, &l.size) == 0;
+	else
+		ent = NULL;
+	mm_sflags_format(&sn->src, flags);
+	l.flags = flags;
+	l.has_uid = sn->has_uid;
+	l.uid = sn->uid;
+	l.uidl = text_at(sy, sn->uidl);
+	l.file = ent ? ent->name : NULL;
+	l.action = action_name(sn->action, ent != NULL);
+	l.reason = text_at(sy, sn->reason);
+	if (sn->action == MM_ACT_NONE && ent == NULL)
+		l.reason = "not delivered: the pass stopped before it";
+	manifest_write(sy, &l);
+}
+
 void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 		 int read_whole, struct mm_sync_stats *st_r)
 {
@@ -365,12 +525,14 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 	struct mm_err e;
 	int may_remove = !stopped && read_whole &&
 			 sy->opts.mode != MM_SYNC_OFF;
+	int listed = 0;
 
-	if (stopped && !sy->opts.plan)
-		goto out; /* the next pass takes this one's files as ours */
 	if (sy->nseen > 1)
 		qsort(sy->seen, sy->nseen, sizeof(*sy->seen), cmp_seen);
-	for (size_t i = 0; i < mm_state_count(sy->state); i++) {
+	/* a stopped pass removes nothing and writes no state: the next
+	 * pass takes this one's files as ours */
+	for (size_t i = 0; i < mm_state_count(sy->state) && (!stopped ||
+							      sy->opts.plan); i++) {
 		const struct mm_state_rec *rec = mm_state_at(sy->state, i);
 
 		if (seen_find(sy, rec->key) == NULL)
@@ -378,25 +540,36 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 	}
 	if (sy->opts.plan)
 		goto out;
-	if (mm_maildir_changes_done(md, &e) < 0)
+	if (!stopped && mm_maildir_changes_done(md, &e) < 0)
 		note(sy, &e, 1);
-	if (mm_maildir_list(md, &now_list, &e) < 0) {
-		note(sy, &e, 1);
-		goto out;
-	}
-	for (size_t i = 0; i < sy->nseen; i++)
-		record(sy, md, &now_list, &sy->seen[i]);
-	mm_maildir_list_free(&now_list);
-	mm_maildir_owner(md, &own);
-	if (mm_state_save(sy->state, mm_maildir_fd(md), &own, &e) < 0)
+	if (mm_maildir_list(md, &now_list, &e) < 0)
 		note(sy, &e, 1);
 	else
-		sy->st.state_written = 1;
+		listed = 1;
+	if (listed && !stopped) {
+		for (size_t i = 0; i < sy->nseen; i++)
+			record(sy, md, &now_list, &sy->seen[i]);
+		mm_maildir_owner(md, &own);
+		if (mm_state_save(sy->state, mm_maildir_fd(md), &own, &e) < 0)
+			note(sy, &e, 1);
+		else
+			sy->st.state_written = 1;
+	}
+	if (sy->opts.manifest) {
+		if (sy->nseen > 1)
+			qsort(sy->seen, sy->nseen, sizeof(*sy->seen), cmp_msgno);
+		for (size_t i = 0; i < sy->nseen; i++)
+			manifest_msg(sy, md, listed ? &now_list : NULL,
+				     &sy->seen[i]);
+	}
+	if (listed)
+		mm_maildir_list_free(&now_list);
 out:
 	sy->st.recorded = mm_state_put_count(sy->state);
 	*st_r = sy->st;
 	mm_maildir_list_free(&sy->list);
 	mm_state_free(sy->state);
 	free(sy->seen);
+	free(sy->text.p);
 	free(sy);
 }

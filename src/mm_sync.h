@@ -59,6 +59,22 @@ struct mm_sync_opts {
 	/* --dry-run: count what the pass would do (the Maildir opened
 	 * read-only), change nothing, write no state */
 	int plan;
+	/* --manifest: a line per message and per removed file is written
+	 * to manifest_fd (mm_manifest.h) at the end of the pass */
+	int manifest;
+	int manifest_fd;
+};
+
+/* What happened to a message, for the manifest. */
+enum mm_sync_action {
+	MM_ACT_NONE = 0,
+	MM_ACT_DELIVERED,
+	MM_ACT_PRESENT,
+	MM_ACT_REPAIRED,
+	MM_ACT_REFLAGGED,
+	MM_ACT_CONFLICT,        /* changed on both servers: reason */
+	MM_ACT_KEPT_DELETED,
+	MM_ACT_FAILED,          /* reason */
 };
 
 struct mm_sync_stats {
@@ -93,6 +109,12 @@ struct mm_sync *mm_sync_begin(struct mm_maildir *md,
 int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 		    const struct mm_msg *m, uint64_t key,
 		    struct mm_err *err_r);
+
+/* Tell what became of message msgno (the last one given to
+ * mm_sync_message() or an earlier one): a failure replaces any other
+ * outcome, other outcomes do not replace what the sync itself did. */
+void mm_sync_outcome(struct mm_sync *sy, unsigned long msgno,
+		     enum mm_sync_action action, const char *reason);
 
 /* Was the mbox read to its real end? Not when a reader warning said
  * it was cut short (MM_W_TRUNCATED among the n warnings), nor when fd

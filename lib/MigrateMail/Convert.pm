@@ -14,7 +14,7 @@ our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
-  trust_paths at lock_path max_message_size repair sync state dry_run);
+  trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -71,6 +71,8 @@ sub _run {
 	$c{sync} = $opt{sync} if defined $opt{sync};
 	# a sync pass's plan: the Maildir read-only, nothing changed
 	$c{plan} = 1 if $opt{dry_run};
+	# a line per message into the manifest (MigrateMail::Sync)
+	$c{manifest_fd} = $opt{manifest_fd} if defined $opt{manifest_fd} && !$verify_only;
 	my %stats;
 	my $unlock = $open_err ? undef
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,

@@ -14,6 +14,7 @@ use MigrateMail::Batch qw(spool_jobs run_jobs);
 use MigrateMail::Folders ();
 use MigrateMail::FS ();
 use MigrateMail::Mbox ();
+use MigrateMail::Sync ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 
 our $VERSION = '0.01';
@@ -24,7 +25,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths vpopmail=s sync=s help|h man version);
+  trust-paths vpopmail=s sync=s manifest=s help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -86,6 +87,18 @@ sub main {
 		}
 	}
 
+	# the manifest: made before the jobs fork (they share it), whole
+	# under its name once the run is done
+	my $manifest;
+	if (defined $opt{manifest}) {
+		$manifest = eval { MigrateMail::Sync::open_manifest($opt{manifest}, trust => $opt{'trust-paths'}) };
+		if (!$manifest) {
+			say_line(\*STDERR, "ERROR: $@");
+			return 1;
+		}
+		$opt{_manifest_fd} = $manifest->fd;
+	}
+
 	my $t0 = Time::HiRes::time();
 	my @results = run_jobs(\@jobs, $opt{jobs} // 1, sub { convert_one($_[0], \%opt) },
 			       sub { report_one($_[0], \%opt) },
@@ -99,6 +112,10 @@ sub main {
 		  $opt{sync} ? sprintf('%d re-flagged, %d removed, %d conflicts, ',
 				       map { $t{$_} // 0 } qw(reflagged removed conflicts)) : '',
 		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
+	}
+	if ($manifest && !eval { $manifest->commit }) {
+		say_line(\*STDERR, "ERROR: $@");
+		return 1;
 	}
 	if (defined $opt{report}) {
 		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
@@ -157,6 +174,7 @@ sub check_options {
 		return "--$k must be 0 or more" if defined $opt->{$k} && $opt->{$k} < 0;
 	}
 	return '--quiet and --verbose exclude each other' if $opt->{quiet} && $opt->{verbose};
+	return '--manifest says what a pass did: not with --dry-run' if defined $opt->{manifest} && $opt->{'dry-run'};
 	if (defined $opt->{'max-message-size'}) {
 		my $n = parse_size($opt->{'max-message-size'});
 		return "bad --max-message-size '$opt->{'max-message-size'}' (bytes, or a number with K, M or G)"
@@ -336,6 +354,7 @@ sub convert_mailbox {
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
+	$o{manifest_fd} = $opt->{_manifest_fd} if defined $opt->{_manifest_fd};
 	my $plan = $opt->{'dry-run'} && $opt->{sync};
 	delete @o{qw(at lock_path trust_paths repair sync)} if $opt->{'dry-run'} && !$plan;
 	delete @o{qw(verify repair)} if $plan;
