@@ -122,6 +122,23 @@ int mm_sflags_equal(const struct mm_sflags *a, const struct mm_sflags *b)
 	       a->letters == b->letters;
 }
 
+/* Room for need bytes in the growing buffer *buf of *cap. 0 or -1. */
+static int reserve(char **buf, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 4096;
+	char *b;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if ((b = realloc(*buf, n)) == NULL)
+		return -1;
+	*buf = b;
+	*cap = n;
+	return 0;
+}
+
 static int recs_add(struct recs *l, const struct mm_state_rec *rec,
 		    const char *base, size_t blen)
 {
@@ -134,17 +151,8 @@ static int recs_add(struct recs *l, const struct mm_state_rec *rec,
 		l->r = r;
 		l->cap = n;
 	}
-	if (l->alen + blen + 1 > l->acap) {
-		size_t n = l->acap ? l->acap : 4096;
-		char *a;
-
-		while (n < l->alen + blen + 1)
-			n *= 2;
-		if ((a = realloc(l->arena, n)) == NULL)
-			return -1;
-		l->arena = a;
-		l->acap = n;
-	}
+	if (reserve(&l->arena, &l->acap, l->alen + blen + 1) < 0)
+		return -1;
 	l->r[l->len] = *rec;
 	l->r[l->len].base = (const char *)(uintptr_t)l->alen;
 	memcpy(l->arena + l->alen, base, blen);
@@ -279,17 +287,8 @@ static int parse_rec(const char *line, size_t len, struct mm_state_rec *r,
 
 static int others_add(struct mm_state *s, const char *line, size_t len)
 {
-	if (s->olen + len + 1 > s->ocap) {
-		size_t n = s->ocap ? s->ocap : 4096;
-		char *o;
-
-		while (n < s->olen + len + 1)
-			n *= 2;
-		if ((o = realloc(s->others, n)) == NULL)
-			return -1;
-		s->others = o;
-		s->ocap = n;
-	}
+	if (reserve(&s->others, &s->ocap, s->olen + len + 1) < 0)
+		return -1;
 	memcpy(s->others + s->olen, line, len);
 	s->others[s->olen + len] = '\n';
 	s->olen += len + 1;

@@ -62,21 +62,23 @@ static int same_base(const char *name, const char *base)
 }
 
 /* The listed file of key: the one named base (when given), else the
- * first listed; NULL if none. */
+ * first listed (a key is the message's identity: a file of ours renamed
+ * by a repair to its right ",S=" is still it); NULL if none. */
 static const struct mm_maildir_entry *
 entry_of(const struct mm_maildir_list *l, uint64_t key, const char *base)
 {
-	const struct mm_maildir_entry *e = mm_maildir_list_find(l, key), *end;
+	const struct mm_maildir_entry *e = mm_maildir_list_find(l, key), *end,
+				      *first;
 
 	if (e == NULL || base == NULL)
 		return e;
 	end = l->entries + l->len;
 	while (e > l->entries && e[-1].key == key)
 		e--;
-	for (; e < end && e->key == key; e++)
+	for (first = e; e < end && e->key == key; e++)
 		if (same_base(e->name + 4, base))
 			return e;
-	return NULL;
+	return first;
 }
 
 static void note(struct mm_sync *sy, const struct mm_err *e, int is_error)
@@ -389,8 +391,6 @@ static void record(struct mm_sync *sy, struct mm_maildir *md,
 	if (rec == NULL && mm_state_claimed(sy->state, sn->key))
 		return;
 	ent = entry_of(now_list, sn->key, rec ? rec->base : NULL);
-	if (ent == NULL && rec == NULL)
-		ent = mm_maildir_list_find(now_list, sn->key);
 	if (ent == NULL) {
 		if (rec == NULL)
 			return; /* not delivered (failed) */

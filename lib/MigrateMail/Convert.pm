@@ -49,6 +49,8 @@ sub _run {
 	  && ($opt{max_message_size} !~ /\A[0-9]+\z/ || $opt{max_message_size} == 0);
 	croak "ERROR: sync must be 'new-server-wins' or 'source-wins'"
 	  if defined $opt{sync} && $opt{sync} !~ /\A(?:new-server-wins|source-wins)\z/;
+	croak "ERROR: option 'sync' needs the state file (state => 0 turns it off)"
+	  if $opt{sync} && defined $opt{state} && !$opt{state};
 	croak "ERROR: option 'dry_run' needs 'sync' (a plan of a sync pass)"
 	  if $opt{dry_run} && !$opt{sync};
 	croak "ERROR: option 'sync' cannot be used with 'verify' of verify_maildir"
