@@ -8,6 +8,7 @@ use File::Temp qw(tempdir);
 use lib 't/lib';
 use MMRun qw(run_script slurp spew);
 use MMSync qw(msg mbox_text write_mbox ours state_lines);
+use MMMaildir qw(quota_usage maildirsize_sum);
 
 my $dir = tempdir(CLEANUP => 1);
 
@@ -102,4 +103,15 @@ spew("$md/$f3", "not the message any more, and longer than it was before we came
 like($err, qr/^ERROR: \Q$mbox\E: \Q$f3\E not removed: it has \d+ bytes, not the \d+ we delivered$/m,
      'a file of another size is not removed') or diag $err;
 ok(-e "$md/$f3", 'it is there');
+# maildirsize follows the removals
+my $qmd = "$dir/Quota";
+spew("$dir/q.mbox", mbox_text(map { msg($_, status => 'RO') } 1 .. 20));
+mm('--maildir', $qmd, "$dir/q.mbox");
+spew("$qmd/maildirsize", "1000000S,1000C\n");
+spew("$dir/q.mbox", mbox_text(map { msg($_, status => 'RO') } 1 .. 5));
+($out, $err, $rc) = mm('--sync', '--maildir', $qmd, "$dir/q.mbox");
+like($out, qr/ 15 removed, /, '15 removed') or diag $err;
+my ($qb, $qc) = quota_usage($qmd);
+is($qc, 5, '5 left');
+is_deeply([ (maildirsize_sum($qmd))[0, 1] ], [ $qb, $qc ], 'maildirsize says what the Maildir holds');
 done_testing;

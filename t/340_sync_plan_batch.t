@@ -72,6 +72,22 @@ for my $u (qw(ann ben)) {
 	is((state_lines("$vp/domains/example.com/$u/Maildir"))[0], "source $spool/$u", "$u: the state names the spool file");
 }
 
+# the classic form: user@domain, the mbox on standard input
+write_mbox("$dir/ann.in", map { msg($_) } 61 .. 66);
+($out, $err, $rc) = run_script('bin/mbox2vpopmail', { stdin => "$dir/ann.in" }, '--vpopmail-bin', "$vp/bin",
+			       'ann@example.com');
+is($rc, 0, 'user@domain from stdin') or diag $err;
+my $annmd = "$vp/domains/example.com/ann/Maildir";
+is(scalar(grep { $_ eq 'source ann@example.com' } state_lines($annmd)), 1, 'the state names the address');
+write_mbox("$dir/ann.in", map { msg($_, status => 'RO') } 61 .. 62);
+($out, $err, $rc) = run_script('bin/mbox2vpopmail', { stdin => "$dir/ann.in" }, '--vpopmail-bin', "$vp/bin",
+			       '--sync', 'ann@example.com');
+like($out, qr/^ann\@example\.com: 2 messages, 0 bytes, 0 new, 0 cur, 0 skipped, 2 re-flagged, 4 removed, 0 conflicts, /,
+     'a sync pass from stdin') or diag $err;
+is(scalar(grep { /^Subject: message (?:[1-3]|6[12])\n/m } values %{ ours($annmd) }), 5,
+   "the spool file's 3 and stdin's 2 are there");
+is(scalar keys %{ ours($annmd) }, 5, 'and nothing else');
+
 # a --folders tree: each folder's own state
 my $home = "$dir/home";
 make_path("$home/mail");
