@@ -429,7 +429,8 @@ int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 	if ((buf = malloc(cap)) == NULL)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
 	p = buf + sprintf(buf, "%s", HEADER);
-	memcpy(p, s->others, s->olen);
+	if (s->olen > 0) /* others is NULL when there are none */
+		memcpy(p, s->others, s->olen);
 	p += s->olen;
 	if (s->put.len > 0)
 		p += sprintf(p, "source %s\n", s->source);
