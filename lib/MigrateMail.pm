@@ -220,7 +220,8 @@ a message of this mbox that no other source lists is taken as ours (a
 pass killed before it wrote the state). The result has C<sync>: a hash
 of C<reflagged>, C<removed>, C<conflicts>, C<kept_deleted>,
 C<recorded> (messages the state lists for the source now),
-C<state_written> and, with C<dry_run>, C<to_add>. See
+C<state_written> and, with C<dry_run>, C<to_add>. With C<verify>, a
+message the pass kept deleted is not counted missing. See
 L<mbox2vpopmail/CUT-OVER: SYNC PASSES>.
 
 =head3 ONE WRITER PER MAILDIR

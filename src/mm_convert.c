@@ -600,6 +600,7 @@ int mm_verify(int src_fd, const char *maildir,
 	struct mm_maildir_opts mo;
 	struct mm_maildir_list list;
 	struct mm_maildir *md;
+	struct mm_state *kept;
 	const struct mm_msg *m;
 	struct walk w;
 	struct mm_err e, why;
@@ -619,12 +620,18 @@ int mm_verify(int src_fd, const char *maildir,
 		walk_end(&w);
 		return -1;
 	}
+	/* after a sync pass: deleted on the new server is not missing */
+	kept = mm_sync_verify_state(md, opts ? &opts->sync : NULL);
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
 		const struct mm_maildir_entry *ent;
 		struct fix fx;
 		uint64_t at = 0;
 		int fd = open_best(md, &list, p.key, &ent, &why);
 
+		if (fd < 0 && ent == NULL && mm_sync_kept_deleted(kept, p.key)) {
+			st->sync.kept_deleted++;
+			continue;
+		}
 		if (fd < 0) {
 			st->missing++;
 			if (ent == NULL)
@@ -690,6 +697,7 @@ int mm_verify(int src_fd, const char *maildir,
 			break;
 	}
 	mm_maildir_list_free(&list);
+	mm_sync_state_free(kept);
 	if (repair) {
 		const struct mm_maildir_stats *ms;
 

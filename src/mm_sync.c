@@ -419,6 +419,28 @@ static void record(struct mm_sync *sy, struct mm_maildir *md,
 	put(sy, &r);
 }
 
+struct mm_state *mm_sync_verify_state(struct mm_maildir *md,
+				      const struct mm_sync_opts *o)
+{
+	struct mm_err e;
+
+	if (o == NULL || o->source == NULL || o->mode != MM_SYNC_TARGET_WINS)
+		return NULL;
+	return mm_state_load(mm_maildir_fd(md), o->source, &e);
+}
+
+int mm_sync_kept_deleted(const struct mm_state *s, uint64_t key)
+{
+	const struct mm_state_rec *rec = s ? mm_state_find(s, key) : NULL;
+
+	return rec && rec->left.where < 0;
+}
+
+void mm_sync_state_free(struct mm_state *s)
+{
+	mm_state_free(s);
+}
+
 int mm_sync_mbox_complete(int fd, const struct mm_err *warnings, size_t n,
 			  struct mm_err *why_r)
 {

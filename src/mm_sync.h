@@ -95,6 +95,7 @@ struct mm_sync_stats {
 };
 
 struct mm_sync;
+struct mm_state;
 
 /* Called with each warning (a conflict; is_error 0) and each error (a
  * file that could not be renamed or removed, the state that could not
@@ -122,6 +123,17 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
  * outcome, other outcomes do not replace what the sync itself did. */
 void mm_sync_outcome(struct mm_sync *sy, unsigned long msgno,
 		     enum mm_sync_action action, const char *reason);
+
+/* For mm_verify() after a sync pass that let the new server win: the
+ * state of o->source in md, to tell a message the user deleted on the
+ * new server (and the pass kept deleted) from one that is missing.
+ * NULL when there is none (o NULL, no source, source-wins, no file).
+ * Free with mm_sync_state_free(). */
+struct mm_state *mm_sync_verify_state(struct mm_maildir *md,
+				      const struct mm_sync_opts *o);
+/* Was key deleted on the new server and kept so? (s may be NULL.) */
+int mm_sync_kept_deleted(const struct mm_state *s, uint64_t key);
+void mm_sync_state_free(struct mm_state *s);
 
 /* Was the mbox read to its real end? Not when a reader warning said
  * it was cut short (MM_W_TRUNCATED among the n warnings), nor when fd

@@ -11,6 +11,7 @@ use File::Temp qw(tempdir);
 use lib 't/lib';
 use MMRun qw(run_script slurp spew);
 use MMSync qw(msg write_mbox ours state_lines);
+use MigrateMail qw(verify_maildir);
 
 my $dir = tempdir(CLEANUP => 1);
 my ($mbox, $md, $fresh) = ("$dir/alice", "$dir/Maildir", "$dir/Fresh");
@@ -116,6 +117,17 @@ like($out, qr/: 38 messages, 0 bytes, 0 new, 0 cur, 37 skipped, 0 re-flagged, 0 
      'a third pass: nothing to do');
 is($err, '', 'and no conflict said twice');
 is_deeply(ours($md), $before3, 'the Maildir as it was');
+
+# --verify after a sync pass: message 40, deleted on the new server and
+# kept so, is not missing
+($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--sync', '--verify', '--maildir', $md, $mbox);
+is($rc, 0, '--sync --verify: exit 0') or diag $err;
+like($out, qr/ 0 failed, 0 warnings, 37 verified, /, 'the 37 there verified');
+is($err, '', 'message 40 not reported missing');
+my $v = verify_maildir($mbox, $md);
+is_deeply([ @{$v}{qw(verified missing)} ], [ 37, 1 ], 'verify_maildir alone (no sync) finds message 40 missing');
+like($v->{errors}[0]{message}, qr/^ERROR: \Q$mbox\E: message 15, offset \d+: missing from the Maildir$/,
+     'saying so');
 
 # --sync=source-wins: the mbox's flags and message 40 come back
 ($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--sync=source-wins', '--maildir', $md, $mbox);
