@@ -125,6 +125,17 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 		hv_store_pv(aTHX_ hv, "durability", st->durability);
 		(void)hv_stores(hv, "durable", newSViv(st->durable));
 	}
+	if (st->sync.state_written || st->sync.recorded || st->sync.to_add ||
+	    st->sync.reflagged || st->sync.removed || st->sync.conflicts) {
+		HV *sy = newHV();
+
+#define SY_UV(f) (void)hv_stores(sy, #f, newSVuv((UV)st->sync.f))
+		SY_UV(reflagged); SY_UV(removed); SY_UV(conflicts);
+		SY_UV(kept_deleted); SY_UV(recorded); SY_UV(state_written);
+		SY_UV(to_add);
+#undef SY_UV
+		(void)hv_stores(hv, "sync", newRV_noinc((SV *)sy));
+	}
 	(void)hv_stores(hv, "errors", issues_to_av(aTHX_ &st->errors));
 	(void)hv_stores(hv, "warnings", issues_to_av(aTHX_ &st->warnings));
 	(void)hv_stores(hv, "errors_dropped", newSVuv(st->errors.dropped));
@@ -178,6 +189,29 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->repair = SvTRUE(*v);
 	if ((v = hv_fetchs(hv, "verify_digest", 0)))
 		o->verify_digest = SvTRUE(*v);
+	/* the source's name in the state file (its bytes, kept until the
+	 * XSUB returns: the hash holds the SV) */
+	if ((v = hv_fetchs(hv, "state_source", 0)) && SvOK(*v))
+		o->sync.source = SvPVbyte_nolen(*v);
+	if ((v = hv_fetchs(hv, "sync", 0)) && SvOK(*v)) {
+		const char *m = SvPV_nolen(*v);
+
+		if (strcmp(m, "off") == 0)
+			o->sync.mode = MM_SYNC_OFF;
+		else if (strcmp(m, "new-server-wins") == 0)
+			o->sync.mode = MM_SYNC_TARGET_WINS;
+		else if (strcmp(m, "source-wins") == 0)
+			o->sync.mode = MM_SYNC_SOURCE_WINS;
+		else
+			croak("ERROR: unknown sync mode '%s' (new-server-wins, "
+			      "source-wins)", m);
+	}
+	if ((v = hv_fetchs(hv, "plan", 0)))
+		o->sync.plan = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "manifest_fd", 0)) && SvOK(*v)) {
+		o->sync.manifest = 1;
+		o->sync.manifest_fd = (int)SvIV(*v);
+	}
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }
@@ -536,3 +570,4 @@ _lock_release(id)
 
 INCLUDE: xs/passwd.xsh
 INCLUDE: xs/fs.xsh
+INCLUDE: xs/sync.xsh

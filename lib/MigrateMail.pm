@@ -164,7 +164,13 @@ C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a
 L<MigrateMail::FS> directory object: C<$maildir> is then one name in it,
 as a Maildir++ folder C<.a.b> of that Maildir); C<lock_path> (when
-C<$src> is a handle: the spool file's path, for its dotlock).
+C<$src> is a handle: the spool file's path, for its dotlock); C<sync>
+(C<new-server-wins> or C<source-wins>: the cut-over pass, see
+L</SYNC PASSES>); C<dry_run> (with C<sync>: count what the pass would
+do, the Maildir opened read-only, nothing written); C<state> (0: do not
+read or write the state file); C<manifest_fd> (a descriptor from
+L<MigrateMail::Sync/open_manifest>: a JSON line per message is appended
+to it).
 
 Returns a hash reference: C<messages> (read, the pseudo message
 included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
@@ -201,6 +207,31 @@ read past, and the run goes on with the next message. The limit is
 enforced as the bytes arrive, so its tmp/ file never grows beyond it
 (a never-ending message on a pipe costs no more disk than that) and is
 removed.
+
+=head3 SYNC PASSES
+
+Every call records in the Maildir's F<migratemail-state> which messages
+it delivered from this source (the C<name>, else the mbox path, else
+C<stdin>): their key, base name, size and the flags they were left with
+(the format is in F<src/mm_state.h>). With C<sync>, the call then makes
+the Maildir match the mbox for those messages only: what is missing is
+delivered (but a message of ours deleted on the new server since the
+last pass stays deleted), a message whose flags changed in the mbox has
+its file renamed (only the C<:2,> part, or new/ to cur/: the base name,
+so IMAP UIDs and POP3 UIDLs, stay), and once the whole mbox was read
+without error, and it does not look cut short, the messages of ours it
+no longer has are removed. Where the new server changed a message of
+ours since the last pass (its flags, or deleted it), C<new-server-wins>
+keeps that change and C<source-wins> applies the mbox's; each such
+conflict is a warning of code C<conflict>. Files the state does not
+list for this source are never renamed or removed, but a file named for
+a message of this mbox that no other source lists is taken as ours (a
+pass killed before it wrote the state). The result has C<sync>: a hash
+of C<reflagged>, C<removed>, C<conflicts>, C<kept_deleted>,
+C<recorded> (messages the state lists for the source now),
+C<state_written> and, with C<dry_run>, C<to_add>. With C<verify>, a
+message the pass kept deleted is not counted missing. See
+L<mbox2vpopmail/CUT-OVER: SYNC PASSES>.
 
 =head3 ONE WRITER PER MAILDIR
 

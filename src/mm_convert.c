@@ -33,6 +33,7 @@ struct walk {
 	int digesting;          /* opts verify_digest */
 	struct mm_digest_list digests; /* what was read of each message */
 	int digests_lost;       /* out of memory: some were not kept */
+	struct mm_sync *sy;     /* the state, a sync (mm_sync.h), or NULL */
 };
 
 /* How one message is named in the Maildir. */
@@ -79,6 +80,8 @@ static void msg_error(struct walk *w, const struct mm_msg *m,
 	e->offset = m->offset;
 	w->st->failed++;
 	list_add(&w->st->errors, w->max_listed, e);
+	if (w->sy)
+		mm_sync_outcome(w->sy, m->msgno, MM_ACT_FAILED, e->text);
 }
 
 static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
@@ -240,6 +243,8 @@ static int drain_failures(struct walk *w, struct mm_maildir *md,
 		if (e.msgno == 0)
 			continue; /* no message lost: reported, not a stop */
 		w->st->failed++;
+		if (w->sy)
+			mm_sync_outcome(w->sy, e.msgno, MM_ACT_FAILED, e.text);
 		if (ret == 0 && is_fatal(&e)) {
 			*err_r = e;
 			ret = -1;
@@ -315,43 +320,103 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 }
 
 static void check_digests(struct walk *w, struct mm_maildir *md);
+/* A sync's warnings and errors, in the lists (errors of the Maildir,
+ * not of a message: counted in no message's failure). */
+static void sync_note(void *ctx, const struct mm_err *e, int is_error)
+{
+	struct walk *w = ctx;
+
+	list_add(is_error ? &w->st->errors : &w->st->warnings, w->max_listed, e);
+}
+
+/* --dry-run of a sync pass: a message that would be delivered, counted
+ * as delivered (its bytes read to learn its size). */
+static void plan_deliver(struct walk *w, const struct mm_msg *m,
+			 struct mm_convert_stats *st)
+{
+	const char *data;
+	size_t len;
+	struct mm_err e;
+
+	while (mm_mbox_read(w->mb, &data, &len, &e) > 0)
+		;
+	drain_warnings(w);
+	st->bytes += m->size;
+	if (mm_flags_in_cur(m->flags))
+		st->to_cur++;
+	else
+		st->to_new++;
+}
 
 int mm_convert(int src_fd, const char *maildir,
 	       const struct mm_convert_opts *opts,
 	       struct mm_convert_stats *st, struct mm_err *err_r)
 {
 	struct mm_maildir *md;
+	struct mm_sync *sy = NULL;
 	const struct mm_msg *m;
 	struct walk w;
 	struct mm_err e;
 	struct pick p;
+	const struct mm_maildir_damaged *dmg;
+	struct mm_maildir_opts mo;
+	int plan = opts && opts->sync.source && opts->sync.plan;
 	int r, ret = 0;
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
 		return -1;
-	md = mm_maildir_open(maildir, opts ? &opts->maildir : NULL, err_r);
+	memset(&mo, 0, sizeof(mo));
+	if (opts)
+		mo = opts->maildir;
+	mo.readonly |= plan;
+	md = mm_maildir_open(maildir, &mo, err_r);
 	if (md == NULL) {
 		walk_end(&w);
 		return -1;
 	}
 	while (mm_maildir_warning(md, &e))
 		list_add(&st->warnings, w.max_listed, &e);
+	if (opts && opts->sync.source &&
+	    (sy = mm_sync_begin(md, &opts->sync, sync_note, &w, err_r)) == NULL) {
+		mm_maildir_close(md, &e);
+		walk_end(&w);
+		return -1;
+	}
+	w.sy = sy;
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
+		if (sy && (r = mm_sync_message(sy, md, m, p.key, &e)) != 0) {
+			if (r < 0)
+				msg_error(&w, m, &e);
+			continue;
+		}
 		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;
 			if (w.digesting && digest_skip(&w, m, p.key, err_r) < 0) {
 				r = -1;
 				break;
 			}
+			if (sy)
+				mm_sync_outcome(sy, m->msgno, MM_ACT_PRESENT, NULL);
 			continue;
 		}
-		r = deliver(&w, md, m, &p, mm_maildir_damaged(md, p.key), &e);
+		if (plan) {
+			plan_deliver(&w, m, st);
+			continue;
+		}
+		dmg = mm_maildir_damaged(md, p.key);
+		r = deliver(&w, md, m, &p, dmg, &e);
+		if (sy && r >= 0)
+			mm_sync_outcome(sy, m->msgno, r == 1 ? MM_ACT_PRESENT :
+					dmg ? MM_ACT_REPAIRED : MM_ACT_DELIVERED,
+					NULL);
 		if (r == 1) {
 			st->skipped_present++;
 			continue;
 		}
 		if (r == -2) {
 			*err_r = e;
+			if (sy)
+				mm_sync_outcome(sy, m->msgno, MM_ACT_FAILED, e.text);
 			break;
 		}
 		if (r == -1) {
@@ -380,7 +445,7 @@ int mm_convert(int src_fd, const char *maildir,
 	 * A Maildir-wide trouble (msgno 0: maildirsize, a directory sync)
 	 * loses no message, and as names are deterministic a list stays
 	 * right even for a file that must be delivered again. */
-	if (ret == 0 && st->failed == 0 && opts && opts->uid_lists &&
+	if (!plan && ret == 0 && st->failed == 0 && opts && opts->uid_lists &&
 	    st->has_imapbase && w.uids_usable && w.nuids > 0) {
 		uint32_t next = st->uid_last + 1;
 
@@ -394,11 +459,28 @@ int mm_convert(int src_fd, const char *maildir,
 	}
 	if (ret == 0 && w.digesting)
 		check_digests(&w, md);
+	/* renames and removals only once the pass's messages are durable
+	 * and visible; removals only after the whole mbox was read */
+	if (sy) {
+		int whole = ret == 0;
+
+		if (whole && opts->sync.mode != MM_SYNC_OFF &&
+		    !mm_sync_mbox_complete(src_fd, st->warnings.items,
+					   st->warnings.len, &e)) {
+			list_add(&st->errors, w.max_listed, &e);
+			whole = 0;
+		}
+		mm_sync_end(sy, md, ret < 0, whole, &st->sync);
+		if (plan)
+			st->sync.to_add = st->to_new + st->to_cur;
+	}
 	const struct mm_maildir_stats *ms = mm_maildir_stats(md);
-	st->delivered = ms->delivered;
-	st->to_new = ms->to_new;
-	st->to_cur = ms->to_cur;
-	st->bytes = ms->bytes;
+	if (!plan) {
+		st->delivered = ms->delivered;
+		st->to_new = ms->to_new;
+		st->to_cur = ms->to_cur;
+		st->bytes = ms->bytes;
+	}
 	st->tmp_cleaned = ms->tmp_cleaned;
 	st->fsync = ms->fsync;
 	st->durable = ms->durable;
@@ -650,6 +732,7 @@ int mm_verify(int src_fd, const char *maildir,
 	struct mm_maildir_opts mo;
 	struct mm_maildir_list list;
 	struct mm_maildir *md;
+	struct mm_state *kept;
 	const struct mm_msg *m;
 	struct walk w;
 	struct mm_err e, why;
@@ -669,12 +752,18 @@ int mm_verify(int src_fd, const char *maildir,
 		walk_end(&w);
 		return -1;
 	}
+	/* after a sync pass: deleted on the new server is not missing */
+	kept = mm_sync_verify_state(md, opts ? &opts->sync : NULL);
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
 		const struct mm_maildir_entry *ent;
 		struct fix fx;
 		uint64_t at = 0;
 		int fd = open_best(md, &list, p.key, &ent, &why);
 
+		if (fd < 0 && ent == NULL && mm_sync_kept_deleted(kept, p.key)) {
+			st->sync.kept_deleted++;
+			continue;
+		}
 		if (fd < 0) {
 			st->missing++;
 			missing_why(ent, &why, &e);
@@ -735,6 +824,7 @@ int mm_verify(int src_fd, const char *maildir,
 			break;
 	}
 	mm_maildir_list_free(&list);
+	mm_sync_state_free(kept);
 	if (repair) {
 		const struct mm_maildir_stats *ms;
 

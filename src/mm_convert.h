@@ -11,6 +11,7 @@
 
 #include "mm_maildir.h"
 #include "mm_mbox.h"
+#include "mm_sync.h"
 
 struct mm_convert_opts {
 	struct mm_mbox_opts mbox;
@@ -37,6 +38,9 @@ struct mm_convert_opts {
 	 * missing, mismatched, each problem listed in errors (not counted
 	 * as failed), as mm_verify() does by comparing bytes. */
 	int verify_digest;
+	/* mm_convert() only: record the source's messages in the state
+	 * file, and with a sync mode make the Maildir match (mm_sync.h) */
+	struct mm_sync_opts sync;
 };
 
 struct mm_issue_list {
@@ -67,6 +71,7 @@ struct mm_convert_stats {
 					* check Content-Length (mm_mbox.h) */
 	/* verification only (mm_verify(), or verify_digest) */
 	unsigned long verified, missing, mismatched;
+	struct mm_sync_stats sync;     /* opts sync.source given */
 	struct mm_issue_list errors;   /* per message: not delivered, wrong */
 	struct mm_issue_list warnings; /* odd input, kept anyway */
 };

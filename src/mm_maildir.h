@@ -241,6 +241,26 @@ void mm_maildir_list_free(struct mm_maildir_list *list);
 /* Parse one of our names: 1 and *key_r set, 0 if not one of ours. */
 int mm_maildir_name_key(const char *name, uint64_t *key_r);
 
+/* mm_maildir_change.c: a sync pass on files that are there (mm_sync.h).
+ * Rename name in cur/ (in_cur) or new/ to the same base name in cur/
+ * (to_cur) or new/ with ":2,<info>" (info NULL: no info part), never
+ * replacing a file: the base name, so IMAP UIDs and POP3 UIDLs, stay.
+ * 0 or -1. */
+int mm_maildir_reflag(struct mm_maildir *md, int in_cur, const char *name,
+		      int to_cur, const char *info, struct mm_err *err_r);
+/* Remove name in cur/ or new/ if it is a regular file of size bytes:
+ * moved to tmp/, checked to be the file that was checked (a name
+ * swapped in between is moved back), then unlinked; maildirsize is
+ * noted. 0 or -1 (nothing removed). */
+int mm_maildir_remove(struct mm_maildir *md, int in_cur, const char *name,
+		      uint64_t size, struct mm_err *err_r);
+/* After renames and removals: fsync new/, cur/ and tmp/ (unless fsync
+ * mode none) and the maildirsize lines. 0 or -1. */
+int mm_maildir_changes_done(struct mm_maildir *md, struct mm_err *err_r);
+/* Who owns what md creates (for files beside the messages). */
+struct mm_fs_owner;
+void mm_maildir_owner(const struct mm_maildir *md, struct mm_fs_owner *own_r);
+
 /* Directory descriptor of the Maildir itself (for openat), owned by md. */
 int mm_maildir_fd(const struct mm_maildir *md);
 

@@ -14,7 +14,7 @@ our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
-  trust_paths at lock_path max_message_size repair);
+  trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -47,6 +47,14 @@ sub _run {
 	croak "ERROR: max_message_size must be a whole number of bytes, 1 or more"
 	  if defined $opt{max_message_size}
 	  && ($opt{max_message_size} !~ /\A[0-9]+\z/ || $opt{max_message_size} == 0);
+	croak "ERROR: sync must be 'new-server-wins' or 'source-wins'"
+	  if defined $opt{sync} && $opt{sync} !~ /\A(?:new-server-wins|source-wins)\z/;
+	croak "ERROR: option 'sync' needs the state file (state => 0 turns it off)"
+	  if $opt{sync} && defined $opt{state} && !$opt{state};
+	croak "ERROR: option 'dry_run' needs 'sync' (a plan of a sync pass)"
+	  if $opt{dry_run} && !$opt{sync};
+	croak "ERROR: option 'sync' cannot be used with 'verify' of verify_maildir"
+	  if $opt{sync} && $verify_only;
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
 	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
@@ -59,6 +67,14 @@ sub _run {
 
 	my $t0 = Time::HiRes::time();
 	my ($fh, $name, $path, $start, $open_err) = _open_source($src, \%opt);
+	# every pass records in the Maildir's state which messages it
+	# delivered from this source, under its name (MigrateMail::Sync)
+	$c{state_source} = $name unless $verify_only || (defined $opt{state} && !$opt{state});
+	$c{sync} = $opt{sync} if defined $opt{sync};
+	# a sync pass's plan: the Maildir read-only, nothing changed
+	$c{plan} = 1 if $opt{dry_run};
+	# a line per message into the manifest (MigrateMail::Sync)
+	$c{manifest_fd} = $opt{manifest_fd} if defined $opt{manifest_fd} && !$verify_only;
 	my %stats;
 	my $unlock = $open_err ? undef
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,

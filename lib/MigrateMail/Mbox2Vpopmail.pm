@@ -14,6 +14,7 @@ use MigrateMail::Batch qw(spool_jobs run_jobs);
 use MigrateMail::Folders ();
 use MigrateMail::FS ();
 use MigrateMail::Mbox ();
+use MigrateMail::Sync ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 
 our $VERSION = '0.01';
@@ -24,7 +25,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths vpopmail=s help|h man version);
+  trust-paths vpopmail=s sync=s manifest=s help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -44,6 +45,12 @@ sub say_line {
 sub main {
 	my (@args) = @_;
 	my %opt;
+	# a bare --sync is --sync=new-server-wins (an optional value would
+	# take the next argument, an address or an mbox, for one)
+	for (@args) {
+		last if $_ eq '--';
+		$_ = '--sync=new-server-wins' if $_ eq '--sync';
+	}
 	Getopt::Long::Configure(qw(bundling no_ignore_case));
 	GetOptionsFromArray(\@args, \%opt, @OPTIONS) or return usage();
 	return pod(1) if $opt{help};
@@ -71,12 +78,25 @@ sub main {
 		@jobs = ({ addr => $addr, src => $src // '-', name => $src // $addr // 'stdin' });
 	}
 
-	if (!defined $opt{maildir} && !$opt{'dry-run'}) {
+	# a sync pass's plan looks at the Maildir: vpopmail is asked where
+	if (!defined $opt{maildir} && (!$opt{'dry-run'} || $opt{sync})) {
 		$opt{_bin} = eval { find_vpopmail_bin(bin => $opt{'vpopmail-bin'}) };
 		if (!$opt{_bin}) {
 			say_line(\*STDERR, "ERROR: $@");
 			return 1;
 		}
+	}
+
+	# the manifest: made before the jobs fork (they share it), whole
+	# under its name once the run is done
+	my $manifest;
+	if (defined $opt{manifest}) {
+		$manifest = eval { MigrateMail::Sync::open_manifest($opt{manifest}, trust => $opt{'trust-paths'}) };
+		if (!$manifest) {
+			say_line(\*STDERR, "ERROR: $@");
+			return 1;
+		}
+		$opt{_manifest_fd} = $manifest->fd;
 	}
 
 	my $t0 = Time::HiRes::time();
@@ -87,9 +107,15 @@ sub main {
 	if (defined $opt{dir} && !$opt{quiet}) {
 		my %t = totals(\@results);
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
-		  . "%d skipped, %s%d failed messages, %.2f s\n", scalar @results, $failed,
+		  . "%d skipped, %s%s%d failed messages, %.2f s\n", scalar @results, $failed,
 		  @t{qw(messages bytes to_new to_cur skipped)},
+		  $opt{sync} ? sprintf('%d re-flagged, %d removed, %d conflicts, ',
+				       map { $t{$_} // 0 } qw(reflagged removed conflicts)) : '',
 		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
+	}
+	if ($manifest && !eval { $manifest->commit }) {
+		say_line(\*STDERR, "ERROR: $@");
+		return 1;
 	}
 	if (defined $opt{report}) {
 		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
@@ -135,7 +161,8 @@ sub check_options {
 	  if defined $opt->{vpopmail} && !MigrateMail::Accounts::vpopmail_limits($opt->{vpopmail});
 	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
 	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2|mmdf)\z/ ],
-	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ]) {
+	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ],
+	     [ sync => qr/\A(?:new-server-wins|source-wins)\z/ ]) {
 		my ($k, $re) = @$_;
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
 	}
@@ -147,6 +174,7 @@ sub check_options {
 		return "--$k must be 0 or more" if defined $opt->{$k} && $opt->{$k} < 0;
 	}
 	return '--quiet and --verbose exclude each other' if $opt->{quiet} && $opt->{verbose};
+	return '--manifest says what a pass did: not with --dry-run' if defined $opt->{manifest} && $opt->{'dry-run'};
 	if (defined $opt->{'max-message-size'}) {
 		my $n = parse_size($opt->{'max-message-size'});
 		return "bad --max-message-size '$opt->{'max-message-size'}' (bytes, or a number with K, M or G)"
@@ -173,7 +201,7 @@ sub convert_one {
 	my %r = (mailbox => $job->{name}, user => $job->{addr}, source => $job->{src});
 	my $t0 = Time::HiRes::time();
 	my $maildir = $opt->{maildir};
-	if (!defined $maildir && !$opt->{'dry-run'}) {
+	if (!defined $maildir && (!$opt->{'dry-run'} || $opt->{sync})) {
 		my $dir = eval { user_dir($opt->{_bin}, $job->{addr}) };
 		if (!defined $dir) {
 			chomp(my $e = $@);
@@ -320,17 +348,25 @@ sub convert_mailbox {
 		return { errors => [ "ERROR: $name: $e" ], warnings => [], failed_mailbox => 1 };
 	}
 	my %o = (name => $name, %from, %extra);
-	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair);
+	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair sync);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
-	delete @o{qw(at lock_path trust_paths repair)} if $opt->{'dry-run'};
-	my $st = $opt->{'dry-run'} ? dry_run($src, \%o) : mbox_to_maildir($src, $maildir, %o);
+	$o{manifest_fd} = $opt->{_manifest_fd} if defined $opt->{_manifest_fd};
+	my $plan = $opt->{'dry-run'} && $opt->{sync};
+	delete @o{qw(at lock_path trust_paths repair sync)} if $opt->{'dry-run'} && !$plan;
+	delete @o{qw(verify repair)} if $plan;
+	my $st = !$opt->{'dry-run'} ? mbox_to_maildir($src, $maildir, %o)
+	  : $plan && (defined $extra{at} || -d $maildir) ? mbox_to_maildir($src, $maildir, %o, dry_run => 1)
+	  : dry_run($src, \%o);
+	# the plan for a Maildir not made yet: every message added
+	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts) }
+	  if $plan && !$st->{error};
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
-	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak);
+	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak sync);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -342,12 +378,15 @@ sub convert_mailbox {
 	  if $st->{error} && !grep { $_ eq $st->{error} } @{ $r{errors} };
 	# about the target, not the input (delivering by link where
 	# RENAME_NOREPLACE is missing): said without -v, once per Maildir
-	my @fs = grep { ($_->{code} // '') eq 'filesystem' } @{ $st->{warnings} || [] };
+	# and what both servers changed, in a sync pass
+	my %notice = (filesystem => 1, conflict => 1);
+	my @fs = grep { $notice{ $_->{code} // '' } } @{ $st->{warnings} || [] };
 	push @{ $r{notices} }, map { $_->{message} } @fs if @fs;
 	$r{warnings} = [ map { $_->{message} }
-			 grep { ($_->{code} // '') ne 'filesystem' } @{ $st->{warnings} || [] } ];
+			 grep { !$notice{ $_->{code} // '' } } @{ $st->{warnings} || [] } ];
 	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
 	$r{verify} = 1 if $opt->{verify} && !$opt->{'dry-run'};
+	$r{sync_mode} = $opt->{sync} if defined $opt->{sync};
 	return \%r;
 }
 
@@ -388,9 +427,13 @@ sub dry_run {
 
 sub summary_line {
 	my ($r, $dry, $verbose) = @_;
-	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%d failed, %d warnings, %s%s%s%s%.2f s%s",
+	my $sy = $r->{sync_mode} && $r->{sync} ? $r->{sync} : undef;
+	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%s%d failed, %d warnings, %s%s%s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
+	  $sy ? sprintf('%s%d re-flagged, %d removed, %d conflicts, ',
+			$dry ? "$sy->{to_add} to add, " : '', map { $sy->{$_} // 0 }
+			qw(reflagged removed conflicts)) : '',
 	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify}
 	    ? "$r->{verified} verified" . (($r->{verify_method} // '') eq 'digest' ? ' by digest, ' : ', ') : '',
@@ -419,8 +462,11 @@ sub report_one {
 sub totals {
 	my ($results) = @_;
 	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped repaired failed);
+	my @sync = qw(reflagged removed conflicts);
 	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
 		$t{$_} += $r->{$_} // 0 for keys %t;
+		next unless $r->{sync_mode} && $r->{sync};
+		$t{$_} += $r->{sync}{$_} // 0 for @sync;
 	}
 	return %t;
 }

@@ -164,6 +164,7 @@ spew("$ROOTDIR/mbox1", mbox('admin@race.invalid', 'one', 'plain'), 0600);
 spew("$ROOTDIR/mboxuid", "From a\@race.invalid Mon Jan  1 00:00:00 2001\n"
      . "X-IMAPbase: 1003923649 0000000002\nSubject: uid one\nX-UID: 1\n\none\n\n"
      . "From b\@race.invalid Mon Jan  1 00:00:01 2001\nSubject: uid two\nX-UID: 2\n\ntwo\n\n", 0600);
+spew("$ROOTDIR/mboxsync", '', 0600);
 mkd("$ROOTDIR/vpopmail", 0755);
 mkd("$ROOTDIR/vpopmail/bin", 0755);
 spew("$ROOTDIR/vpopmail/bin/vuserinfo", "#!/bin/sh\necho $H\n", 0755);
@@ -218,6 +219,12 @@ my @ARGS_FOLDERS = ('--fsync', 'none', '--maildir', $M, '--folders', "$H/mail");
 sub sym_hard {
 	my (@rule) = @_;
 	return ({ kind => 'sym', rules => [ [@rule] ] }, { kind => 'hard', rules => [ [@rule] ] });
+}
+# the file of ours in new/ that point s2's --sync pass removes
+sub s2_name {
+	opendir my $d, "$M/new" or die "race.pl: $M/new: $!\n";
+	my ($n) = grep { !/\A\./ } readdir $d;
+	return $n // die "race.pl: s2: nothing in new/\n";
 }
 my @POINTS = (
 	{ id => 'a1', what => 'Folders make_folder(): .f/ mkdir, chown by path',
@@ -283,6 +290,26 @@ my @POINTS = (
 	  args => \@ARGS_FOLDERS,
 	  variants => [ sym_hard('close', "$H/mail", 'f', 'flip', "$H/mail", '.mailboxlist', $C),
 			{ kind => 'hard', rules => [ [ 'arm', '-', '-', 'plant', "$H/mail", '.mailboxlist', $C ] ] } ] },
+	{ id => 's1', what => 'mm_state.c: migratemail-state.mmtmp swapped as it is made',
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mbox1" ],
+	  variants => [ sym_hard('create', $M, 'migratemail-state.mmtmp', 'swap', $M,
+				 'migratemail-state.mmtmp', $C) ] },
+	{ id => 's2', what => '--sync removal: the file moved to tmp/ swapped, or flipping in new/',
+	  # a pass delivers a message of mboxsync; the attempt's --sync
+	  # pass, the mbox emptied, removes it
+	  prep => sub {
+		  spew("$ROOTDIR/mboxsync", mbox('admin@race.invalid', 'sync', 'sync'), 0600);
+		  MigrateMail::Mbox2Vpopmail::main('-q', '--fsync', 'none', '--maildir', $M,
+						    "$ROOTDIR/mboxsync") == 0 or die "race.pl: s2 prep\n";
+		  spew("$ROOTDIR/mboxsync", '', 0600);
+	  },
+	  args => [ '--fsync', 'none', '--sync', '--maildir', $M, "$ROOTDIR/mboxsync" ],
+	  variants => [ sym_hard('create', "$M/tmp", '*', 'swap', "$M/tmp", '=', $C),
+			sym_hard('arm', '-', '-', 'flip', "$M/new", \&s2_name, $C) ] },
+	{ id => 's3', what => '--manifest FILE: FILE.mmtmp planted / swapped as it is made',
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mbox1", '--manifest', "$H/reports/m.jsonl" ],
+	  variants => [ sym_hard('arm', '-', '-', 'plant', "$H/reports", 'm.jsonl.mmtmp', $C),
+			sym_hard('create', "$H/reports", '*', 'swap', "$H/reports", '=', $C) ] },
 	{ id => 'h', what => '--report FILE: FILE.tmp.PID planted / what it creates swapped',
 	  args => [ '--fsync', 'none', '--maildir', $M, '/dev/null', '--report', "$H/reports/run.json" ],
 	  variants => [ (map { { %$_, pids => 1 } } sym_hard('arm', '-', '-', 'pids', "$H/reports", 'run.json.tmp.', $C)),
@@ -425,11 +452,13 @@ for my $p (@POINTS) {
 	for my $i (0 .. $ATTEMPTS - 1) {
 		last if time - $t0 >= $SECONDS;
 		my $v = $p->{variants}[ $i % @{ $p->{variants} } ];
-		my $vname = "$v->{kind}:" . join '+', map { "$_->[0]/$_->[3]/$_->[5]" } @{ $v->{rules} };
+		my $vname = "$v->{kind}:" . join '+', map { "$_->[0]/$_->[3]/" . (ref $_->[5] ? 'its-file' : $_->[5]) }
+		  @{ $v->{rules} };
 		reset_home();
 		$p->{prep}->() if $p->{prep};
 		for my $rule (@{ $v->{rules} }) {
-			my $ans = atk_cmd("rule @$rule");
+			# a name only known once prep has run: a code ref
+			my $ans = atk_cmd('rule ' . join ' ', map { ref eq 'CODE' ? $_->() : $_ } @$rule);
 			die "race.pl: attacker: $ans\n" unless $ans eq 'ok';
 		}
 		my $ans = atk_cmd("arm $v->{kind}");

@@ -1,0 +1,74 @@
+/* mm_manifest.h - the per-message manifest of a pass (--manifest FILE):
+ * one JSON object per line, for every message of each mbox converted,
+ * and for every file a sync pass removed:
+ *
+ *	{"source":"/var/spool/mail/alice","number":12,"offset":40960,
+ *	 "size":2311,"digest":null,"flags":"cur:2,RS","uid":7,
+ *	 "uidl":"3bd6a9c200000007","file":"cur/1046...,S=2311:2,RS",
+ *	 "action":"re-flagged","reason":null}
+ *
+ * number and offset: where the message is in the mbox (null for a
+ * removed file); size: the bytes of its file (null without one);
+ * digest: of the delivered bytes (null until known: see mm_sync.h);
+ * flags: what the mbox says (new/ or cur/ and the info); uid, uidl:
+ * its X-UID and X-UIDL, null if none; file: its name in the Maildir
+ * now (or the removed one's); action: delivered, present, repaired,
+ * re-flagged, conflict (changed on both servers, see reason),
+ * kept-deleted (deleted on the new server, not delivered again),
+ * removed, or failed (with the reason). Strings are UTF-8: a byte
+ * that is not part of valid UTF-8 is written as the text \xNN.
+ *
+ * The file is written as "<FILE>.mmtmp" (created with O_EXCL, never
+ * through a symlink, mode 0600) and renamed over FILE when the run
+ * ends, so a manifest that exists is whole. Each line is one write(2)
+ * with O_APPEND, so the jobs of a batch (forked: they inherit the
+ * descriptor) can share it.
+ */
+#ifndef MM_MANIFEST_H
+#define MM_MANIFEST_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mm_err.h"
+
+struct mm_manifest;
+
+/* Create "<path>.mmtmp" (a leftover of a killed run of ours removed
+ * first), the path walked as mm_fs_open_path() does (trust: follow
+ * any symlink on it). NULL on error. */
+struct mm_manifest *mm_manifest_create(const char *path, int trust,
+				       struct mm_err *err_r);
+/* Its descriptor (for mm_sync_opts.manifest_fd). */
+int mm_manifest_fd(const struct mm_manifest *mf);
+/* Sync it and rename it to path (then free the handle). 0 or -1. */
+int mm_manifest_commit(struct mm_manifest *mf, struct mm_err *err_r);
+/* Free it; in the process that created it, the temporary file is
+ * removed (a forked job's exit leaves it alone). */
+void mm_manifest_free(struct mm_manifest *mf);
+
+/* One line. Strings may be NULL (null in JSON); has_* say whether the
+ * numbers are known. */
+struct mm_manifest_line {
+	const char *source;
+	int has_number;
+	unsigned long number;
+	uint64_t offset;
+	int has_size;
+	uint64_t size;
+	int has_digest;
+	uint64_t digest;
+	const char *flags;
+	int has_uid;
+	uint32_t uid;
+	const char *uidl;
+	const char *file;
+	const char *action;
+	const char *reason;
+};
+
+/* Write line to fd in one write(2). 0, or -1 (err_r). */
+int mm_manifest_write(int fd, const struct mm_manifest_line *l,
+		      struct mm_err *err_r);
+
+#endif

@@ -1,0 +1,155 @@
+/* mm_sync.h - a pass that makes the Maildir match the mbox again (the
+ * cut-over pass, --sync), touching only the messages this tool
+ * delivered from that source.
+ *
+ * Every pass of mm_convert() with a source name records, in the state
+ * file of the Maildir (mm_state.h), the messages of that source that
+ * the Maildir holds: their key, base name, size and the flags we left.
+ * A sync pass (mode not MM_SYNC_OFF) then, for each message of the mbox:
+ *
+ *   - not in the Maildir: delivered, as any pass does; but one that
+ *     the state lists and that is gone from the Maildir was deleted on
+ *     the new server: it stays deleted (a conflict, reported once),
+ *     unless MM_SYNC_SOURCE_WINS;
+ *   - in the Maildir: when its flags there are still the ones we left
+ *     and the mbox says others, its file is renamed to the mbox's flags
+ *     (new/ -> cur/, or another ":2," part), keeping its base name, so
+ *     Dovecot's and Courier's UIDs and the POP3 UIDL stay; when they
+ *     were changed on the new server, that change wins (a conflict,
+ *     reported), unless MM_SYNC_SOURCE_WINS.
+ *
+ * And once the whole mbox was read without error (never after a read
+ * error or a truncated read: nothing is removed then), each message of
+ * the source's state that the mbox no longer has is removed from the
+ * Maildir if its file is the one we left (same base name, size, and
+ * flags; one whose flags were changed on the new server is kept and
+ * reported, unless MM_SYNC_SOURCE_WINS). A file the state does not list
+ * for this source is never renamed nor removed, with one exception
+ * that keeps a killed pass safe: a file named with the key of a message
+ * of this mbox that no other source's state lists is taken as ours (a
+ * pass killed before it wrote the state delivered it, or a pass of an
+ * older version did), with its flags of now as the ones we left.
+ *
+ * Crash safety: removals happen after the pass's messages are durable
+ * and visible; new/, cur/ and tmp/ are synced; the state is
+ * written last (atomically). A pass killed at any point leaves a state
+ * that at worst lists files already gone (dropped by the next pass) or
+ * misses files delivered since (taken as ours by the next pass, above),
+ * so running it again ends exact.
+ *
+ * Identity is the key and the size; the digest of the delivered bytes
+ * (state and manifest) is "-"/null in this version, to be filled from
+ * the digest the converter keeps for --verify on pipes (mm_digest.c)
+ * once both are in one tree. Until then a message whose bytes changed
+ * but not its key (its body, or with keep_headers its Status lines) is
+ * left as it is: present.
+ */
+#ifndef MM_SYNC_H
+#define MM_SYNC_H
+
+#include <stdint.h>
+
+#include "mm_err.h"
+#include "mm_maildir.h"
+#include "mm_mbox.h"
+
+enum mm_sync_mode {
+	MM_SYNC_OFF = 0,        /* add only (the state is still recorded) */
+	MM_SYNC_TARGET_WINS,    /* --sync: the new server's changes win */
+	MM_SYNC_SOURCE_WINS,    /* --sync=source-wins */
+};
+
+struct mm_sync_opts {
+	const char *source;     /* the mbox's name in the state; NULL: no
+				 * state read or written, no sync */
+	enum mm_sync_mode mode;
+	/* --dry-run: count what the pass would do (the Maildir opened
+	 * read-only), change nothing, write no state */
+	int plan;
+	/* --manifest: a line per message and per removed file is written
+	 * to manifest_fd (mm_manifest.h) at the end of the pass */
+	int manifest;
+	int manifest_fd;
+};
+
+/* What happened to a message, for the manifest. */
+enum mm_sync_action {
+	MM_ACT_NONE = 0,
+	MM_ACT_DELIVERED,
+	MM_ACT_PRESENT,
+	MM_ACT_REPAIRED,
+	MM_ACT_REFLAGGED,
+	MM_ACT_CONFLICT,        /* changed on both servers: reason */
+	MM_ACT_KEPT_DELETED,
+	MM_ACT_FAILED,          /* reason */
+};
+
+struct mm_sync_stats {
+	unsigned long reflagged;  /* renamed to the mbox's flags */
+	unsigned long removed;    /* gone from the mbox, removed */
+	unsigned long conflicts;  /* changed on both sides (reported) */
+	unsigned long kept_deleted; /* deleted on the new server, kept so */
+	unsigned long recorded;   /* messages the state lists for source */
+	unsigned long to_add;     /* plan: messages that would be delivered */
+	int state_written;
+};
+
+struct mm_sync;
+struct mm_state;
+
+/* Called with each warning (a conflict; is_error 0) and each error (a
+ * file that could not be renamed or removed, the state that could not
+ * be written; is_error 1) of the sync. */
+typedef void mm_sync_note_fn(void *ctx, const struct mm_err *e, int is_error);
+
+/* Start: read the state of md and list its files. NULL on error (the
+ * state file is not ours: nothing may be done). */
+struct mm_sync *mm_sync_begin(struct mm_maildir *md,
+			      const struct mm_sync_opts *opts,
+			      mm_sync_note_fn *note, void *ctx,
+			      struct mm_err *err_r);
+
+/* Message m of the mbox, with Maildir key: 1 when the sync took care
+ * of it (renamed, or kept deleted): it is not to be delivered; 0 when
+ * the pass goes on as without sync (deliver it, or count it present);
+ * -1 (err_r: about this message, not fatal) when a rename failed. In a
+ * plan, renames are counted, not done. */
+int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
+		    const struct mm_msg *m, uint64_t key,
+		    struct mm_err *err_r);
+
+/* Tell what became of message msgno (the last one given to
+ * mm_sync_message() or an earlier one): a failure replaces any other
+ * outcome, other outcomes do not replace what the sync itself did. */
+void mm_sync_outcome(struct mm_sync *sy, unsigned long msgno,
+		     enum mm_sync_action action, const char *reason);
+
+/* For mm_verify() after a sync pass that let the new server win: the
+ * state of o->source in md, to tell a message the user deleted on the
+ * new server (and the pass kept deleted) from one that is missing.
+ * NULL when there is none (o NULL, no source, source-wins, no file).
+ * Free with mm_sync_state_free(). */
+struct mm_state *mm_sync_verify_state(struct mm_maildir *md,
+				      const struct mm_sync_opts *o);
+/* Was key deleted on the new server and kept so? (s may be NULL.) */
+int mm_sync_kept_deleted(const struct mm_state *s, uint64_t key);
+void mm_sync_state_free(struct mm_state *s);
+
+/* Was the mbox read to its real end? Not when a reader warning said
+ * it was cut short (MM_W_TRUNCATED among the n warnings), nor when fd
+ * is a regular file whose last byte is not a newline (a copy cut
+ * inside a message; an empty file is complete). On a pipe, a cut
+ * inside a body cannot be seen. 1, or 0 with why_r filled. */
+int mm_sync_mbox_complete(int fd, const struct mm_err *warnings, size_t n,
+			  struct mm_err *why_r);
+
+/* End of the pass, after every message is durable and visible:
+ * removals (only when read_whole), then the state file. A pass that
+ * stopped (a fatal error: the disk is full, the mbox unreadable)
+ * removes nothing and writes no state: the next pass takes the files
+ * it delivered as ours (see above). A plan counts the removals it
+ * would make and writes nothing. Frees sy; counts in st_r. */
+void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
+		 int read_whole, struct mm_sync_stats *st_r);
+
+#endif

@@ -1,0 +1,45 @@
+# XS glue for src/mm_manifest.c: the --manifest file of a run. Included
+# at the end of MigrateMail.xs; the Perl API is MigrateMail::Sync. The
+# handle is a plain integer there, owned by its object.
+#
+# Failures return (undef, text), successes what the C call gave.
+
+#include "src/mm_manifest.h"
+
+MODULE = MigrateMail	PACKAGE = MigrateMail::Sync
+
+PROTOTYPES: DISABLE
+
+void
+_manifest_create(path, trust)
+	const char *path
+	int trust
+    PREINIT:
+	struct mm_err err;
+	struct mm_manifest *mf;
+    PPCODE:
+	mf = mm_manifest_create(path, trust, &err);
+	if (mf == NULL) {
+		XPUSHs(&PL_sv_undef);
+		mXPUSHs(newSVpv(err.text, 0));
+	} else {
+		mXPUSHs(newSViv(PTR2IV(mf)));
+		mXPUSHs(newSViv(mm_manifest_fd(mf)));
+	}
+
+SV *
+_manifest_commit(h)
+	IV h
+    PREINIT:
+	struct mm_err err;
+    CODE:
+	RETVAL = mm_manifest_commit(INT2PTR(struct mm_manifest *, h), &err) < 0
+		 ? newSVpv(err.text, 0) : &PL_sv_undef;
+    OUTPUT:
+	RETVAL
+
+void
+_manifest_free(h)
+	IV h
+    CODE:
+	mm_manifest_free(INT2PTR(struct mm_manifest *, h));
