@@ -286,8 +286,11 @@ static int signalled(int sig, void (*before)(int), int *lock_gone_r)
 		struct mm_err err;
 		int fd = open(spool, O_RDONLY);
 
-		if (before)
-			signal(sig, before);
+		/* SIG_DFL unless a handler is asked for: run under nohup or
+		 * in the background, the test inherits SIGHUP/SIGINT ignored,
+		 * which the lock rightly leaves ignored (and kill() would
+		 * then never end this child) */
+		signal(sig, before ? before : SIG_DFL);
 		mm_lock_plan_parse("all", &plan, &err);
 		if (mm_lock_acquire(fd, spool, &plan, 0, 300, &err) < 0)
 			_exit(3);
