@@ -286,11 +286,8 @@ static int signalled(int sig, void (*before)(int), int *lock_gone_r)
 		struct mm_err err;
 		int fd = open(spool, O_RDONLY);
 
-		/* SIG_DFL unless a handler is asked for: run under nohup or
-		 * in the background, the test inherits SIGHUP/SIGINT ignored,
-		 * which the lock rightly leaves ignored (and kill() would
-		 * then never end this child) */
-		signal(sig, before ? before : SIG_DFL);
+		if (before)
+			signal(sig, before);
 		mm_lock_plan_parse("all", &plan, &err);
 		if (mm_lock_acquire(fd, spool, &plan, 0, 300, &err) < 0)
 			_exit(3);
@@ -360,6 +357,13 @@ int main(void)
 	struct mm_err err;
 	size_t i;
 	int fd;
+
+	/* Started under nohup or in the background, the test inherits
+	 * SIGHUP or SIGINT ignored, which the lock rightly leaves ignored;
+	 * the signal tests below expect the default, so set it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 
 	for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
 		int r = mm_lock_plan_parse(plans[i].spec, &plan, &err);
