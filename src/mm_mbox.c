@@ -243,21 +243,29 @@ void mm_mbox_msg_begin(struct mm_mbox *mb)
 	mb->nul_seen = 0;
 }
 
-void mm_mbox_take_from(struct mm_mbox *mb, const struct mm_from *from,
-		       size_t flen)
+int mm_mbox_msg_open(struct mm_mbox *mb, const struct mm_from *from,
+		     size_t flen, const struct mm_msg **msg_r,
+		     struct mm_err *err_r)
 {
-	size_t slen = from->sender_len;
+	mb->msg.hash = mm_hash(MM_HASH_INIT, mb->buf + mb->pos, flen);
+	if (flen > 0) {
+		size_t slen = from->sender_len;
 
-	mb->msg.has_from = 1;
-	if (slen > MM_FROM_LINE_MAX)
-		slen = MM_FROM_LINE_MAX;
-	memcpy(mb->msg.sender, from->sender, slen);
-	mb->msg.sender[slen] = '\0';
-	if (from->dated &&
-	    mm_from_time(from, mb->opts.tz_fixed, mb->opts.tz_off,
-			 &mb->msg.from_time) == 0)
-		mb->msg.has_from_time = 1;
-	mb->pos += flen;
+		mb->msg.has_from = 1;
+		if (slen > MM_FROM_LINE_MAX)
+			slen = MM_FROM_LINE_MAX;
+		memcpy(mb->msg.sender, from->sender, slen);
+		mb->msg.sender[slen] = '\0';
+		if (from->dated &&
+		    mm_from_time(from, mb->opts.tz_fixed, mb->opts.tz_off,
+				 &mb->msg.from_time) == 0)
+			mb->msg.has_from_time = 1;
+		mb->pos += flen;
+	}
+	if (mm_mbox_headers(mb, err_r) < 0)
+		return -1;
+	*msg_r = &mb->msg;
+	return 1;
 }
 
 int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
@@ -295,13 +303,7 @@ int mm_mbox_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 
 	mm_mbox_msg_begin(mb);
 	flen = mm_mbox_from_start(mb, &from);
-	mb->msg.hash = mm_hash(MM_HASH_INIT, mb->buf + mb->pos, flen);
-	if (flen > 0)
-		mm_mbox_take_from(mb, &from, flen);
-	if (mm_mbox_headers(mb, err_r) < 0)
-		return -1;
-	*msg_r = &mb->msg;
-	return 1;
+	return mm_mbox_msg_open(mb, &from, flen, msg_r, err_r);
 }
 
 /* Is the line at buf[i] an mboxo-quoted From_ line (">From "), whose

@@ -134,10 +134,14 @@ void mm_mbox_warn(struct mm_mbox *mb, enum mm_code code, uint64_t offset,
 /* Start the next message at pos: number, offset, fresh metadata. */
 void mm_mbox_msg_begin(struct mm_mbox *mb);
 
-/* Take the From_ line (flen bytes at pos, parsed into *from) as the
- * current message's envelope sender and date, and step over it. */
-void mm_mbox_take_from(struct mm_mbox *mb, const struct mm_from *from,
-		       size_t flen);
+/* Open the current message at pos: its identity hash starts with the
+ * From_ line (flen bytes at pos, parsed into *from; flen 0: none),
+ * which gives the envelope sender and date and is stepped over; then
+ * its header block is parsed. Returns 1 with *msg_r set, -1 on a read
+ * error. */
+int mm_mbox_msg_open(struct mm_mbox *mb, const struct mm_from *from,
+		     size_t flen, const struct mm_msg **msg_r,
+		     struct mm_err *err_r);
 
 /* Parse the header block that starts at pos (after the From_ line):
  * fills mb->segs, mb->hdr, the message metadata, and leaves pos at the

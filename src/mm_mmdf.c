@@ -63,13 +63,7 @@ int mm_mmdf_next(struct mm_mbox *mb, const struct mm_msg **msg_r,
 	if (mm_mbox_fill(mb, MM_LOOK, err_r) < 0)
 		return -1;
 	flen = mm_mbox_from_at(mb, mb->pos, 1, &from);
-	mb->msg.hash = mm_hash(MM_HASH_INIT, mb->buf + mb->pos, flen);
-	if (flen > 0)
-		mm_mbox_take_from(mb, &from, flen);
-	if (mm_mbox_headers(mb, err_r) < 0)
-		return -1;
-	*msg_r = &mb->msg;
-	return 1;
+	return mm_mbox_msg_open(mb, &from, flen, msg_r, err_r);
 }
 
 int mm_mmdf_end_at(struct mm_mbox *mb, size_t pos, size_t *skip)
