@@ -10,10 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
+#include "mm_find.h"
 #include "mm_guess.h"
 #include "mm_mmdf.h"
 #include "mm_mbox_int.h"
@@ -34,6 +32,10 @@ struct view {
 	int eof;           /* end is the end of the mbox */
 	int failed;
 	int err_errno;
+	/* the From_ line where scan_body() found the next message, so that
+	 * scan_message() does not parse it again: offset + 1, length */
+	uint64_t next_at;
+	size_t next_len;
 };
 
 /* Pointer to the byte at off, with *avail bytes after it: all the view
@@ -88,34 +90,6 @@ static int at_end(const struct view *v, const char *p, size_t avail,
 	return v->eof && off + avail == v->end;
 }
 
-/* memmem(p, n, "From ", 5), several times faster: 16 bytes at a time,
- * the places with an 'F' and a space four bytes after it (rare in text,
- * absent from base64) are the only ones compared. */
-static const char *find_from(const char *p, size_t n)
-{
-#ifdef __SSE2__
-	const __m128i f = _mm_set1_epi8('F'), sp = _mm_set1_epi8(' ');
-	size_t i = 0;
-
-	for (; i + 20 <= n; i += 16) {
-		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 4));
-		unsigned m = (unsigned)_mm_movemask_epi8(
-			_mm_and_si128(_mm_cmpeq_epi8(a, f), _mm_cmpeq_epi8(b, sp)));
-
-		for (; m != 0; m &= m - 1) {
-			const char *c = p + i + __builtin_ctz(m);
-
-			if (memcmp(c + 1, "rom", 3) == 0)
-				return c;
-		}
-	}
-	p += i;
-	n -= i;
-#endif
-	return memmem(p, n, "From ", 5);
-}
-
 static void first(uint64_t *slot, uint64_t off)
 {
 	if (*slot == NONE)
@@ -139,7 +113,7 @@ static uint64_t scan_body(struct view *v, uint64_t lo, uint64_t hi, int in_cl,
 
 		if (p == NULL || lim == 0)
 			return hi == NONE ? v->end : hi;
-		h = find_from(p, (size_t)lim);
+		h = mm_find_from(p, (size_t)lim);
 		if (h == NULL) {
 			if (lim < avail || pos + lim >= v->end || lim <= 4)
 				return hi == NONE ? pos + lim : hi;
@@ -160,13 +134,18 @@ static uint64_t scan_body(struct view *v, uint64_t lo, uint64_t hi, int in_cl,
 			continue; /* not at a line start */
 		uint64_t q = hoff - ls;
 		if (q == 0) {
-			if (mm_from_line_len(hp, ha, at_end(v, hp, ha, hoff), NULL) == 0) {
+			size_t fl = mm_from_line_len(hp, ha, at_end(v, hp, ha, hoff), NULL);
+
+			if (fl == 0) {
 				if (in_cl)
 					ev->cl_unq++;
 				continue;
 			}
-			if (!in_cl && hoff > lo)
+			if (!in_cl && hoff > lo) {
+				v->next_at = hoff + 1;
+				v->next_len = fl;
 				return hoff; /* the reader ends the message here */
+			}
 			if (in_cl) {
 				ev->cl_unq++;
 				ev->cl_from++;
@@ -232,7 +211,8 @@ static uint64_t scan_message(struct view *v, uint64_t off,
 	if (p == NULL)
 		return v->end;
 	ev->msgs++;
-	fl = mm_from_line_len(p, avail, at_end(v, p, avail, off), NULL);
+	fl = v->next_at == off + 1 ? v->next_len
+		: mm_from_line_len(p, avail, at_end(v, p, avail, off), NULL);
 	off += fl;
 	for (;;) { /* the header block, line by line */
 		const char *nl;

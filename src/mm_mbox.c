@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mm_find.h"
 #include "mm_mbox_int.h"
 #include "mm_mmdf.h"
 
@@ -408,13 +409,15 @@ static int read_body(struct mm_mbox *mb, const char **data_r, size_t *len_r,
 				mb->midline = 1;
 			}
 			if (mb->midline) {
-				const char *nl = memchr(mb->buf + pos, '\n',
-							limit - pos);
-				if (nl == NULL) {
+				/* to the next line that can matter: the
+				 * others are part of the run as they are */
+				size_t s = mm_find_line_start(mb->buf, pos, limit);
+
+				if (s > limit) {
 					pos = limit;
 					break;
 				}
-				pos = (size_t)(nl - mb->buf) + 1;
+				pos = s;
 				mb->midline = 0;
 			}
 			if (pos == limit)

@@ -65,6 +65,45 @@ static void look_at(const char *p, size_t n, int at_eof, struct look *lk)
 		lk->header_next = header_field_at(p + lk->len, n - lk->len);
 }
 
+/* look_at() on buf[i], or what it said the last time it was asked
+ * about that offset. A result only depends on the MM_LOOK - 2 bytes from
+ * i (a separator's 2 are before them), or on all up to the end of file:
+ * it is kept when it was computed from as many. Only lines that can
+ * start a message are kept: the rest are asked about once. */
+static void look_at_mb(struct mm_mbox *mb, size_t i, struct look *lk)
+{
+	const char *p = mb->buf + i;
+	size_t n = mb->end - i;
+	uint64_t at = mb->buf_off + i;
+
+	if (mb->memo_at == at + 1) {
+		lk->cls = mb->memo_cls;
+		lk->len = mb->memo_len;
+		lk->from_like = mb->memo_like;
+		lk->header_next = mb->memo_hdr;
+		lk->why = mb->memo_why;
+		lk->from = mb->memo_from;
+		if (lk->from.sender != NULL)
+			lk->from.sender = p + mb->memo_sender;
+		if (lk->from.zone_unknown != NULL)
+			lk->from.zone_unknown = p + mb->memo_zone;
+		return;
+	}
+	look_at(p, n, mb->eof, lk);
+	if (lk->cls == MM_FROM_NONE || (n < MM_LOOK - 2 && !mb->eof))
+		return;
+	mb->memo_at = at + 1;
+	mb->memo_cls = lk->cls;
+	mb->memo_len = lk->len;
+	mb->memo_like = lk->from_like;
+	mb->memo_hdr = lk->header_next;
+	mb->memo_why = lk->why;
+	mb->memo_from = lk->from;
+	mb->memo_sender = lk->from.sender ? (size_t)(lk->from.sender - p) : 0;
+	mb->memo_zone = lk->from.zone_unknown
+		? (size_t)(lk->from.zone_unknown - p) : 0;
+}
+
 size_t mm_from_line_len(const char *p, size_t n, int at_eof,
 			struct mm_from *from_r)
 {
@@ -115,7 +154,7 @@ size_t mm_mbox_from_at(struct mm_mbox *mb, size_t i, int after_blank,
 
 	if (i >= mb->end || mb->buf[i] != 'F')
 		return 0;
-	look_at(mb->buf + i, mb->end - i, mb->eof, &lk);
+	look_at_mb(mb, i, &lk);
 	if (lk.cls == MM_FROM_STRICT) {
 		if (from_r != NULL)
 			*from_r = lk.from;
@@ -162,7 +201,7 @@ size_t mm_mbox_from_start(struct mm_mbox *mb, struct mm_from *from_r)
 	struct look lk;
 	uint64_t at = mb->buf_off + mb->pos;
 
-	look_at(mb->buf + mb->pos, mb->end - mb->pos, mb->eof, &lk);
+	look_at_mb(mb, mb->pos, &lk);
 	if (lk.cls == MM_FROM_STRICT) {
 		mb->strict_seen = 1;
 	} else if (lk.cls == MM_FROM_LOOSE &&

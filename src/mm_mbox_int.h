@@ -77,6 +77,16 @@ struct mm_mbox {
 	const char *cut_basis;  /* ... taken as a boundary, and why */
 	uint64_t noted_at;      /* offset + 1 of the last From_-like line warned */
 	int zone_warned;        /* an unknown zone name was reported */
+	/* The last From_-like line classified (mm_mbox_from.c), so the line
+	 * that ends a message is not parsed again when the next one starts
+	 * there: its offset + 1 (0: none), the result, with the pointers of
+	 * from as offsets from the line start (the buffer may move). */
+	uint64_t memo_at;
+	struct mm_from memo_from;
+	enum mm_from_class memo_cls;
+	size_t memo_len, memo_sender, memo_zone;
+	int memo_like, memo_hdr;
+	const char *memo_why;
 
 	struct mm_err warnq[MM_WARN_QUEUE];
 	size_t warn_head, warn_len;
