@@ -21,6 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Its name where it is written beside others' (the manifest). */
+#define MM_DIGEST_NAME "mm64"
+
 struct mm_digest {
 	uint64_t h, n;          /* state, bytes so far */
 	unsigned char tail[8];  /* bytes not yet a whole word */

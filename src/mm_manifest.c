@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mm_digest.h"
 #include "mm_fs.h"
 #include "mm_manifest.h"
 
@@ -189,10 +190,11 @@ int mm_manifest_write(int fd, const struct mm_manifest_line *l,
 	int ret = 0;
 
 	str(&b, "{\"source\":", l->source);
+	str(&b, ",\"maildir\":", l->maildir);
 	num(&b, ",\"number\":", l->has_number, l->number);
 	num(&b, ",\"offset\":", l->has_number, l->offset);
 	num(&b, ",\"size\":", l->has_size, l->size);
-	snprintf(dig, sizeof(dig), "%016" PRIx64, l->digest);
+	snprintf(dig, sizeof(dig), MM_DIGEST_NAME ":%016" PRIx64, l->digest);
 	str(&b, ",\"digest\":", l->has_digest ? dig : NULL);
 	str(&b, ",\"flags\":", l->flags);
 	num(&b, ",\"uid\":", l->has_uid, l->uid);

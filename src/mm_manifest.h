@@ -2,20 +2,27 @@
  * one JSON object per line, for every message of each mbox converted,
  * and for every file a sync pass removed:
  *
- *	{"source":"/var/spool/mail/alice","number":12,"offset":40960,
- *	 "size":2311,"digest":null,"flags":"cur:2,RS","uid":7,
+ *	{"source":"/var/spool/mail/alice","maildir":"/home/alice/Maildir",
+ *	 "number":12,"offset":40960,"size":2311,
+ *	 "digest":"mm64:9c1f0e4b7a2d3e51","flags":"cur:2,RS","uid":7,
  *	 "uidl":"3bd6a9c200000007","file":"cur/1046...,S=2311:2,RS",
  *	 "action":"re-flagged","reason":null}
  *
- * number and offset: where the message is in the mbox (null for a
- * removed file); size: the bytes of its file (null without one);
- * digest: of the delivered bytes (null until known: see mm_sync.h);
+ * maildir: the Maildir as the run was given it (a folder's with its
+ * ".name"); number and offset: where the message is in the mbox (null
+ * for a removed file); size: the bytes of its file (null without one);
+ * digest: of the bytes of its file as delivered, "mm64:" and 16 hex
+ * digits (mm_digest.h: finds damage, not forgery; a stronger digest
+ * would have another prefix), null when not known (no file, or one of
+ * a pass of an older version in a pass without sync);
  * flags: what the mbox says (new/ or cur/ and the info); uid, uidl:
  * its X-UID and X-UIDL, null if none; file: its name in the Maildir
  * now (or the removed one's); action: delivered, present, repaired,
  * re-flagged, conflict (changed on both servers, see reason),
  * kept-deleted (deleted on the new server, not delivered again),
- * removed, or failed (with the reason). Strings are UTF-8: a byte
+ * removed, changed (its bytes in the mbox are no longer those of its
+ * file, which was kept: see mm_sync.h), or failed (with the reason).
+ * The lines of removed files come after those of the messages. Strings are UTF-8: a byte
  * that is not part of valid UTF-8 is written as the text \xNN.
  *
  * The file is written as "<FILE>.mmtmp" (created with O_EXCL, never
@@ -51,6 +58,7 @@ void mm_manifest_free(struct mm_manifest *mf);
  * numbers are known. */
 struct mm_manifest_line {
 	const char *source;
+	const char *maildir;
 	int has_number;
 	unsigned long number;
 	uint64_t offset;

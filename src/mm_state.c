@@ -276,9 +276,12 @@ static int parse_rec(const char *line, size_t len, struct mm_state_rec *r,
 	    mm_sflags_parse(f[4], fl[4], &r->left) < 0 || !base_ok(f[5], fl[5]))
 		return -1;
 	if (!(fl[2] == 1 && f[2][0] == '-')) {
-		if (hex64(f[2], fl[2], &r->digest) < 0)
+		if (hex64(f[2], fl[2] == 33 ? 16 : fl[2], &r->digest) < 0 ||
+		    (fl[2] == 33 && (f[2][16] != '/' ||
+				     hex64(f[2] + 17, 16, &r->src_digest) < 0)))
 			return -1;
 		r->has_digest = 1;
+		r->has_src_digest = fl[2] == 33;
 	}
 	*base_r = f[5];
 	*blen_r = fl[5];
@@ -425,7 +428,7 @@ int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 	int r;
 
 	recs_done(&s->put);
-	cap += s->put.len * (16 + 20 + 16 + 2 * MM_SFLAGS_MAX + 8) + s->put.alen;
+	cap += s->put.len * (16 + 20 + 33 + 2 * MM_SFLAGS_MAX + 8) + s->put.alen;
 	if ((buf = malloc(cap)) == NULL)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
 	p = buf + sprintf(buf, "%s", HEADER);
@@ -436,11 +439,15 @@ int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 		p += sprintf(p, "source %s\n", s->source);
 	for (size_t i = 0; i < s->put.len; i++) {
 		const struct mm_state_rec *r = &s->put.r[i];
-		char src[MM_SFLAGS_MAX], left[MM_SFLAGS_MAX], dig[17] = "-";
+		char src[MM_SFLAGS_MAX], left[MM_SFLAGS_MAX], dig[40] = "-";
 
 		mm_sflags_format(&r->src, src);
 		mm_sflags_format(&r->left, left);
-		if (r->has_digest)
+		if (r->has_digest && r->has_src_digest &&
+		    r->src_digest != r->digest)
+			snprintf(dig, sizeof(dig), "%016" PRIx64 "/%016" PRIx64,
+				 r->digest, r->src_digest);
+		else if (r->has_digest)
 			snprintf(dig, sizeof(dig), "%016" PRIx64, r->digest);
 		p += sprintf(p, "%016" PRIx64 " %" PRIu64 " %s %s %s %s\n",
 			     r->key, r->size, dig, src, left, r->base);

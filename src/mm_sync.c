@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mm_digest.h"
 #include "mm_flags.h"
 #include "mm_fs.h"
 #include "mm_manifest.h"
@@ -26,6 +27,17 @@ struct seen {
 	uint32_t uid;
 	enum mm_sync_action action;
 	size_t uidl, reason;    /* offsets in the text arena, or NO_TEXT */
+	/* digests of the file's bytes and of the mbox's (mm_sync_bytes) */
+	uint64_t fdig, mdig, msize;
+	unsigned char has_fdig, has_mdig;
+	unsigned char differs;  /* changed: the file kept (said now or before) */
+};
+
+/* A file the pass removed, for the manifest (after the messages). */
+struct removed {
+	uint64_t size, digest;
+	int has_digest;
+	size_t file;            /* offset in the text arena */
 };
 
 /* Texts of the manifest (UIDLs, reasons). */
@@ -42,6 +54,8 @@ struct mm_sync {
 	size_t nseen, seen_cap;
 	struct mm_sync_stats st;
 	struct text text;
+	struct removed *removed;
+	size_t nremoved, removed_cap;
 	int manifest_broken;
 	mm_sync_note_fn *note;
 	void *ctx;
@@ -234,7 +248,7 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 			conflict(sy, m, sn, "deleted in the Maildir since the "
 				 "last pass, not delivered again");
 		sn->action = MM_ACT_KEPT_DELETED;
-		return 1;
+		return 2;
 	}
 	if (ent == NULL)
 		return 0;
@@ -274,6 +288,27 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 	return 1;
 }
 
+int mm_sync_wants_bytes(const struct mm_sync *sy)
+{
+	return sy->opts.mode != MM_SYNC_OFF;
+}
+
+void mm_sync_bytes(struct mm_sync *sy, uint64_t key, uint64_t digest,
+		   uint64_t size, int delivered)
+{
+	struct seen *sn = sy->nseen ? &sy->seen[sy->nseen - 1] : NULL;
+
+	if (sn == NULL || sn->key != key)
+		return;
+	sn->mdig = digest;
+	sn->msize = size;
+	sn->has_mdig = 1;
+	if (delivered) {
+		sn->fdig = digest;
+		sn->has_fdig = 1;
+	}
+}
+
 static int cmp_seen(const void *a, const void *b)
 {
 	uint64_t x = ((const struct seen *)a)->key;
@@ -311,6 +346,40 @@ static int entry_size(struct mm_maildir *md, const struct mm_maildir_entry *e,
 	close(fd);
 	*size_r = (uint64_t)st.st_size;
 	return 0;
+}
+
+/* Is the file named base the record's file renamed by a repair (only
+ * its ",S=" size differs, and the name ends there)? */
+static int repaired_name(const char *name, const char *rec_base)
+{
+	size_t bl = base_len(name);
+	const char *s1 = strstr(rec_base, ",S="), *s2;
+	size_t pre = s1 ? (size_t)(s1 - rec_base) : 0;
+
+	if (s1 == NULL || bl <= pre + 3 || memcmp(name, rec_base, pre + 3) != 0)
+		return 0;
+	s2 = name + pre + 3;
+	for (size_t i = pre + 3; i < bl; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	for (s1 += 3; *s1; s1++)
+		if (*s1 < '0' || *s1 > '9')
+			return 0;
+	return s2 < name + bl;
+}
+
+/* The record's size, or for its file renamed by a repair (see
+ * repaired_name()) the size its name promises now. */
+static uint64_t rec_file_size(const struct mm_state_rec *rec,
+			      const struct mm_maildir_entry *ent)
+{
+	uint64_t size;
+
+	if (!same_base(ent->name + 4, rec->base) &&
+	    repaired_name(ent->name + 4, rec->base) &&
+	    mm_maildir_name_size(ent->name + 4, &size))
+		return size;
+	return rec->size;
 }
 
 static void put(struct mm_sync *sy, const struct mm_state_rec *r)
@@ -356,26 +425,114 @@ static void gone_from_mbox(struct mm_sync *sy, struct mm_maildir *md,
 		return;
 	}
 	if (!sy->opts.plan &&
-	    mm_maildir_remove(md, ent->name[0] == 'c', ent->name + 4, rec->size,
-			      &e) < 0) {
+	    mm_maildir_remove(md, ent->name[0] == 'c', ent->name + 4,
+			      rec_file_size(rec, ent), &e) < 0) {
 		note(sy, &e, 1);
 		put(sy, rec); /* tried again by the next pass */
 		return;
 	}
 	sy->st.removed++;
 	if (sy->opts.manifest && !sy->opts.plan) {
-		struct mm_manifest_line l;
+		/* its line comes after the messages' (mm_sync_end) */
+		struct removed *rm;
 
-		memset(&l, 0, sizeof(l));
-		l.source = sy->opts.source;
-		l.has_size = 1;
-		l.size = rec->size;
-		l.has_digest = rec->has_digest;
-		l.digest = rec->digest;
-		l.file = ent->name;
-		l.action = "removed";
-		l.reason = "gone from the mbox";
-		manifest_write(sy, &l);
+		if (sy->nremoved == sy->removed_cap) {
+			size_t n = sy->removed_cap ? sy->removed_cap * 2 : 64;
+
+			rm = realloc(sy->removed, n * sizeof(*rm));
+			if (rm == NULL)
+				return;
+			sy->removed = rm;
+			sy->removed_cap = n;
+		}
+		rm = &sy->removed[sy->nremoved];
+		rm->file = text_add(sy, ent->name);
+		if (rm->file == NO_TEXT)
+			return;
+		rm->size = rec_file_size(rec, ent);
+		rm->has_digest = rec->has_digest && rm->size == rec->size;
+		rm->digest = rec->digest;
+		sy->nremoved++;
+	}
+}
+
+static void manifest_removed(struct mm_sync *sy, const struct removed *rm)
+{
+	struct mm_manifest_line l;
+
+	memset(&l, 0, sizeof(l));
+	l.source = sy->opts.source;
+	l.maildir = sy->opts.maildir_name;
+	l.has_size = 1;
+	l.size = rm->size;
+	l.has_digest = rm->has_digest;
+	l.digest = rm->digest;
+	l.file = text_at(sy, rm->file);
+	l.action = "removed";
+	l.reason = "gone from the mbox";
+	manifest_write(sy, &l);
+}
+
+/* What the file of a message the Maildir had holds, against the mbox's
+ * bytes of now: sn->fdig, and in a sync pass "changed" (mm_sync.h). */
+static void check_changed(struct mm_sync *sy, struct mm_maildir *md,
+			  const struct mm_maildir_list *list, struct seen *sn,
+			  int read_whole)
+{
+	const struct mm_state_rec *rec = mm_state_find(sy->state, sn->key);
+	const struct mm_maildir_entry *ent;
+	uint64_t fsize = 0, d;
+	struct mm_err w;
+	int fd, trusted;
+
+	if (sn->has_fdig || sn->kept_gone ||
+	    (rec == NULL && mm_state_claimed(sy->state, sn->key)))
+		return;
+	if ((ent = entry_of(list, sn->key, rec ? rec->base : NULL)) == NULL ||
+	    entry_size(md, ent, &fsize) < 0)
+		return;
+	/* the record speaks for the file it names, as it was left */
+	trusted = rec && rec->has_digest && same_base(ent->name + 4, rec->base) &&
+		  fsize == rec->size;
+	if (trusted) {
+		sn->fdig = rec->digest;
+		sn->has_fdig = 1;
+	}
+	/* an mbox cut short proves nothing about its last message */
+	if (sy->opts.mode == MM_SYNC_OFF || !sn->has_mdig || !read_whole)
+		return;
+	if (trusted && rec->digest == sn->mdig)
+		return; /* the same bytes */
+	if (trusted && rec->has_src_digest && rec->src_digest == sn->mdig) {
+		sn->differs = 1; /* said by an earlier pass */
+		return;
+	}
+	/* the record cannot say, or the mbox has other bytes: the file */
+	if ((fd = mm_maildir_open_entry(md, ent, &w)) < 0)
+		return;
+	if (mm_digest_fd(fd, &d, &fsize) < 0) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	sn->fdig = d;
+	sn->has_fdig = 1;
+	if (d == sn->mdig && fsize == sn->msize)
+		return; /* it holds the mbox's bytes (a repair made it) */
+	sn->differs = 1;
+	if (rec && rec->has_src_digest && rec->src_digest == sn->mdig)
+		return;
+	sy->st.changed++;
+	mm_err_set(&w, MM_W_CHANGED, 0, sn->msgno, sn->offset, "%.90s: its "
+		   "bytes changed in the mbox (%llu bytes now, %llu in the "
+		   "file; by digest), not its key: the Maildir's copy kept "
+		   "(--verify --repair takes the mbox's)", ent->name,
+		   (unsigned long long)sn->msize, (unsigned long long)fsize);
+	note(sy, &w, 0);
+	if (sn->action == MM_ACT_NONE || sn->action == MM_ACT_PRESENT ||
+	    sn->action == MM_ACT_REFLAGGED) {
+		sn->action = MM_ACT_CHANGED;
+		sn->reason = text_add(sy, w.text);
 	}
 }
 
@@ -404,13 +561,30 @@ static void record(struct mm_sync *sy, struct mm_maildir *md,
 	}
 	if (sy->opts.mode == MM_SYNC_OFF && rec && rec->left.where >= 0 &&
 	    same_base(ent->name + 4, rec->base)) {
-		put(sy, rec); /* an add-only pass changes no record */
+		r = *rec; /* an add-only pass changes no record */
+		if (!r.has_digest && sn->has_fdig) {
+			r.digest = sn->fdig;
+			r.has_digest = 1;
+		}
+		put(sy, &r);
 		return;
 	}
 	memset(&r, 0, sizeof(r));
 	r.key = sn->key;
 	if (entry_size(md, ent, &r.size) < 0)
 		return;
+	if (sn->has_fdig) {
+		r.digest = sn->fdig;
+		r.has_digest = 1;
+		if (sn->differs && sn->has_mdig && sn->mdig != sn->fdig) {
+			r.src_digest = sn->mdig;
+			r.has_src_digest = 1;
+		} else if (!sn->has_mdig && rec && rec->has_src_digest &&
+			   rec->has_digest && rec->digest == sn->fdig) {
+			r.src_digest = rec->src_digest;
+			r.has_src_digest = 1;
+		}
+	}
 	mm_sflags_of_entry(ent->name, &r.left);
 	r.src = rec ? sn->src : r.left;
 	snprintf(base, sizeof(base), "%.*s", (int)base_len(ent->name + 4),
@@ -502,6 +676,7 @@ static const char *action_name(enum mm_sync_action a, int has_file)
 	case MM_ACT_CONFLICT: return "conflict";
 	case MM_ACT_KEPT_DELETED: return "kept-deleted";
 	case MM_ACT_FAILED: return "failed";
+	case MM_ACT_CHANGED: return "changed";
 	case MM_ACT_NONE: break;
 	}
 	return has_file ? "present" : "failed";
@@ -519,6 +694,7 @@ static void manifest_msg(struct mm_sync *sy, struct mm_maildir *md,
 
 	memset(&l, 0, sizeof(l));
 	l.source = sy->opts.source;
+	l.maildir = sy->opts.maildir_name;
 	l.has_number = 1;
 	l.number = sn->msgno;
 	l.offset = sn->offset;
@@ -532,6 +708,8 @@ static void manifest_msg(struct mm_sync *sy, struct mm_maildir *md,
 	l.uid = sn->uid;
 	l.uidl = text_at(sy, sn->uidl);
 	l.file = ent ? ent->name : NULL;
+	l.has_digest = ent && sn->has_fdig;
+	l.digest = sn->fdig;
 	l.action = action_name(sn->action, ent != NULL);
 	l.reason = text_at(sy, sn->reason);
 	if (sn->action == MM_ACT_NONE && ent == NULL)
@@ -560,14 +738,24 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 		if (seen_find(sy, rec->key) == NULL)
 			gone_from_mbox(sy, md, rec, may_remove);
 	}
-	if (sy->opts.plan)
+	/* back in mbox order: the warnings and the manifest follow it */
+	if (sy->nseen > 1)
+		qsort(sy->seen, sy->nseen, sizeof(*sy->seen), cmp_msgno);
+	if (sy->opts.plan) {
+		for (size_t i = 0; i < sy->nseen; i++)
+			check_changed(sy, md, &sy->list, &sy->seen[i],
+				      read_whole && !stopped);
 		goto out;
+	}
 	if (!stopped && mm_maildir_changes_done(md, &e) < 0)
 		note(sy, &e, 1);
 	if (mm_maildir_list(md, &now_list, &e) < 0)
 		note(sy, &e, 1);
 	else
 		listed = 1;
+	for (size_t i = 0; listed && i < sy->nseen; i++)
+		check_changed(sy, md, &now_list, &sy->seen[i],
+			      read_whole && !stopped);
 	if (listed && !stopped) {
 		for (size_t i = 0; i < sy->nseen; i++)
 			record(sy, md, &now_list, &sy->seen[i]);
@@ -578,11 +766,11 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 			sy->st.state_written = 1;
 	}
 	if (sy->opts.manifest) {
-		if (sy->nseen > 1)
-			qsort(sy->seen, sy->nseen, sizeof(*sy->seen), cmp_msgno);
 		for (size_t i = 0; i < sy->nseen; i++)
 			manifest_msg(sy, md, listed ? &now_list : NULL,
 				     &sy->seen[i]);
+		for (size_t i = 0; i < sy->nremoved; i++)
+			manifest_removed(sy, &sy->removed[i]);
 	}
 	if (listed)
 		mm_maildir_list_free(&now_list);
@@ -592,6 +780,7 @@ out:
 	mm_maildir_list_free(&sy->list);
 	mm_state_free(sy->state);
 	free(sy->seen);
+	free(sy->removed);
 	free(sy->text.p);
 	free(sy);
 }

@@ -29,8 +29,8 @@ my $pass1 = ours($md);
 my @recs = state_lines($md);
 is(scalar @recs, 61, 'the state: the source and one line per message');
 is($recs[0], "source $mbox", 'under the mbox name');
-like($_, qr/^[0-9a-f]{16} \d+ - (?:new|cur:2,[A-Z]*) (?:new|cur:2,[A-Z]*) [^ :\/]+$/, 'a record line')
-  for @recs[1 .. 3];
+like($_, qr/^[0-9a-f]{16} \d+ [0-9a-f]{16} (?:new|cur:2,[A-Z]*) (?:new|cur:2,[A-Z]*) [^ :\/]+$/,
+     'a record line, with the digest of the delivered bytes') for @recs[1 .. 3];
 is(scalar(grep { / new new / } @recs), 28, 'the unread ones recorded as in new/');
 is((stat "$md/migratemail-state")[2] & 07777, 0600, 'the state file is mode 0600');
 

@@ -4,6 +4,7 @@
 #
 # Failures return (undef, text), successes what the C call gave.
 
+#include "src/mm_digest.h"
 #include "src/mm_manifest.h"
 
 MODULE = MigrateMail	PACKAGE = MigrateMail::Sync
@@ -43,3 +44,21 @@ _manifest_free(h)
 	IV h
     CODE:
 	mm_manifest_free(INT2PTR(struct mm_manifest *, h));
+
+SV *
+digest(bytes)
+	SV *bytes
+    PREINIT:
+	struct mm_digest d;
+	STRLEN len;
+	const char *p;
+	char out[40];
+    CODE:
+	p = SvPVbyte(bytes, len);
+	mm_digest_init(&d);
+	mm_digest_add(&d, p, len);
+	snprintf(out, sizeof(out), MM_DIGEST_NAME ":%016llx",
+		 (unsigned long long)mm_digest_final(&d));
+	RETVAL = newSVpv(out, 0);
+    OUTPUT:
+	RETVAL

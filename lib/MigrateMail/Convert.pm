@@ -74,7 +74,11 @@ sub _run {
 	# a sync pass's plan: the Maildir read-only, nothing changed
 	$c{plan} = 1 if $opt{dry_run};
 	# a line per message into the manifest (MigrateMail::Sync)
-	$c{manifest_fd} = $opt{manifest_fd} if defined $opt{manifest_fd} && !$verify_only;
+	if (defined $opt{manifest_fd} && !$verify_only) {
+		$c{manifest_fd} = $opt{manifest_fd};
+		# the Maildir as its lines name it (a folder's with its name)
+		$c{manifest_maildir} = ref $opt{at} ? $opt{at}->path . "/$maildir" : $maildir;
+	}
 	my %stats;
 	my $unlock = $open_err ? undef
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,

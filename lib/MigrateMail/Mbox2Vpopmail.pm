@@ -109,8 +109,7 @@ sub main {
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
 		  . "%d skipped, %s%s%d failed messages, %.2f s\n", scalar @results, $failed,
 		  @t{qw(messages bytes to_new to_cur skipped)},
-		  $opt{sync} ? sprintf('%d re-flagged, %d removed, %d conflicts, ',
-				       map { $t{$_} // 0 } qw(reflagged removed conflicts)) : '',
+		  $opt{sync} ? sync_counts(\%t, $opt{'dry-run'}) : '',
 		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
 	}
 	if ($manifest && !eval { $manifest->commit }) {
@@ -362,7 +361,7 @@ sub convert_mailbox {
 	  : $plan && (defined $extra{at} || -d $maildir) ? mbox_to_maildir($src, $maildir, %o, dry_run => 1)
 	  : dry_run($src, \%o);
 	# the plan for a Maildir not made yet: every message added
-	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts) }
+	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts changed kept_deleted) }
 	  if $plan && !$st->{error};
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
@@ -379,7 +378,7 @@ sub convert_mailbox {
 	# about the target, not the input (delivering by link where
 	# RENAME_NOREPLACE is missing): said without -v, once per Maildir
 	# and what both servers changed, in a sync pass
-	my %notice = (filesystem => 1, conflict => 1);
+	my %notice = (filesystem => 1, conflict => 1, changed => 1);
 	my @fs = grep { $notice{ $_->{code} // '' } } @{ $st->{warnings} || [] };
 	push @{ $r{notices} }, map { $_->{message} } @fs if @fs;
 	$r{warnings} = [ map { $_->{message} }
@@ -431,9 +430,7 @@ sub summary_line {
 	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%s%d failed, %d warnings, %s%s%s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
-	  $sy ? sprintf('%s%d re-flagged, %d removed, %d conflicts, ',
-			$dry ? "$sy->{to_add} to add, " : '', map { $sy->{$_} // 0 }
-			qw(reflagged removed conflicts)) : '',
+	  $sy ? sync_counts($sy, $dry) : '',
 	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify}
 	    ? "$r->{verified} verified" . (($r->{verify_method} // '') eq 'digest' ? ' by digest, ' : ', ') : '',
@@ -442,6 +439,16 @@ sub summary_line {
 	  $verbose && $r->{spilled} ? "$r->{spilled} bytes of the pipe spilled to disk "
 	    . "(at most $r->{spill_peak} at once) to check Content-Length, " : '',
 	  $r->{elapsed} // 0, $r->{failed_mailbox} ? ', FAILED' : '';
+}
+
+# What a sync pass did (or, in a plan, would do), for a summary line
+# and the total line: "[N to add, ]N re-flagged, N removed, N
+# conflicts, [N changed, ]".
+sub sync_counts {
+	my ($sy, $dry) = @_;
+	return sprintf '%s%d re-flagged, %d removed, %d conflicts, %s',
+	  $dry ? ($sy->{to_add} // 0) . ' to add, ' : '', map({ $sy->{$_} // 0 } qw(reflagged removed conflicts)),
+	  $sy->{changed} ? "$sy->{changed} changed, " : '';
 }
 
 # Called in the parent as each mailbox finishes.
@@ -462,7 +469,7 @@ sub report_one {
 sub totals {
 	my ($results) = @_;
 	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped repaired failed);
-	my @sync = qw(reflagged removed conflicts);
+	my @sync = qw(to_add reflagged removed conflicts changed kept_deleted);
 	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
 		$t{$_} += $r->{$_} // 0 for keys %t;
 		next unless $r->{sync_mode} && $r->{sync};

@@ -8,7 +8,7 @@ use MigrateMail ();
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(open_manifest);
+our @EXPORT_OK = qw(open_manifest digest);
 
 # The --manifest file of a run (src/mm_manifest.h): written as
 # FILE.mmtmp, renamed to FILE by commit. Dies with the reason.
@@ -71,6 +71,12 @@ Dies with the reason. C<< $mf->fd >> is the descriptor to give
 L<MigrateMail/mbox_to_maildir> as C<manifest_fd>; lines are appended
 with one write each, so forked jobs can share it. An object destroyed
 without a commit removes its file (in the process that made it).
+
+=head2 $d = digest($bytes)
+
+The digest the state file and the manifest give of a message's bytes,
+as the manifest writes it: C<mm64:> and 16 hex digits (the 64-bit
+digest of F<src/mm_digest.h>; it finds damage, not forgery).
 
 =head1 DIAGNOSTICS
 
