@@ -79,4 +79,25 @@ struct mm_manifest_line {
 int mm_manifest_write(int fd, const struct mm_manifest_line *l,
 		      struct mm_err *err_r);
 
+/* Checking a Maildir against the lines of a manifest of an earlier
+ * pass, without the mbox (--verify-manifest): the Maildir opened
+ * read-only (mm_maildir_open(): no symlink on the path unless trust,
+ * nothing created, no lock) and listed once. NULL on error. */
+struct mm_manifest_check;
+struct mm_manifest_check *mm_manifest_check_open(const char *maildir,
+						 int trust,
+						 struct mm_err *err_r);
+/* The file of a line ("new/NAME" or "cur/NAME"), found by its base
+ * name in new/ or cur/ (the new server may have changed its flags, or
+ * moved it to cur/), else by its key (a repair's other ",S="): opened
+ * as mm_maildir_open_entry() does and compared with size and, when
+ * has_digest, digest (mm_digest.h). 0: there and the same; 1: missing
+ * (why_r); 2: different or unreadable (why_r); found_r gets its name
+ * now ("" when missing). */
+int mm_manifest_check_file(struct mm_manifest_check *c, const char *file,
+			   uint64_t size, int has_digest, uint64_t digest,
+			   char *found_r, size_t found_len,
+			   struct mm_err *why_r);
+void mm_manifest_check_free(struct mm_manifest_check *c);
+
 #endif

@@ -25,7 +25,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths vpopmail=s sync=s manifest=s help|h man version);
+  trust-paths vpopmail=s sync=s manifest=s verify-manifest=s help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -61,6 +61,7 @@ sub main {
 	}
 	my $err = check_options(\%opt, \@args);
 	return usage($err) if $err;
+	return verify_manifest(\%opt) if defined $opt{'verify-manifest'};
 
 	my @jobs;
 	if (defined $opt{dir}) {
@@ -126,6 +127,25 @@ sub main {
 	return $failed ? 1 : 0;
 }
 
+# --verify-manifest FILE: the Maildirs of an earlier pass against its
+# manifest, without the mbox; exit 0 or 1 as --verify.
+sub verify_manifest {
+	my ($opt) = @_;
+	my $t0 = Time::HiRes::time();
+	my $path = $opt->{'verify-manifest'};
+	my $r = eval { MigrateMail::Sync::verify_manifest($path, maildir => $opt->{maildir},
+							   trust => $opt->{'trust-paths'}) };
+	if (!$r) {
+		say_line(\*STDERR, 'ERROR: ' . ($@ =~ s/\n\z//r));
+		return 1;
+	}
+	say_line(\*STDERR, $_->{message}) for @{ $r->{errors} };
+	say_line(\*STDOUT, sprintf '%s: %d files, %d verified, %d missing, %d different, %.2f s%s', $path,
+		 @{$r}{qw(files verified missing different)}, Time::HiRes::time() - $t0,
+		 @{ $r->{errors} } ? ', FAILED' : '') unless $opt->{quiet};
+	return @{ $r->{errors} } ? 1 : 0;
+}
+
 my $ADDR = qr/\A[^\s\@\/]+\@[^\s\@\/]+\z/;
 
 # user@domain and the mbox (undef: stdin); with --maildir the address is
@@ -140,6 +160,13 @@ sub classic_args {
 
 sub check_options {
 	my ($opt, $args) = @_;
+	if (defined $opt->{'verify-manifest'}) {
+		my @not = grep { defined $opt->{$_} } qw(dir domain map folders sync manifest dry-run verify repair jobs);
+		return "--verify-manifest checks a Maildir against a manifest, without an mbox: not with --$not[0]" if @not;
+		return '--verify-manifest takes no mbox or address (give --maildir DIR to check the lines against it)'
+		  if @$args;
+		return undef;
+	}
 	if (defined $opt->{dir}) {
 		return '--dir needs --domain (or a --map naming full addresses)'
 		  unless defined $opt->{domain} || defined $opt->{map};
