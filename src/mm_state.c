@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm_keymap.h"
 #include "mm_keyset.h"
 #include "mm_state.h"
 
@@ -18,6 +19,7 @@ struct recs {
 	size_t len, cap;
 	char *arena;
 	size_t alen, acap;
+	int done;               /* bases are pointers now, sorted */
 };
 
 struct mm_state {
@@ -26,6 +28,8 @@ struct mm_state {
 	char *others;           /* other sources' sections, verbatim */
 	size_t olen, ocap;
 	struct mm_keyset claimed;
+	struct mm_keymap idx;   /* key -> 1 + its index in old */
+	int loaded;             /* the file was there */
 };
 
 static int letter_bit(int c)
@@ -142,6 +146,8 @@ static int reserve(char **buf, size_t *cap, size_t need)
 static int recs_add(struct recs *l, const struct mm_state_rec *rec,
 		    const char *base, size_t blen)
 {
+	if (l->done)
+		return -1; /* nothing is put once the file is written */
 	if (l->len == l->cap) {
 		size_t n = l->cap ? l->cap * 2 : 256;
 		struct mm_state_rec *r = realloc(l->r, n * sizeof(*r));
@@ -173,6 +179,9 @@ static int cmp_rec(const void *a, const void *b)
 /* Bases from offsets to pointers, records sorted by key. */
 static void recs_done(struct recs *l)
 {
+	if (l->done)
+		return;
+	l->done = 1;
 	for (size_t i = 0; i < l->len; i++)
 		l->r[i].base = l->arena + (uintptr_t)l->r[i].base;
 	if (l->len > 1)
@@ -364,8 +373,16 @@ struct mm_state *mm_state_load(int dfd, const char *source,
 		mm_state_free(s);
 		return NULL;
 	}
+	s->loaded = buf != NULL;
 	free(buf);
 	recs_done(&s->old);
+	/* a lookup per message of the mbox, several times a pass: hashed */
+	for (size_t i = 0; i < s->old.len; i++)
+		if (mm_keymap_set(&s->idx, s->old.r[i].key, (uint32_t)(i + 1)) < 0) {
+			mm_keymap_free(&s->idx);
+			memset(&s->idx, 0, sizeof(s->idx));
+			break; /* out of memory: bsearch then */
+		}
 	return s;
 }
 
@@ -376,6 +393,7 @@ void mm_state_free(struct mm_state *s)
 	recs_free(&s->old);
 	recs_free(&s->put);
 	mm_keyset_free(&s->claimed);
+	mm_keymap_free(&s->idx);
 	free(s->others);
 	free(s->source);
 	free(s);
@@ -395,9 +413,14 @@ const struct mm_state_rec *mm_state_find(const struct mm_state *s,
 					 uint64_t key)
 {
 	struct mm_state_rec probe;
+	uint32_t i;
 
 	if (s->old.len == 0)
 		return NULL;
+	if (s->idx.len == s->old.len) {
+		i = mm_keymap_get(&s->idx, key, 0);
+		return i ? &s->old.r[i - 1] : NULL;
+	}
 	probe.key = key;
 	return bsearch(&probe, s->old.r, s->old.len, sizeof(probe), cmp_rec);
 }
@@ -418,6 +441,29 @@ int mm_state_put(struct mm_state *s, const struct mm_state_rec *rec,
 size_t mm_state_put_count(const struct mm_state *s)
 {
 	return s->put.len;
+}
+
+static int rec_equal(const struct mm_state_rec *a, const struct mm_state_rec *b)
+{
+	return a->key == b->key && a->size == b->size &&
+	       a->has_digest == b->has_digest &&
+	       (!a->has_digest || a->digest == b->digest) &&
+	       a->has_src_digest == b->has_src_digest &&
+	       (!a->has_src_digest || a->src_digest == b->src_digest) &&
+	       mm_sflags_equal(&a->src, &b->src) &&
+	       mm_sflags_equal(&a->left, &b->left) &&
+	       strcmp(a->base, b->base) == 0;
+}
+
+int mm_state_unchanged(struct mm_state *s)
+{
+	recs_done(&s->put);
+	if (!s->loaded || s->put.len != s->old.len)
+		return 0;
+	for (size_t i = 0; i < s->put.len; i++)
+		if (!rec_equal(&s->put.r[i], &s->old.r[i]))
+			return 0;
+	return 1;
 }
 
 int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,

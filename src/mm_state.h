@@ -102,8 +102,13 @@ int mm_state_put(struct mm_state *s, const struct mm_state_rec *rec,
 		 struct mm_err *err_r);
 /* How many records were put. */
 size_t mm_state_put_count(const struct mm_state *s);
+/* Would mm_state_save() write what the file says already (it was
+ * there, and the records put are those read, field for field)? Then a
+ * pass that changed nothing need not write nor sync it. 1 or 0. */
+int mm_state_unchanged(struct mm_state *s);
 /* Write the file: the other sources' sections as read, then ours with
- * the records put (none: our section is left out). 0 or -1. */
+ * the records put (none: our section is left out). 0 or -1. Nothing
+ * can be put after. */
 int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 		  struct mm_err *err_r);
 

@@ -9,6 +9,8 @@
 #include "mm_digest.h"
 #include "mm_flags.h"
 #include "mm_fs.h"
+#include "mm_keymap.h"
+#include "mm_keyset.h"
 #include "mm_manifest.h"
 #include "mm_state.h"
 #include "mm_sync.h"
@@ -50,6 +52,8 @@ struct mm_sync {
 	struct mm_sync_opts opts;
 	struct mm_state *state;
 	struct mm_maildir_list list; /* the files when the pass started */
+	struct mm_keymap lidx;  /* its index (see index_list()) */
+	struct mm_keyset seen_keys; /* the keys of seen */
 	struct seen *seen;
 	size_t nseen, seen_cap;
 	struct mm_sync_stats st;
@@ -75,20 +79,52 @@ static int same_base(const char *name, const char *base)
 	return bl == strlen(base) && memcmp(name, base, bl) == 0;
 }
 
+/* An index of a listing: key -> 1 + the index of its first entry, so
+ * that the lookups of a pass (several per message) are hashed, not
+ * binary searches over a Maildir of 100,000 files. Left empty when out
+ * of memory (lookups search then). */
+static void index_list(const struct mm_maildir_list *l, struct mm_keymap *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+	for (size_t i = l->len; i-- > 0;)
+		if (mm_keymap_set(ix, l->entries[i].key, (uint32_t)(i + 1)) < 0) {
+			mm_keymap_free(ix);
+			memset(ix, 0, sizeof(*ix));
+			return;
+		}
+}
+
+/* The first listed file of key, or NULL. */
+static const struct mm_maildir_entry *
+first_of(const struct mm_maildir_list *l, const struct mm_keymap *ix,
+	 uint64_t key)
+{
+	const struct mm_maildir_entry *e;
+	uint32_t i;
+
+	if (ix && ix->len > 0) {
+		i = mm_keymap_get(ix, key, 0);
+		return i ? &l->entries[i - 1] : NULL;
+	}
+	if ((e = mm_maildir_list_find(l, key)) != NULL)
+		while (e > l->entries && e[-1].key == key)
+			e--;
+	return e;
+}
+
 /* The listed file of key: the one named base (when given), else the
  * first listed (a key is the message's identity: a file of ours renamed
  * by a repair to its right ",S=" is still it); NULL if none. */
 static const struct mm_maildir_entry *
-entry_of(const struct mm_maildir_list *l, uint64_t key, const char *base)
+entry_of(const struct mm_maildir_list *l, const struct mm_keymap *ix,
+	 uint64_t key, const char *base)
 {
-	const struct mm_maildir_entry *e = mm_maildir_list_find(l, key), *end,
-				      *first;
+	const struct mm_maildir_entry *e = first_of(l, ix, key), *end, *first;
 
-	if (e == NULL || base == NULL)
-		return e;
+	if (e == NULL || base == NULL || e + 1 == l->entries + l->len ||
+	    e[1].key != key)
+		return e; /* one file of key: it */
 	end = l->entries + l->len;
-	while (e > l->entries && e[-1].key == key)
-		e--;
 	for (first = e; e < end && e->key == key; e++)
 		if (same_base(e->name + 4, base))
 			return e;
@@ -134,6 +170,7 @@ struct mm_sync *mm_sync_begin(struct mm_maildir *md,
 		free(sy);
 		return NULL;
 	}
+	index_list(&sy->list, &sy->lidx);
 	return sy;
 }
 
@@ -181,6 +218,8 @@ static struct seen *seen_add(struct mm_sync *sy, uint64_t key,
 		sy->seen = s;
 		sy->seen_cap = n;
 	}
+	if (mm_keyset_add(&sy->seen_keys, key) < 0)
+		return NULL;
 	sn = &sy->seen[sy->nseen++];
 	memset(sn, 0, sizeof(*sn));
 	sn->key = key;
@@ -235,7 +274,7 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 	rec = mm_state_find(sy->state, key);
 	if (rec == NULL && mm_state_claimed(sy->state, key))
 		return 0; /* another source's message: never touched */
-	ent = entry_of(&sy->list, key, rec ? rec->base : NULL);
+	ent = entry_of(&sy->list, &sy->lidx, key, rec ? rec->base : NULL);
 	if (!mm_maildir_has(md, key)) {
 		/* missing (or damaged: repaired as without sync) */
 		if (ent != NULL || rec == NULL ||
@@ -309,24 +348,6 @@ void mm_sync_bytes(struct mm_sync *sy, uint64_t key, uint64_t digest,
 	}
 }
 
-static int cmp_seen(const void *a, const void *b)
-{
-	uint64_t x = ((const struct seen *)a)->key;
-	uint64_t y = ((const struct seen *)b)->key;
-
-	return x < y ? -1 : x > y;
-}
-
-static const struct seen *seen_find(const struct mm_sync *sy, uint64_t key)
-{
-	struct seen probe;
-
-	if (sy->nseen == 0)
-		return NULL;
-	probe.key = key;
-	return bsearch(&probe, sy->seen, sy->nseen, sizeof(probe), cmp_seen);
-}
-
 /* Size of a listed file: what its name promises, else its fstat(). */
 static int entry_size(struct mm_maildir *md, const struct mm_maildir_entry *e,
 		      uint64_t *size_r)
@@ -394,8 +415,8 @@ static void put(struct mm_sync *sy, const struct mm_state_rec *r)
 static void gone_from_mbox(struct mm_sync *sy, struct mm_maildir *md,
 			   const struct mm_state_rec *rec, int may_remove)
 {
-	const struct mm_maildir_entry *ent = entry_of(&sy->list, rec->key,
-						      rec->base);
+	const struct mm_maildir_entry *ent = entry_of(&sy->list, &sy->lidx,
+						      rec->key, rec->base);
 	struct mm_state_rec r = *rec;
 	struct mm_sflags now;
 	struct mm_err e;
@@ -476,7 +497,8 @@ static void manifest_removed(struct mm_sync *sy, const struct removed *rm)
 /* What the file of a message the Maildir had holds, against the mbox's
  * bytes of now: sn->fdig, and in a sync pass "changed" (mm_sync.h). */
 static void check_changed(struct mm_sync *sy, struct mm_maildir *md,
-			  const struct mm_maildir_list *list, struct seen *sn,
+			  const struct mm_maildir_list *list,
+			  const struct mm_keymap *ix, struct seen *sn,
 			  int read_whole)
 {
 	const struct mm_state_rec *rec = mm_state_find(sy->state, sn->key);
@@ -488,7 +510,7 @@ static void check_changed(struct mm_sync *sy, struct mm_maildir *md,
 	if (sn->has_fdig || sn->kept_gone ||
 	    (rec == NULL && mm_state_claimed(sy->state, sn->key)))
 		return;
-	if ((ent = entry_of(list, sn->key, rec ? rec->base : NULL)) == NULL ||
+	if ((ent = entry_of(list, ix, sn->key, rec ? rec->base : NULL)) == NULL ||
 	    entry_size(md, ent, &fsize) < 0)
 		return;
 	/* the record speaks for the file it names, as it was left */
@@ -538,7 +560,8 @@ static void check_changed(struct mm_sync *sy, struct mm_maildir *md,
 
 /* The record of a message of this pass, from the files of now. */
 static void record(struct mm_sync *sy, struct mm_maildir *md,
-		   const struct mm_maildir_list *now_list, const struct seen *sn)
+		   const struct mm_maildir_list *now_list,
+		   const struct mm_keymap *ix, const struct seen *sn)
 {
 	const struct mm_state_rec *rec = mm_state_find(sy->state, sn->key);
 	const struct mm_maildir_entry *ent;
@@ -547,7 +570,7 @@ static void record(struct mm_sync *sy, struct mm_maildir *md,
 
 	if (rec == NULL && mm_state_claimed(sy->state, sn->key))
 		return;
-	ent = entry_of(now_list, sn->key, rec ? rec->base : NULL);
+	ent = entry_of(now_list, ix, sn->key, rec ? rec->base : NULL);
 	if (ent == NULL) {
 		if (rec == NULL)
 			return; /* not delivered (failed) */
@@ -685,10 +708,10 @@ static const char *action_name(enum mm_sync_action a, int has_file)
 /* The manifest's line of a message of this pass. */
 static void manifest_msg(struct mm_sync *sy, struct mm_maildir *md,
 			 const struct mm_maildir_list *now_list,
-			 const struct seen *sn)
+			 const struct mm_keymap *ix, const struct seen *sn)
 {
 	const struct mm_maildir_entry *ent = now_list
-		? mm_maildir_list_find(now_list, sn->key) : NULL;
+		? first_of(now_list, ix, sn->key) : NULL;
 	struct mm_manifest_line l;
 	char flags[MM_SFLAGS_MAX];
 
@@ -720,64 +743,77 @@ static void manifest_msg(struct mm_sync *sy, struct mm_maildir *md,
 void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 		 int read_whole, struct mm_sync_stats *st_r)
 {
-	struct mm_maildir_list now_list;
+	const struct mm_maildir_stats *ms = mm_maildir_stats(md);
+	struct mm_maildir_list now_list, *now = NULL;
+	struct mm_keymap now_idx, *nix = NULL;
 	struct mm_fs_owner own;
 	struct mm_err e;
 	int may_remove = !stopped && read_whole &&
 			 sy->opts.mode != MM_SYNC_OFF;
-	int listed = 0;
+	int whole = read_whole && !stopped;
 
-	if (sy->nseen > 1)
-		qsort(sy->seen, sy->nseen, sizeof(*sy->seen), cmp_seen);
 	/* a stopped pass removes nothing and writes no state: the next
 	 * pass takes this one's files as ours */
 	for (size_t i = 0; i < mm_state_count(sy->state) && (!stopped ||
 							      sy->opts.plan); i++) {
 		const struct mm_state_rec *rec = mm_state_at(sy->state, i);
 
-		if (seen_find(sy, rec->key) == NULL)
+		if (!mm_keyset_has(&sy->seen_keys, rec->key))
 			gone_from_mbox(sy, md, rec, may_remove);
 	}
-	/* back in mbox order: the warnings and the manifest follow it */
-	if (sy->nseen > 1)
-		qsort(sy->seen, sy->nseen, sizeof(*sy->seen), cmp_msgno);
+	/* seen is in mbox order: the warnings and the manifest follow it */
 	if (sy->opts.plan) {
 		for (size_t i = 0; i < sy->nseen; i++)
-			check_changed(sy, md, &sy->list, &sy->seen[i],
-				      read_whole && !stopped);
+			check_changed(sy, md, &sy->list, &sy->lidx, &sy->seen[i],
+				      whole);
 		goto out;
 	}
 	if (!stopped && mm_maildir_changes_done(md, &e) < 0)
 		note(sy, &e, 1);
-	if (mm_maildir_list(md, &now_list, &e) < 0)
+	/* the files of now: the listing of the start when the pass renamed,
+	 * removed and delivered nothing (a pass that found the mailbox as
+	 * the state says lists it once) */
+	if (sy->opts.mode != MM_SYNC_OFF && sy->st.reflagged == 0 &&
+	    sy->st.removed == 0 && ms->delivered == 0 && ms->repaired == 0) {
+		now = &sy->list;
+		nix = &sy->lidx;
+	} else if (mm_maildir_list(md, &now_list, &e) < 0) {
 		note(sy, &e, 1);
-	else
-		listed = 1;
-	for (size_t i = 0; listed && i < sy->nseen; i++)
-		check_changed(sy, md, &now_list, &sy->seen[i],
-			      read_whole && !stopped);
-	if (listed && !stopped) {
+	} else {
+		now = &now_list;
+		index_list(now, &now_idx);
+		nix = &now_idx;
+	}
+	for (size_t i = 0; now && i < sy->nseen; i++)
+		check_changed(sy, md, now, nix, &sy->seen[i], whole);
+	if (now && !stopped) {
 		for (size_t i = 0; i < sy->nseen; i++)
-			record(sy, md, &now_list, &sy->seen[i]);
+			record(sy, md, now, nix, &sy->seen[i]);
 		mm_maildir_owner(md, &own);
-		if (mm_state_save(sy->state, mm_maildir_fd(md), &own, &e) < 0)
-			note(sy, &e, 1);
-		else
+		/* a state that says what the file says already is not
+		 * written (nor synced) again */
+		if (mm_state_unchanged(sy->state) ||
+		    mm_state_save(sy->state, mm_maildir_fd(md), &own, &e) == 0)
 			sy->st.state_written = 1;
+		else
+			note(sy, &e, 1);
 	}
 	if (sy->opts.manifest) {
 		for (size_t i = 0; i < sy->nseen; i++)
-			manifest_msg(sy, md, listed ? &now_list : NULL,
-				     &sy->seen[i]);
+			manifest_msg(sy, md, now, nix, &sy->seen[i]);
 		for (size_t i = 0; i < sy->nremoved; i++)
 			manifest_removed(sy, &sy->removed[i]);
 	}
-	if (listed)
+	if (now == &now_list) {
 		mm_maildir_list_free(&now_list);
+		mm_keymap_free(&now_idx);
+	}
 out:
 	sy->st.recorded = mm_state_put_count(sy->state);
 	*st_r = sy->st;
 	mm_maildir_list_free(&sy->list);
+	mm_keymap_free(&sy->lidx);
+	mm_keyset_free(&sy->seen_keys);
 	mm_state_free(sy->state);
 	free(sy->seen);
 	free(sy->removed);

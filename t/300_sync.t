@@ -112,7 +112,11 @@ is(scalar(grep { / cur:2,S - [^ ]+$/ } @recs), 1, 'message 40 recorded as delete
 
 # a third pass changes nothing and reports nothing again
 my $before3 = ours($md);
+my @st_ino = (stat "$md/migratemail-state")[1, 9];
+my $st_text = slurp("$md/migratemail-state");
 ($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--sync', '--maildir', $md, $mbox);
+is_deeply([ (stat "$md/migratemail-state")[1, 9] ], \@st_ino, 'the state, which would say the same, is not written again');
+is(slurp("$md/migratemail-state"), $st_text, 'and says the same');
 like($out, qr/: 38 messages, 0 bytes, 0 new, 0 cur, 37 skipped, 0 re-flagged, 0 removed, 0 conflicts, 0 failed,/,
      'a third pass: nothing to do');
 is($err, '', 'and no conflict said twice');
