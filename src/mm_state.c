@@ -182,9 +182,14 @@ static void recs_done(struct recs *l)
 	if (l->done)
 		return;
 	l->done = 1;
-	for (size_t i = 0; i < l->len; i++)
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
 		l->r[i].base = l->arena + (uintptr_t)l->r[i].base;
-	if (l->len > 1)
+	/* a file we wrote is sorted already */
+	for (i = 1; i < l->len && l->r[i - 1].key <= l->r[i].key; i++)
+		;
+	if (i < l->len)
 		qsort(l->r, l->len, sizeof(*l->r), cmp_rec);
 }
 
@@ -457,12 +462,19 @@ static int rec_equal(const struct mm_state_rec *a, const struct mm_state_rec *b)
 
 int mm_state_unchanged(struct mm_state *s)
 {
-	recs_done(&s->put);
 	if (!s->loaded || s->put.len != s->old.len)
 		return 0;
-	for (size_t i = 0; i < s->put.len; i++)
-		if (!rec_equal(&s->put.r[i], &s->old.r[i]))
+	/* keys are unique in put: each one equal to the old record of its
+	 * key is all of them (put's bases are arena offsets until done) */
+	for (size_t i = 0; i < s->put.len; i++) {
+		struct mm_state_rec r = s->put.r[i];
+		const struct mm_state_rec *o = mm_state_find(s, r.key);
+
+		if (!s->put.done)
+			r.base = s->put.arena + (uintptr_t)r.base;
+		if (o == NULL || !rec_equal(&r, o))
 			return 0;
+	}
 	return 1;
 }
 

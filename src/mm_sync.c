@@ -681,8 +681,11 @@ void mm_sync_outcome(struct mm_sync *sy, unsigned long msgno,
 	if (sy->nseen == 0)
 		return;
 	probe.msgno = msgno;
-	/* in mbox order until the end of the pass */
-	sn = bsearch(&probe, sy->seen, sy->nseen, sizeof(probe), cmp_msgno);
+	/* mostly the last message; seen is in mbox order */
+	sn = &sy->seen[sy->nseen - 1];
+	if (sn->msgno != msgno)
+		sn = bsearch(&probe, sy->seen, sy->nseen, sizeof(probe),
+			     cmp_msgno);
 	if (sn == NULL || (sn->action != MM_ACT_NONE && action != MM_ACT_FAILED))
 		return;
 	sn->action = action;
