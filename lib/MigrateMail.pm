@@ -235,7 +235,9 @@ a message of this mbox that no other source lists is taken as ours (a
 pass killed before it wrote the state). The result has C<sync>: a hash
 of C<reflagged>, C<removed>, C<conflicts>, C<kept_deleted>, C<changed>,
 C<recorded> (messages the state lists for the source now),
-C<state_written> and, with C<dry_run>, C<to_add>. With C<verify>, a
+C<state_written> (the state file says what this pass found: written,
+or already so, as after a pass that changed nothing, which neither
+writes nor syncs it) and, with C<dry_run>, C<to_add>. With C<verify>, a
 message the pass kept deleted is not counted missing. See
 L<mbox2vpopmail/CUT-OVER: SYNC PASSES>.
 
