@@ -61,6 +61,7 @@ struct mm_sync {
 	struct removed *removed;
 	size_t nremoved, removed_cap;
 	int manifest_broken;
+	unsigned long touched;  /* renames and removals tried */
 	mm_sync_note_fn *note;
 	void *ctx;
 };
@@ -318,7 +319,7 @@ int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 		 * server's flags: they stay */
 		return 0;
 	}
-	if (!sy->opts.plan &&
+	if (!sy->opts.plan && ++sy->touched &&
 	    mm_maildir_reflag(md, now.where, ent->name + 4, src.where,
 			      src.has_info ? info : NULL, err_r) < 0)
 		return -1;
@@ -445,7 +446,7 @@ static void gone_from_mbox(struct mm_sync *sy, struct mm_maildir *md,
 		put(sy, &r);
 		return;
 	}
-	if (!sy->opts.plan &&
+	if (!sy->opts.plan && ++sy->touched &&
 	    mm_maildir_remove(md, ent->name[0] == 'c', ent->name + 4,
 			      rec_file_size(rec, ent), &e) < 0) {
 		note(sy, &e, 1);
@@ -773,11 +774,11 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 	}
 	if (!stopped && mm_maildir_changes_done(md, &e) < 0)
 		note(sy, &e, 1);
-	/* the files of now: the listing of the start when the pass renamed,
-	 * removed and delivered nothing (a pass that found the mailbox as
-	 * the state says lists it once) */
-	if (sy->opts.mode != MM_SYNC_OFF && sy->st.reflagged == 0 &&
-	    sy->st.removed == 0 && ms->delivered == 0 && ms->repaired == 0) {
+	/* the files of now: the listing of the start when the pass tried
+	 * no rename nor removal and delivered nothing (a pass that found
+	 * the mailbox as the state says lists it once) */
+	if (sy->opts.mode != MM_SYNC_OFF && sy->touched == 0 &&
+	    ms->delivered == 0 && ms->repaired == 0) {
 		now = &sy->list;
 		nix = &sy->lidx;
 	} else if (mm_maildir_list(md, &now_list, &e) < 0) {
