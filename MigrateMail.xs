@@ -126,13 +126,14 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 		(void)hv_stores(hv, "durable", newSViv(st->durable));
 	}
 	if (st->sync.state_written || st->sync.recorded || st->sync.to_add ||
-	    st->sync.reflagged || st->sync.removed || st->sync.conflicts) {
+	    st->sync.reflagged || st->sync.removed || st->sync.conflicts ||
+	    st->sync.changed) {
 		HV *sy = newHV();
 
 #define SY_UV(f) (void)hv_stores(sy, #f, newSVuv((UV)st->sync.f))
 		SY_UV(reflagged); SY_UV(removed); SY_UV(conflicts);
 		SY_UV(kept_deleted); SY_UV(recorded); SY_UV(state_written);
-		SY_UV(to_add);
+		SY_UV(to_add); SY_UV(changed);
 #undef SY_UV
 		(void)hv_stores(hv, "sync", newRV_noinc((SV *)sy));
 	}
@@ -212,6 +213,8 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->sync.manifest = 1;
 		o->sync.manifest_fd = (int)SvIV(*v);
 	}
+	if ((v = hv_fetchs(hv, "manifest_maildir", 0)) && SvOK(*v))
+		o->sync.maildir_name = SvPVbyte_nolen(*v);
 	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }

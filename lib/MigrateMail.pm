@@ -223,13 +223,21 @@ without error, and it does not look cut short, the messages of ours it
 no longer has are removed. Where the new server changed a message of
 ours since the last pass (its flags, or deleted it), C<new-server-wins>
 keeps that change and C<source-wins> applies the mbox's; each such
-conflict is a warning of code C<conflict>. Files the state does not
+conflict is a warning of code C<conflict>. A message of ours whose
+bytes in the mbox are no longer those of its file nor those of the last
+pass (its body edited on the old server, or its Status lines with
+C<keep_headers>; found by the digest of the delivered bytes that the
+state records) is a warning of code C<changed>, once, and its file is
+kept as it is in both modes (C<verify> with C<repair> takes the mbox's
+bytes). Files the state does not
 list for this source are never renamed or removed, but a file named for
 a message of this mbox that no other source lists is taken as ours (a
 pass killed before it wrote the state). The result has C<sync>: a hash
-of C<reflagged>, C<removed>, C<conflicts>, C<kept_deleted>,
+of C<reflagged>, C<removed>, C<conflicts>, C<kept_deleted>, C<changed>,
 C<recorded> (messages the state lists for the source now),
-C<state_written> and, with C<dry_run>, C<to_add>. With C<verify>, a
+C<state_written> (the state file says what this pass found: written,
+or already so, as after a pass that changed nothing, which neither
+writes nor syncs it) and, with C<dry_run>, C<to_add>. With C<verify>, a
 message the pass kept deleted is not counted missing. See
 L<mbox2vpopmail/CUT-OVER: SYNC PASSES>.
 

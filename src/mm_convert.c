@@ -200,7 +200,8 @@ static void digest_note(struct walk *w, const struct mm_msg *m, uint64_t key,
 }
 
 /* Read the rest of the current message into its digest and keep it
- * (a message already in the Maildir). 0, or -1 if the mbox failed. */
+ * (a message already in the Maildir): for verify_digest, and for a
+ * sync pass to compare with its file. 0, or -1 if the mbox failed. */
 static int digest_skip(struct walk *w, const struct mm_msg *m, uint64_t key,
 		       struct mm_err *err_r)
 {
@@ -215,8 +216,17 @@ static int digest_skip(struct walk *w, const struct mm_msg *m, uint64_t key,
 	drain_warnings(w);
 	if (r < 0)
 		return -1;
-	digest_note(w, m, key, &d);
+	if (w->digesting)
+		digest_note(w, m, key, &d);
+	if (w->sy)
+		mm_sync_bytes(w->sy, key, mm_digest_final(&d), d.n, 0);
 	return 0;
+}
+
+/* Must the bytes of a message the Maildir has be read? */
+static int wants_bytes(const struct walk *w)
+{
+	return w->digesting || (w->sy && mm_sync_wants_bytes(w->sy));
 }
 
 /* Errors that would hit every later message too stop the run; a file
@@ -284,11 +294,12 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 				     m->msgno, m->offset, e);
 	if (r < 0)
 		return -1;
-	/* after a write failure only a digest wants the rest */
+	/* after a write failure only a digest wants the rest; the state
+	 * records the digest of what each file got (mm_sync.h) */
 	mm_digest_init(&dg);
 	while ((r = mm_mbox_read(w->mb, &data, &len, &re)) > 0) {
 		total += len;
-		if (w->digesting)
+		if (w->digesting || w->sy)
 			mm_digest_add(&dg, data, len);
 		if (!wfail && mm_maildir_write(md, data, len, e) < 0) {
 			wfail = 1;
@@ -308,6 +319,8 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 		mm_maildir_abort(md);
 		return -1;
 	}
+	if (w->sy)
+		mm_sync_bytes(w->sy, p->key, mm_digest_final(&dg), dg.n, 1);
 	if (dmg && !dmg->has_size && total == dmg->size) {
 		mm_maildir_abort(md);
 		return 1;
@@ -387,11 +400,17 @@ int mm_convert(int src_fd, const char *maildir,
 		if (sy && (r = mm_sync_message(sy, md, m, p.key, &e)) != 0) {
 			if (r < 0)
 				msg_error(&w, m, &e);
+			/* renamed: its file is there, its bytes are compared */
+			if (r == 1 && wants_bytes(&w) &&
+			    digest_skip(&w, m, p.key, err_r) < 0) {
+				r = -1;
+				break;
+			}
 			continue;
 		}
 		if (mm_maildir_has(md, p.key)) {
 			st->skipped_present++;
-			if (w.digesting && digest_skip(&w, m, p.key, err_r) < 0) {
+			if (wants_bytes(&w) && digest_skip(&w, m, p.key, err_r) < 0) {
 				r = -1;
 				break;
 			}

@@ -9,11 +9,16 @@
  * Maildir against them once the run is done.
  *
  * The digest is not cryptographic: it finds damage, not forgery. The
- * bytes, cut into 8-byte words from the message's start, each go through
- * a step that is a bijection of the state, so damage within one word
- * always changes the result; other damage goes unseen with odds of about
- * 2^-64, and a change of size is always seen. The result does not depend on how the bytes
- * were cut into chunks.
+ * bytes, cut into 8-byte words from the message's start, go in turn to
+ * four lanes (word i to lane i % 4, so the multiplications of four
+ * words overlap: several GB/s), each word through a step that is a
+ * bijection of its lane's state; the lanes are then folded into one by
+ * steps that are bijections of each, so damage within one word always
+ * changes the result; other damage goes unseen with odds of about
+ * 2^-64, and a change of size is always seen. The result does not
+ * depend on how the bytes were cut into chunks. It is kept in the state
+ * file and the manifest (as "mm64:..."): another algorithm would need
+ * another name there.
  */
 #ifndef MM_DIGEST_H
 #define MM_DIGEST_H
@@ -21,9 +26,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Its name where it is written beside others' (the manifest). */
+#define MM_DIGEST_NAME "mm64"
+
 struct mm_digest {
-	uint64_t h, n;          /* state, bytes so far */
-	unsigned char tail[8];  /* bytes not yet a whole word */
+	uint64_t h[4], n;       /* the lanes, bytes so far */
+	unsigned char tail[32]; /* bytes not yet a whole block of 4 words */
 	unsigned ntail;
 };
 

@@ -43,6 +43,7 @@ const char *mm_code_name(enum mm_code code)
 	case MM_W_MMDF: return "mmdf-separator";
 	case MM_W_FILESYSTEM: return "filesystem";
 	case MM_W_CONFLICT: return "conflict";
+	case MM_W_CHANGED: return "changed";
 	}
 	return "unknown";
 }

@@ -32,6 +32,8 @@ enum mm_code {
 	MM_W_MMDF,          /* MMDF: a \1\1\1\1 line missing, bytes between */
 	MM_W_FILESYSTEM = 200, /* the target works, but not as it should */
 	MM_W_CONFLICT = 210, /* a sync pass: both servers changed a message */
+	MM_W_CHANGED,        /* a sync pass: a message's bytes changed in the
+			      * mbox, not its key (the Maildir's copy kept) */
 };
 
 struct mm_err {

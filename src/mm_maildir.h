@@ -255,7 +255,7 @@ int mm_maildir_reflag(struct mm_maildir *md, int in_cur, const char *name,
 int mm_maildir_remove(struct mm_maildir *md, int in_cur, const char *name,
 		      uint64_t size, struct mm_err *err_r);
 /* After renames and removals: fsync new/, cur/ and tmp/ (unless fsync
- * mode none) and the maildirsize lines. 0 or -1. */
+ * mode none, or none was made) and the maildirsize lines. 0 or -1. */
 int mm_maildir_changes_done(struct mm_maildir *md, struct mm_err *err_r);
 /* Who owns what md creates (for files beside the messages). */
 struct mm_fs_owner;

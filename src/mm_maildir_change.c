@@ -51,6 +51,7 @@ int mm_maildir_reflag(struct mm_maildir *md, int in_cur, const char *name,
 				  "cannot rename %s/%s to %s/%s: %s",
 				  in_cur ? "cur" : "new", name,
 				  to_cur ? "cur" : "new", to, strerror(errno));
+	md->changes++;
 	return 0;
 }
 
@@ -86,6 +87,7 @@ int mm_maildir_remove(struct mm_maildir *md, int in_cur, const char *name,
 		return mm_err_set(err_r, MM_E_IO, errno, 0, 0, "%s/%s not "
 				  "removed: cannot move it to tmp/: %s", dir,
 				  name, strerror(errno));
+	md->changes++; /* even if it is moved back: new/ or cur/ changed */
 	if (fstatat(md->tmpfd, tmp, &st2, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    st2.st_dev != st.st_dev || st2.st_ino != st.st_ino ||
 	    !S_ISREG(st2.st_mode)) {
@@ -108,11 +110,14 @@ int mm_maildir_changes_done(struct mm_maildir *md, struct mm_err *err_r)
 {
 	if (md->opts.readonly)
 		return 0;
-	if (md->opts.fsync != MM_FSYNC_NONE &&
+	/* nothing renamed or removed: nothing to sync (the deliveries were
+	 * made durable by their batches) */
+	if (md->changes > 0 && md->opts.fsync != MM_FSYNC_NONE &&
 	    (fsync(md->newfd) < 0 || fsync(md->curfd) < 0 || fsync(md->tmpfd) < 0))
 		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
 				  "cannot sync new/, cur/ or tmp/: %s",
 				  strerror(errno));
+	md->changes = 0;
 	return md->quota ? mm_quota_finish(md->quota, err_r) : 0;
 }
 

@@ -57,6 +57,7 @@ struct mm_maildir {
 	gid_t gid;
 	char host[65];
 	struct mm_keyset present;
+	unsigned long changes;  /* renames and removals of mm_maildir_change.c */
 
 	struct mm_err *fail;    /* messages lost since last drained */
 	unsigned nfail, fail_head;

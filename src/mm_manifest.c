@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mm_digest.h"
 #include "mm_fs.h"
+#include "mm_maildir.h"
 #include "mm_manifest.h"
 
 struct mm_manifest {
@@ -189,10 +191,11 @@ int mm_manifest_write(int fd, const struct mm_manifest_line *l,
 	int ret = 0;
 
 	str(&b, "{\"source\":", l->source);
+	str(&b, ",\"maildir\":", l->maildir);
 	num(&b, ",\"number\":", l->has_number, l->number);
 	num(&b, ",\"offset\":", l->has_number, l->offset);
 	num(&b, ",\"size\":", l->has_size, l->size);
-	snprintf(dig, sizeof(dig), "%016" PRIx64, l->digest);
+	snprintf(dig, sizeof(dig), MM_DIGEST_NAME ":%016" PRIx64, l->digest);
 	str(&b, ",\"digest\":", l->has_digest ? dig : NULL);
 	str(&b, ",\"flags\":", l->flags);
 	num(&b, ",\"uid\":", l->has_uid, l->uid);
@@ -208,4 +211,111 @@ int mm_manifest_write(int fd, const struct mm_manifest_line *l,
 				 "manifest: %s", strerror(errno));
 	free(b.p);
 	return ret;
+}
+
+struct mm_manifest_check {
+	struct mm_maildir *md;
+	struct mm_maildir_list list;
+};
+
+struct mm_manifest_check *mm_manifest_check_open(const char *maildir,
+						 int trust,
+						 struct mm_err *err_r)
+{
+	struct mm_manifest_check *c = calloc(1, sizeof(*c));
+	struct mm_maildir_opts o;
+	struct mm_err e;
+
+	if (c == NULL) {
+		mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	memset(&o, 0, sizeof(o));
+	o.readonly = 1;
+	o.trust_paths = trust;
+	if ((c->md = mm_maildir_open(maildir, &o, err_r)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if (mm_maildir_list(c->md, &c->list, err_r) < 0) {
+		mm_maildir_close(c->md, &e);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static size_t base_len(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+
+	return info ? (size_t)(info - name) : strlen(name);
+}
+
+int mm_manifest_check_file(struct mm_manifest_check *c, const char *file,
+			   uint64_t size, int has_digest, uint64_t digest,
+			   char *found_r, size_t found_len,
+			   struct mm_err *why_r)
+{
+	const struct mm_maildir_entry *e, *end, *best = NULL;
+	uint64_t key, d, n;
+	size_t bl;
+	int fd;
+
+	found_r[0] = '\0';
+	if (strncmp(file, "new/", 4) != 0 && strncmp(file, "cur/", 4) != 0)
+		return mm_err_set(why_r, MM_E_FORMAT, 0, 0, 0, "not a file of "
+				  "new/ or cur/"), 2;
+	mm_maildir_any_key(file + 4, &key);
+	bl = base_len(file + 4);
+	if ((e = mm_maildir_list_find(&c->list, key)) != NULL) {
+		end = c->list.entries + c->list.len;
+		while (e > c->list.entries && e[-1].key == key)
+			e--;
+		for (best = e; e < end && e->key == key; e++)
+			if (base_len(e->name + 4) == bl &&
+			    memcmp(e->name + 4, file + 4, bl) == 0) {
+				best = e;
+				break;
+			}
+	}
+	if (best == NULL) {
+		mm_err_set(why_r, MM_E_FORMAT, 0, 0, 0, "missing from the Maildir");
+		return 1;
+	}
+	snprintf(found_r, found_len, "%s", best->name);
+	if ((fd = mm_maildir_open_entry(c->md, best, why_r)) < 0)
+		return 2;
+	if (mm_digest_fd(fd, &d, &n) < 0) {
+		int en = errno;
+
+		close(fd);
+		mm_err_set(why_r, MM_E_IO, en, 0, 0, "cannot be read: %s",
+			   strerror(en));
+		return 2;
+	}
+	close(fd);
+	if (n != size)
+		return mm_err_set(why_r, MM_E_FORMAT, 0, 0, 0, "it has %llu "
+				  "bytes, the manifest says %llu",
+				  (unsigned long long)n,
+				  (unsigned long long)size), 2;
+	if (has_digest && d != digest)
+		return mm_err_set(why_r, MM_E_FORMAT, 0, 0, 0, "its bytes differ "
+				  "from those the manifest lists (digest "
+				  MM_DIGEST_NAME ":%016llx, not :%016llx)",
+				  (unsigned long long)d,
+				  (unsigned long long)digest), 2;
+	return 0;
+}
+
+void mm_manifest_check_free(struct mm_manifest_check *c)
+{
+	struct mm_err e;
+
+	if (c == NULL)
+		return;
+	mm_maildir_list_free(&c->list);
+	mm_maildir_close(c->md, &e);
+	free(c);
 }

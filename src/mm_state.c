@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm_keymap.h"
 #include "mm_keyset.h"
 #include "mm_state.h"
 
@@ -18,6 +19,7 @@ struct recs {
 	size_t len, cap;
 	char *arena;
 	size_t alen, acap;
+	int done;               /* bases are pointers now, sorted */
 };
 
 struct mm_state {
@@ -26,6 +28,8 @@ struct mm_state {
 	char *others;           /* other sources' sections, verbatim */
 	size_t olen, ocap;
 	struct mm_keyset claimed;
+	struct mm_keymap idx;   /* key -> 1 + its index in old */
+	int loaded;             /* the file was there */
 };
 
 static int letter_bit(int c)
@@ -142,6 +146,8 @@ static int reserve(char **buf, size_t *cap, size_t need)
 static int recs_add(struct recs *l, const struct mm_state_rec *rec,
 		    const char *base, size_t blen)
 {
+	if (l->done)
+		return -1; /* nothing is put once the file is written */
 	if (l->len == l->cap) {
 		size_t n = l->cap ? l->cap * 2 : 256;
 		struct mm_state_rec *r = realloc(l->r, n * sizeof(*r));
@@ -173,9 +179,17 @@ static int cmp_rec(const void *a, const void *b)
 /* Bases from offsets to pointers, records sorted by key. */
 static void recs_done(struct recs *l)
 {
-	for (size_t i = 0; i < l->len; i++)
+	if (l->done)
+		return;
+	l->done = 1;
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
 		l->r[i].base = l->arena + (uintptr_t)l->r[i].base;
-	if (l->len > 1)
+	/* a file we wrote is sorted already */
+	for (i = 1; i < l->len && l->r[i - 1].key <= l->r[i].key; i++)
+		;
+	if (i < l->len)
 		qsort(l->r, l->len, sizeof(*l->r), cmp_rec);
 }
 
@@ -276,9 +290,12 @@ static int parse_rec(const char *line, size_t len, struct mm_state_rec *r,
 	    mm_sflags_parse(f[4], fl[4], &r->left) < 0 || !base_ok(f[5], fl[5]))
 		return -1;
 	if (!(fl[2] == 1 && f[2][0] == '-')) {
-		if (hex64(f[2], fl[2], &r->digest) < 0)
+		if (hex64(f[2], fl[2] == 33 ? 16 : fl[2], &r->digest) < 0 ||
+		    (fl[2] == 33 && (f[2][16] != '/' ||
+				     hex64(f[2] + 17, 16, &r->src_digest) < 0)))
 			return -1;
 		r->has_digest = 1;
+		r->has_src_digest = fl[2] == 33;
 	}
 	*base_r = f[5];
 	*blen_r = fl[5];
@@ -361,8 +378,16 @@ struct mm_state *mm_state_load(int dfd, const char *source,
 		mm_state_free(s);
 		return NULL;
 	}
+	s->loaded = buf != NULL;
 	free(buf);
 	recs_done(&s->old);
+	/* a lookup per message of the mbox, several times a pass: hashed */
+	for (size_t i = 0; i < s->old.len; i++)
+		if (mm_keymap_set(&s->idx, s->old.r[i].key, (uint32_t)(i + 1)) < 0) {
+			mm_keymap_free(&s->idx);
+			memset(&s->idx, 0, sizeof(s->idx));
+			break; /* out of memory: bsearch then */
+		}
 	return s;
 }
 
@@ -373,6 +398,7 @@ void mm_state_free(struct mm_state *s)
 	recs_free(&s->old);
 	recs_free(&s->put);
 	mm_keyset_free(&s->claimed);
+	mm_keymap_free(&s->idx);
 	free(s->others);
 	free(s->source);
 	free(s);
@@ -392,9 +418,14 @@ const struct mm_state_rec *mm_state_find(const struct mm_state *s,
 					 uint64_t key)
 {
 	struct mm_state_rec probe;
+	uint32_t i;
 
 	if (s->old.len == 0)
 		return NULL;
+	if (s->idx.len == s->old.len) {
+		i = mm_keymap_get(&s->idx, key, 0);
+		return i ? &s->old.r[i - 1] : NULL;
+	}
 	probe.key = key;
 	return bsearch(&probe, s->old.r, s->old.len, sizeof(probe), cmp_rec);
 }
@@ -417,6 +448,36 @@ size_t mm_state_put_count(const struct mm_state *s)
 	return s->put.len;
 }
 
+static int rec_equal(const struct mm_state_rec *a, const struct mm_state_rec *b)
+{
+	return a->key == b->key && a->size == b->size &&
+	       a->has_digest == b->has_digest &&
+	       (!a->has_digest || a->digest == b->digest) &&
+	       a->has_src_digest == b->has_src_digest &&
+	       (!a->has_src_digest || a->src_digest == b->src_digest) &&
+	       mm_sflags_equal(&a->src, &b->src) &&
+	       mm_sflags_equal(&a->left, &b->left) &&
+	       strcmp(a->base, b->base) == 0;
+}
+
+int mm_state_unchanged(struct mm_state *s)
+{
+	if (!s->loaded || s->put.len != s->old.len)
+		return 0;
+	/* keys are unique in put: each one equal to the old record of its
+	 * key is all of them (put's bases are arena offsets until done) */
+	for (size_t i = 0; i < s->put.len; i++) {
+		struct mm_state_rec r = s->put.r[i];
+		const struct mm_state_rec *o = mm_state_find(s, r.key);
+
+		if (!s->put.done)
+			r.base = s->put.arena + (uintptr_t)r.base;
+		if (o == NULL || !rec_equal(&r, o))
+			return 0;
+	}
+	return 1;
+}
+
 int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 		  struct mm_err *err_r)
 {
@@ -425,7 +486,7 @@ int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 	int r;
 
 	recs_done(&s->put);
-	cap += s->put.len * (16 + 20 + 16 + 2 * MM_SFLAGS_MAX + 8) + s->put.alen;
+	cap += s->put.len * (16 + 20 + 33 + 2 * MM_SFLAGS_MAX + 8) + s->put.alen;
 	if ((buf = malloc(cap)) == NULL)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0, "out of memory");
 	p = buf + sprintf(buf, "%s", HEADER);
@@ -436,11 +497,15 @@ int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 		p += sprintf(p, "source %s\n", s->source);
 	for (size_t i = 0; i < s->put.len; i++) {
 		const struct mm_state_rec *r = &s->put.r[i];
-		char src[MM_SFLAGS_MAX], left[MM_SFLAGS_MAX], dig[17] = "-";
+		char src[MM_SFLAGS_MAX], left[MM_SFLAGS_MAX], dig[40] = "-";
 
 		mm_sflags_format(&r->src, src);
 		mm_sflags_format(&r->left, left);
-		if (r->has_digest)
+		if (r->has_digest && r->has_src_digest &&
+		    r->src_digest != r->digest)
+			snprintf(dig, sizeof(dig), "%016" PRIx64 "/%016" PRIx64,
+				 r->digest, r->src_digest);
+		else if (r->has_digest)
 			snprintf(dig, sizeof(dig), "%016" PRIx64, r->digest);
 		p += sprintf(p, "%016" PRIx64 " %" PRIu64 " %s %s %s %s\n",
 			     r->key, r->size, dig, src, left, r->base);

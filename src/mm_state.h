@@ -14,8 +14,12 @@
  * reader's identity hash of its From_ line and headers, struct
  * mm_msg.hash, with its copy number), the same in every pass over an
  * mbox whose messages keep their headers; size: the bytes of its file;
- * digest: 16 hex digits of the delivered bytes, or "-" when not known
- * (yet); base: its file name up to ":2," (never changed by a pass, so
+ * digest: the digest of the bytes delivered into the file (mm_digest.h:
+ * 64 bits, 16 hex digits; a later, stronger digest would be written
+ * with a prefix, "name:hex"), or "-" when not known (a file of a pass
+ * of an older version); when the mbox held other bytes under that key
+ * at our last pass (the file was kept: see mm_sync.h, "changed"), the
+ * digest of those follows after a '/': "<file's>/<mbox's>"; base: its file name up to ":2," (never changed by a pass, so
  * IMAP UIDs and POP3 UIDLs of it stay); src and left: flag tokens (see
  * struct mm_sflags), src what the mbox said at our last pass ("-": the
  * message had gone from the mbox, and the file was kept), left what we
@@ -65,6 +69,9 @@ int mm_sflags_equal(const struct mm_sflags *a, const struct mm_sflags *b);
 struct mm_state_rec {
 	uint64_t key, size, digest;
 	int has_digest;
+	/* the mbox's bytes at our last pass, when not the file's */
+	uint64_t src_digest;
+	int has_src_digest;
 	struct mm_sflags src, left;
 	const char *base;       /* owned by the state it came from */
 };
@@ -95,8 +102,13 @@ int mm_state_put(struct mm_state *s, const struct mm_state_rec *rec,
 		 struct mm_err *err_r);
 /* How many records were put. */
 size_t mm_state_put_count(const struct mm_state *s);
+/* Would mm_state_save() write what the file says already (it was
+ * there, and the records put are those read, field for field)? Then a
+ * pass that changed nothing need not write nor sync it. 1 or 0. */
+int mm_state_unchanged(struct mm_state *s);
 /* Write the file: the other sources' sections as read, then ours with
- * the records put (none: our section is left out). 0 or -1. */
+ * the records put (none: our section is left out). 0 or -1. Nothing
+ * can be put after. */
 int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 		  struct mm_err *err_r);
 

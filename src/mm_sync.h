@@ -37,12 +37,24 @@
  * misses files delivered since (taken as ours by the next pass, above),
  * so running it again ends exact.
  *
- * Identity is the key and the size; the digest of the delivered bytes
- * (state and manifest) is "-"/null in this version, to be filled from
- * the digest the converter keeps for --verify on pipes (mm_digest.c)
- * once both are in one tree. Until then a message whose bytes changed
- * but not its key (its body, or with keep_headers its Status lines) is
- * left as it is: present.
+ * Identity is the key (the From_ line and headers but the mbox store's
+ * own, see mm_mbox.h) and the size; the bytes are told by a digest
+ * (mm_digest.h: 64 bits, it finds damage, not forgery). Each file we
+ * deliver has the digest of its bytes recorded in the state, computed
+ * as they are written; in a sync pass each message of the mbox that
+ * the Maildir has is digested as it is read (no second read of the
+ * mbox) and compared with the record. A message whose bytes are not
+ * those of its file, and not those the mbox had at our last pass, is
+ * "changed" (its body was edited on the old server, or with
+ * keep_headers its Status lines changed with its flags): a warning
+ * (MM_W_CHANGED, once: the state then records the mbox's digest
+ * beside the file's), counted, in the manifest; the file is kept as
+ * it is in both modes: a sync pass renames and removes, it never
+ * rewrites a message (which would change its ",S=", so its name, IMAP
+ * UID and POP3 UIDL); --verify --repair takes the mbox's bytes. The
+ * file itself is read only when the record cannot say (no digest: a
+ * pass of an older version or a killed one; another name or size: a
+ * repair) or the digests differ (a repair keeps the size sometimes).
  */
 #ifndef MM_SYNC_H
 #define MM_SYNC_H
@@ -70,6 +82,7 @@ struct mm_sync_opts {
 	 * to manifest_fd (mm_manifest.h) at the end of the pass */
 	int manifest;
 	int manifest_fd;
+	const char *maildir_name; /* the Maildir as the manifest names it */
 };
 
 /* What happened to a message, for the manifest. */
@@ -82,6 +95,7 @@ enum mm_sync_action {
 	MM_ACT_CONFLICT,        /* changed on both servers: reason */
 	MM_ACT_KEPT_DELETED,
 	MM_ACT_FAILED,          /* reason */
+	MM_ACT_CHANGED,         /* its bytes changed in the mbox: reason */
 };
 
 struct mm_sync_stats {
@@ -89,6 +103,7 @@ struct mm_sync_stats {
 	unsigned long removed;    /* gone from the mbox, removed */
 	unsigned long conflicts;  /* changed on both sides (reported) */
 	unsigned long kept_deleted; /* deleted on the new server, kept so */
+	unsigned long changed;    /* bytes changed in the mbox, file kept */
 	unsigned long recorded;   /* messages the state lists for source */
 	unsigned long to_add;     /* plan: messages that would be delivered */
 	int state_written;
@@ -110,13 +125,26 @@ struct mm_sync *mm_sync_begin(struct mm_maildir *md,
 			      struct mm_err *err_r);
 
 /* Message m of the mbox, with Maildir key: 1 when the sync took care
- * of it (renamed, or kept deleted): it is not to be delivered; 0 when
- * the pass goes on as without sync (deliver it, or count it present);
- * -1 (err_r: about this message, not fatal) when a rename failed. In a
- * plan, renames are counted, not done. */
+ * of it (renamed: its file is there), 2 (kept deleted: it is not):
+ * either way it is not to be delivered; 0 when the pass goes on as
+ * without sync (deliver it, or count it present); -1 (err_r: about
+ * this message, not fatal) when a rename failed. In a plan, renames
+ * are counted, not done. */
 int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
 		    const struct mm_msg *m, uint64_t key,
 		    struct mm_err *err_r);
+
+/* Must the bytes of a message the Maildir has be read and digested
+ * (mm_sync_bytes(..., 0))? In a sync pass, yes; an add-only pass
+ * compares nothing. */
+int mm_sync_wants_bytes(const struct mm_sync *sy);
+
+/* The bytes of the last message given to mm_sync_message() (key) were
+ * read: their digest and size. delivered: they went into a file of
+ * this pass (delivered or repaired); else the Maildir had the message
+ * and it is compared at the end of the pass (see "changed" above). */
+void mm_sync_bytes(struct mm_sync *sy, uint64_t key, uint64_t digest,
+		   uint64_t size, int delivered);
 
 /* Tell what became of message msgno (the last one given to
  * mm_sync_message() or an earlier one): a failure replaces any other

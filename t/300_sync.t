@@ -29,8 +29,8 @@ my $pass1 = ours($md);
 my @recs = state_lines($md);
 is(scalar @recs, 61, 'the state: the source and one line per message');
 is($recs[0], "source $mbox", 'under the mbox name');
-like($_, qr/^[0-9a-f]{16} \d+ - (?:new|cur:2,[A-Z]*) (?:new|cur:2,[A-Z]*) [^ :\/]+$/, 'a record line')
-  for @recs[1 .. 3];
+like($_, qr/^[0-9a-f]{16} \d+ [0-9a-f]{16} (?:new|cur:2,[A-Z]*) (?:new|cur:2,[A-Z]*) [^ :\/]+$/,
+     'a record line, with the digest of the delivered bytes') for @recs[1 .. 3];
 is(scalar(grep { / new new / } @recs), 28, 'the unread ones recorded as in new/');
 is((stat "$md/migratemail-state")[2] & 07777, 0600, 'the state file is mode 0600');
 
@@ -112,7 +112,11 @@ is(scalar(grep { / cur:2,S - [^ ]+$/ } @recs), 1, 'message 40 recorded as delete
 
 # a third pass changes nothing and reports nothing again
 my $before3 = ours($md);
+my @st_ino = (stat "$md/migratemail-state")[1, 9];
+my $st_text = slurp("$md/migratemail-state");
 ($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--sync', '--maildir', $md, $mbox);
+is_deeply([ (stat "$md/migratemail-state")[1, 9] ], \@st_ino, 'the state, which would say the same, is not written again');
+is(slurp("$md/migratemail-state"), $st_text, 'and says the same');
 like($out, qr/: 38 messages, 0 bytes, 0 new, 0 cur, 37 skipped, 0 re-flagged, 0 removed, 0 conflicts, 0 failed,/,
      'a third pass: nothing to do');
 is($err, '', 'and no conflict said twice');

@@ -9,6 +9,7 @@ use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use MMRun qw(run_script);
 use MMSync qw(msg write_mbox ours state_lines);
+use MigrateMail::Sync qw(digest);
 
 my $N = $ENV{MM_KILL_MESSAGES} || 2000;
 my $KILLS = $ENV{MM_KILLS} || 10;
@@ -65,6 +66,11 @@ for my $i (1 .. $KILLS) {
 	opendir my $t, "$md/tmp" or die;
 	is_deeply([ grep { !/^\./ } readdir $t ], [], "round $i: tmp/ empty");
 	is(scalar(state_lines($md)), 1 + scalar(keys %$want), "round $i: the state lists every message");
+	# and the digest of each file's bytes (computed as they were
+	# delivered, or read back for a file a killed pass left unlisted)
+	my %dig = map { (s{^(?:new|cur)/}{}r =~ s/:2,.*//r => substr(digest($got->{$_}), 5)) } keys %$got;
+	my %rec = map { ((split / /)[5] => (split / /)[2]) } grep { !/^source / } state_lines($md);
+	is_deeply(\%rec, \%dig, "round $i: with the digest of each file");
 	system('rm', '-rf', $md);
 }
 cmp_ok($killed, '>', 0, "killed $killed times");

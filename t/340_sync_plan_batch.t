@@ -9,7 +9,7 @@ use File::Path qw(make_path);
 use JSON::PP ();
 use lib 't/lib';
 use MMRun qw(run_script slurp spew);
-use MMSync qw(msg write_mbox ours state_lines);
+use MMSync qw(msg mbox_text write_mbox ours state_lines);
 
 my $dir = tempdir(CLEANUP => 1);
 sub mm { return run_script('bin/mbox2vpopmail', @_) }
@@ -60,12 +60,35 @@ my @batch = ('--dir', $spool, '--domain', 'example.com', '--vpopmail-bin', "$vp/
 is($rc, 0, 'batch: bulk pass') or diag $err;
 write_mbox("$spool/ann", map { msg($_, status => 'RO') } 1 .. 3);
 write_mbox("$spool/ben", map { msg($_, status => 'RO') } 21 .. 31);
+# the plan of the batch: its total line sums every count of the plans
+($out, $err, $rc) = mm(@batch, '--sync', '-n', '--report', "$dir/bplan.json");
+is($rc, 0, 'batch: the plan') or diag $err;
+like($out, qr/^\(dry run\) ann\@example\.com: 3 messages, .* 0 to add, 3 re-flagged, 5 removed, 0 conflicts, /m, 'ann planned');
+like($out, qr/^total: 2 mailboxes, 0 failed, 14 messages, \d+ bytes, 0 new, 1 cur, 10 skipped, 1 to add, 3 re-flagged, 5 removed, 0 conflicts, 0 failed messages, /m,
+     'the total line of the plan sums to add as well') or diag $out;
+is_deeply([ @{ JSON::PP->new->decode(slurp("$dir/bplan.json"))->{totals} }{qw(to_add reflagged removed conflicts changed kept_deleted)} ],
+	  [ 1, 3, 5, 0, 0, 0 ], "the report's totals have every sync count");
 ($out, $err, $rc) = mm(@batch, '--sync');
 is($rc, 0, 'batch: sync pass') or diag $err;
 like($out, qr/^ann\@example\.com: 3 messages, 0 bytes, 0 new, 0 cur, 0 skipped, 3 re-flagged, 5 removed, 0 conflicts, /m, 'ann synced');
 like($out, qr/^ben\@example\.com: 11 messages, \d+ bytes, 0 new, 1 cur, 10 skipped, 0 re-flagged, 0 removed, 0 conflicts, /m, 'ben synced');
 like($out, qr/^total: 2 mailboxes, 0 failed, 14 messages, \d+ bytes, 0 new, 1 cur, 10 skipped, 3 re-flagged, 5 removed, 0 conflicts, 0 failed messages, /m,
      'the total line sums the sync');
+# one message of ben edited on the old server, one of ann deleted on the
+# new one: the total line sums changed, and the report kept_deleted
+my $bentext = slurp("$spool/ben") =~ s/Body of message 25\./Body of message 25, edited./r;
+spew("$spool/ben", $bentext);
+my $annfiles = ours("$vp/domains/example.com/ann/Maildir");
+my ($a2) = grep { $annfiles->{$_} =~ /^Subject: message 2\n/m } keys %$annfiles;
+unlink "$vp/domains/example.com/ann/Maildir/$a2" or die;
+($out, $err, $rc) = mm(@batch, '--sync', '--report', "$dir/b3.json");
+like($out, qr/^total: 2 mailboxes, 0 failed, 14 messages, 0 bytes, 0 new, 0 cur, 13 skipped, 0 re-flagged, 0 removed, 1 conflicts, 1 changed, 0 failed messages, /m,
+     'the total line sums the changed ones') or diag $out, $err;
+is_deeply([ @{ JSON::PP->new->decode(slurp("$dir/b3.json"))->{totals} }{qw(conflicts changed kept_deleted)} ],
+	  [ 1, 1, 1 ], 'and the report the kept-deleted one');
+spew("$spool/ben", mbox_text(map { msg($_, status => 'RO') } 21 .. 31));
+mm('--verify', '--repair', '--maildir', "$vp/domains/example.com/ben/Maildir", "$spool/ben");
+mm(@batch, "--sync=source-wins");    # ann's 2 back
 for my $u (qw(ann ben)) {
 	my (undef, $e2) = mm('--maildir', "$dir/fresh-$u", "$spool/$u");
 	is_deeply(ours("$vp/domains/example.com/$u/Maildir"), ours("$dir/fresh-$u"), "$u: as a fresh conversion");

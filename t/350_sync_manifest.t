@@ -10,6 +10,7 @@ use JSON::PP ();
 use lib 't/lib';
 use MMRun qw(run_script slurp spew);
 use MMSync qw(msg mbox_text write_mbox ours);
+use MigrateMail::Sync qw(digest);
 
 my $dir = tempdir(CLEANUP => 1);
 sub mm { return run_script('bin/mbox2vpopmail', @_) }
@@ -35,8 +36,11 @@ is_deeply([ map { $_->{size} } @l ], [ map { length $files->{ $_->{file} } } @l 
 is_deeply([ map { $_->{flags} } @l ], [ 'new', 'cur:2,S', 'new', 'new', 'new' ], 'and the flags of the mbox');
 is($l[0]{offset}, 0, 'message 1 at offset 0');
 is($l[1]{offset}, index($text, "From user2\@"), 'message 2 at its offset');
-is_deeply([ @{ $l[0] }{qw(source uid uidl digest reason)} ], [ $mbox, undef, undef, undef, undef ],
-	  'source named; no uid, uidl, digest, reason');
+is_deeply([ @{ $l[0] }{qw(source maildir uid uidl reason)} ], [ $mbox, $md, undef, undef, undef ],
+	  'source and Maildir named; no uid, uidl, reason');
+is_deeply([ map { $_->{digest} } @l ], [ map { digest($files->{ $_->{file} }) } @l ],
+	  'the digest of each file\'s bytes');
+like($l[0]{digest}, qr/^mm64:[0-9a-f]{16}$/, 'named mm64');
 ok(!-e "$dir/pass1.jsonl.mmtmp", 'no temporary file left');
 is((stat "$dir/pass1.jsonl")[2] & 07777, 0600, 'mode 0600');
 
@@ -50,14 +54,25 @@ spew($mbox, $text);
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, '--max-message-size', 300, '--manifest', "$dir/pass2.jsonl", $mbox);
 is($rc, 1, 'second pass: exit 1 (message 6 too big)');
 @l = lines("$dir/pass2.jsonl");
-my ($removed, @msgs) = @l;
-is($removed->{action}, 'removed', 'first the removed file');
+my $removed = pop @l;
+my @msgs = @l;
+is($removed->{action}, 'removed', 'the removed file last');
 is_deeply([ @{$removed}{qw(number offset flags reason)} ], [ undef, undef, undef, 'gone from the mbox' ],
 	  'with no place in the mbox');
 like($removed->{file}, qr{^new/}, 'naming it');
+my ($f5) = grep { $files->{$_} =~ /^Subject: message 5\n/m } keys %$files;
+is_deeply([ @{$removed}{qw(file digest)} ], [ $f5, digest($files->{$f5}) ], 'with the digest of its bytes');
 is_deeply([ map { "$_->{number} $_->{action}" } @msgs ],
-	  [ '1 re-flagged', '2 present', '3 kept-deleted', '4 present', '5 failed' ],
-	  'then each message, with what happened');
+	  [ '1 re-flagged', '2 present', '3 kept-deleted', '4 changed', '5 failed' ],
+	  'each message before it, with what happened');
+like($msgs[3]{reason}, qr/^new\/\S+: its bytes changed in the mbox \(\d+ bytes now, \d+ in the file; by digest\), not its key: the Maildir's copy kept/,
+     'message 4: its body changed on the old server, its file kept');
+my ($f4) = grep { $files->{$_} =~ /^Subject: message 4\n/m } keys %$files;
+is_deeply([ @{ $msgs[3] }{qw(file digest)} ], [ $f4, digest($files->{$f4}) ], 'the digest of the file kept, not of the mbox');
+is(ours($md)->{$f4}, $files->{$f4}, 'which is as it was');
+like($err, qr/^WARNING: \Q$mbox\E: message 4, offset \d+: \Q$f4\E: its bytes changed in the mbox/m, 'a WARNING without -v');
+like($out, qr/ 1 removed, 1 conflicts, 1 changed, 1 failed, /, 'counted in the summary line');
+is($msgs[2]{digest}, undef, 'no digest without a file');
 like($msgs[2]{reason}, qr/^deleted in the Maildir since the last pass, not delivered again: the new server's change wins \(kept\)$/,
      'the deletion on the new server says why');
 is($msgs[2]{file}, undef, 'and has no file');

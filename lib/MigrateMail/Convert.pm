@@ -74,7 +74,11 @@ sub _run {
 	# a sync pass's plan: the Maildir read-only, nothing changed
 	$c{plan} = 1 if $opt{dry_run};
 	# a line per message into the manifest (MigrateMail::Sync)
-	$c{manifest_fd} = $opt{manifest_fd} if defined $opt{manifest_fd} && !$verify_only;
+	if (defined $opt{manifest_fd} && !$verify_only) {
+		$c{manifest_fd} = $opt{manifest_fd};
+		# the Maildir as its lines name it (a folder's with its name)
+		$c{manifest_maildir} = ref $opt{at} ? $opt{at}->path . "/$maildir" : $maildir;
+	}
 	my %stats;
 	my $unlock = $open_err ? undef
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,
@@ -86,6 +90,11 @@ sub _run {
 	} else {
 		# a file size limit must give EFBIG, not kill the process
 		local $SIG{XFSZ} = 'IGNORE';
+		# the zone of a From_ date without one is the local zone; with
+		# TZ unset glibc's mktime() stats /etc/localtime for each
+		# message (to see if it changed), named it is read once: the
+		# same zone, 100,000 system calls fewer for 100,000 messages
+		local $ENV{TZ} = ':/etc/localtime' if !defined $ENV{TZ} && -f '/etc/localtime';
 		# an mbox that cannot be read again (a pipe) is verified
 		# against a digest of each message taken as it streamed by
 		my $digest = $opt{verify} && !$verify_only && !_rereadable($fh, $start);

@@ -25,7 +25,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths vpopmail=s sync=s manifest=s help|h man version);
+  trust-paths vpopmail=s sync=s manifest=s verify-manifest=s help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -61,6 +61,7 @@ sub main {
 	}
 	my $err = check_options(\%opt, \@args);
 	return usage($err) if $err;
+	return verify_manifest(\%opt) if defined $opt{'verify-manifest'};
 
 	my @jobs;
 	if (defined $opt{dir}) {
@@ -109,8 +110,7 @@ sub main {
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
 		  . "%d skipped, %s%s%d failed messages, %.2f s\n", scalar @results, $failed,
 		  @t{qw(messages bytes to_new to_cur skipped)},
-		  $opt{sync} ? sprintf('%d re-flagged, %d removed, %d conflicts, ',
-				       map { $t{$_} // 0 } qw(reflagged removed conflicts)) : '',
+		  $opt{sync} ? sync_counts(\%t, $opt{'dry-run'}) : '',
 		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
 	}
 	if ($manifest && !eval { $manifest->commit }) {
@@ -127,6 +127,25 @@ sub main {
 	return $failed ? 1 : 0;
 }
 
+# --verify-manifest FILE: the Maildirs of an earlier pass against its
+# manifest, without the mbox; exit 0 or 1 as --verify.
+sub verify_manifest {
+	my ($opt) = @_;
+	my $t0 = Time::HiRes::time();
+	my $path = $opt->{'verify-manifest'};
+	my $r = eval { MigrateMail::Sync::verify_manifest($path, maildir => $opt->{maildir},
+							   trust => $opt->{'trust-paths'}) };
+	if (!$r) {
+		say_line(\*STDERR, 'ERROR: ' . ($@ =~ s/\n\z//r));
+		return 1;
+	}
+	say_line(\*STDERR, $_->{message}) for @{ $r->{errors} };
+	say_line(\*STDOUT, sprintf '%s: %d files, %d verified, %d missing, %d different, %.2f s%s', $path,
+		 @{$r}{qw(files verified missing different)}, Time::HiRes::time() - $t0,
+		 @{ $r->{errors} } ? ', FAILED' : '') unless $opt->{quiet};
+	return @{ $r->{errors} } ? 1 : 0;
+}
+
 my $ADDR = qr/\A[^\s\@\/]+\@[^\s\@\/]+\z/;
 
 # user@domain and the mbox (undef: stdin); with --maildir the address is
@@ -141,6 +160,13 @@ sub classic_args {
 
 sub check_options {
 	my ($opt, $args) = @_;
+	if (defined $opt->{'verify-manifest'}) {
+		my @not = grep { defined $opt->{$_} } qw(dir domain map folders sync manifest dry-run verify repair jobs);
+		return "--verify-manifest checks a Maildir against a manifest, without an mbox: not with --$not[0]" if @not;
+		return '--verify-manifest takes no mbox or address (give --maildir DIR to check the lines against it)'
+		  if @$args;
+		return undef;
+	}
 	if (defined $opt->{dir}) {
 		return '--dir needs --domain (or a --map naming full addresses)'
 		  unless defined $opt->{domain} || defined $opt->{map};
@@ -362,7 +388,7 @@ sub convert_mailbox {
 	  : $plan && (defined $extra{at} || -d $maildir) ? mbox_to_maildir($src, $maildir, %o, dry_run => 1)
 	  : dry_run($src, \%o);
 	# the plan for a Maildir not made yet: every message added
-	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts) }
+	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts changed kept_deleted) }
 	  if $plan && !$st->{error};
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
@@ -379,7 +405,7 @@ sub convert_mailbox {
 	# about the target, not the input (delivering by link where
 	# RENAME_NOREPLACE is missing): said without -v, once per Maildir
 	# and what both servers changed, in a sync pass
-	my %notice = (filesystem => 1, conflict => 1);
+	my %notice = (filesystem => 1, conflict => 1, changed => 1);
 	my @fs = grep { $notice{ $_->{code} // '' } } @{ $st->{warnings} || [] };
 	push @{ $r{notices} }, map { $_->{message} } @fs if @fs;
 	$r{warnings} = [ map { $_->{message} }
@@ -431,9 +457,7 @@ sub summary_line {
 	return sprintf "%s%s: %d messages, %d bytes, %d new, %d cur, %d skipped, %s%s%d failed, %d warnings, %s%s%s%s%.2f s%s",
 	  $dry ? '(dry run) ' : '', $r->{user} // $r->{mailbox}, $r->{messages} // 0,
 	  $r->{bytes} // 0, $r->{to_new} // 0, $r->{to_cur} // 0, $r->{skipped} // 0,
-	  $sy ? sprintf('%s%d re-flagged, %d removed, %d conflicts, ',
-			$dry ? "$sy->{to_add} to add, " : '', map { $sy->{$_} // 0 }
-			qw(reflagged removed conflicts)) : '',
+	  $sy ? sync_counts($sy, $dry) : '',
 	  $r->{repaired} ? "$r->{repaired} repaired, " : '', $r->{failed} // 0, scalar @{ $r->{warnings} || [] },
 	  defined $r->{verified} && $r->{verify}
 	    ? "$r->{verified} verified" . (($r->{verify_method} // '') eq 'digest' ? ' by digest, ' : ', ') : '',
@@ -442,6 +466,16 @@ sub summary_line {
 	  $verbose && $r->{spilled} ? "$r->{spilled} bytes of the pipe spilled to disk "
 	    . "(at most $r->{spill_peak} at once) to check Content-Length, " : '',
 	  $r->{elapsed} // 0, $r->{failed_mailbox} ? ', FAILED' : '';
+}
+
+# What a sync pass did (or, in a plan, would do), for a summary line
+# and the total line: "[N to add, ]N re-flagged, N removed, N
+# conflicts, [N changed, ]".
+sub sync_counts {
+	my ($sy, $dry) = @_;
+	return sprintf '%s%d re-flagged, %d removed, %d conflicts, %s',
+	  $dry ? ($sy->{to_add} // 0) . ' to add, ' : '', map({ $sy->{$_} // 0 } qw(reflagged removed conflicts)),
+	  $sy->{changed} ? "$sy->{changed} changed, " : '';
 }
 
 # Called in the parent as each mailbox finishes.
@@ -462,7 +496,7 @@ sub report_one {
 sub totals {
 	my ($results) = @_;
 	my %t = map { $_ => 0 } qw(messages bytes to_new to_cur skipped repaired failed);
-	my @sync = qw(reflagged removed conflicts);
+	my @sync = qw(to_add reflagged removed conflicts changed kept_deleted);
 	for my $r (map { ($_, @{ $_->{folders} || [] }) } @$results) {
 		$t{$_} += $r->{$_} // 0 for keys %t;
 		next unless $r->{sync_mode} && $r->{sync};

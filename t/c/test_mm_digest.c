@@ -37,7 +37,31 @@ static void test_digest(void)
 	for (size_t c = 1; c <= 17; c++)
 		if (digest_of(buf, N, c) != whole)
 			same = 0;
-	check(same, "any chunking gives the same digest", "chunks 1..17");
+	for (size_t c = 29; c <= 67; c++)
+		if (digest_of(buf, N, c) != whole)
+			same = 0;
+	check(same, "any chunking gives the same digest", "chunks 1..17, 29..67");
+	/* every length up to two blocks of 4 words, chunked or not */
+	for (size_t n = 0; n <= 70; n++)
+		if (digest_of(buf, n, 1) != digest_of(buf, n, n ? n : 1) ||
+		    (n > 0 && digest_of(buf, n, 1) == digest_of(buf, n - 1, 1)))
+			same = 0;
+	check(same, "lengths 0-70: chunking gives the same, each length its own", NULL);
+	{
+		/* two words of the same block (lanes 0 and 1) swapped */
+		char sw[64];
+
+		memcpy(sw, buf, 64);
+		memcpy(sw, buf + 8, 8);
+		memcpy(sw + 8, buf, 8);
+		check(digest_of(sw, 64, 64) != digest_of(buf, 64, 64),
+		      "words swapped between lanes are seen", NULL);
+		memcpy(sw, buf, 64);
+		memcpy(sw, buf + 32, 8);
+		memcpy(sw + 32, buf, 8);
+		check(digest_of(sw, 64, 64) != digest_of(buf, 64, 64),
+		      "words swapped within a lane are seen", NULL);
+	}
 	check(digest_of(buf, N - 1, N) != whole, "one byte less differs", NULL);
 	check(digest_of(buf, 0, 1) != digest_of("\0", 1, 1),
 	      "empty and one NUL byte differ", NULL);

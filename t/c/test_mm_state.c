@@ -45,6 +45,12 @@ static const struct {
 	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 - new nw a\n", "line 3 is not" },
 	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 12 new new a\n", "line 3 is not" },
 	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 0000000000000012 new new a\n", NULL },
+	/* the file's digest, then the mbox's (a changed message kept) */
+	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 0000000000000012/00000000000000ff new new a\n", NULL },
+	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 0000000000000012/0000000000000ff new new a\n", "line 3 is not" },
+	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 0000000000000012-00000000000000ff new new a\n", "line 3 is not" },
+	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 0000000000000012/ new new a\n", "line 3 is not" },
+	{ "migratemail-state 1\nsource x\n0123456789abcdef 5 -/00000000000000ff new new a\n", "line 3 is not" },
 };
 
 static void write_file(int dfd, const char *s)
@@ -118,16 +124,24 @@ int main(void)
 		   "00000000000000aa 10 - cur:2,S cur:2,FS A1\n"
 		   "source odd%20name\n"
 		   "00000000000000bb 20 - new new B1\n"
-		   "00000000000000cc 30 00000000000000ff new - C1\n");
+		   "00000000000000cc 30 00000000000000ff new - C1\n"
+		   "00000000000000ee 50 0000000000000011/0000000000000022 new new E1\n");
 	s = mm_state_load(dfd, "odd name", &err);
 	check(s != NULL, "loads", err.text);
-	check(s && mm_state_count(s) == 2, "our two records", NULL);
+	check(s && mm_state_count(s) == 3, "our three records", NULL);
 	check(s && mm_state_claimed(s, 0xaa) && !mm_state_claimed(s, 0xbb),
 	      "the other source's key is claimed, ours not", NULL);
 	const struct mm_state_rec *r = s ? mm_state_find(s, 0xcc) : NULL;
 	check(r && r->size == 30 && r->has_digest && r->digest == 0xff &&
 	      r->left.where < 0 && strcmp(r->base, "C1") == 0, "a record read", NULL);
+	r = s ? mm_state_find(s, 0xee) : NULL;
+	check(r && r->has_digest && r->digest == 0x11 && r->has_src_digest &&
+	      r->src_digest == 0x22, "a record with two digests", NULL);
+	check(s && mm_state_find(s, 0xcc)->has_src_digest == 0,
+	      "one digest: the file's and the mbox's", NULL);
 	check(s && mm_state_find(s, 0xaa) == NULL, "not another's", NULL);
+	if (r && mm_state_put(s, r, &err) != 0)
+		check(0, "put it back", err.text);
 	struct mm_state_rec n = { 0 };
 	n.key = 0xdd;
 	n.size = 40;
@@ -141,7 +155,8 @@ int main(void)
 		     "source other\n"
 		     "00000000000000aa 10 - cur:2,S cur:2,FS A1\n"
 		     "source odd%20name\n"
-		     "00000000000000dd 40 - cur:2,RS cur:2,RS D1\n") == 0,
+		     "00000000000000dd 40 - cur:2,RS cur:2,RS D1\n"
+		     "00000000000000ee 50 0000000000000011/0000000000000022 new new E1\n") == 0,
 	      "the file: the other source as it was, ours replaced", read_file(dfd));
 
 	/* nothing put: our section is left out */
