@@ -16,6 +16,7 @@
 #include "mm_flags.h"
 #include "mm_keymap.h"
 #include "mm_keyset.h"
+#include "mm_oldpop3.h"
 #include "mm_uidlist.h"
 
 /* What convert and verify share: the reader, and the copy numbers that
@@ -26,7 +27,8 @@ struct walk {
 	struct mm_keymap next_k; /* hash -> first copy number not known taken */
 	struct mm_convert_stats *st;
 	size_t max_listed;
-	int uidl_names;
+	struct mm_keep keep;    /* old POP3 UIDLs, and the forecast */
+	char uidl[MM_UIDL_MAX]; /* the current message's old UIDL, or "" */
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
@@ -91,11 +93,20 @@ static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
 	memset(w, 0, sizeof(*w));
 	w->st = st;
 	w->max_listed = o && o->max_listed ? o->max_listed : 1000;
-	w->uidl_names = o ? o->uidl_names : 0;
+	mm_keep_init(&w->keep, o ? o->old_pop3 : MM_OLDPOP3_NONE);
 	w->uids_usable = 1;
 	w->digesting = o ? o->verify_digest : 0;
 	w->mb = mm_mbox_new(fd, o ? &o->mbox : NULL, err_r);
 	return w->mb ? 0 : -1;
+}
+
+static void uids_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->nuids; i++)
+		free(w->uids[i].pop3);
+	free(w->uids);
+	w->uids = NULL;
+	w->nuids = 0;
 }
 
 static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
@@ -105,6 +116,7 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 		return;
 	if (w->nuids > 0 && m->uid <= w->uids[w->nuids - 1].uid) {
 		w->uids_usable = 0;
+		uids_free(w);
 		return;
 	}
 	if (w->nuids == w->uids_cap) {
@@ -113,6 +125,7 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 
 		if (u == NULL) {
 			w->uids_usable = 0;
+			uids_free(w);
 			return;
 		}
 		w->uids = u;
@@ -120,6 +133,9 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 	}
 	w->uids[w->nuids].key = key;
 	w->uids[w->nuids].uid = m->uid;
+	/* Dovecot serves the old UIDL from dovecot-uidlist's P field */
+	w->uids[w->nuids].pop3 = w->uidl[0] && mm_keep_p_ok(w->uidl)
+					 ? strdup(w->uidl) : NULL;
 	w->nuids++;
 }
 
@@ -129,7 +145,8 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		     struct pick *p, struct mm_err *err_r)
 {
 	const struct mm_msg *m;
-	int r;
+	struct mm_err we;
+	int r, named = 0;
 
 	for (;;) {
 		r = mm_mbox_next(w->mb, &m, err_r);
@@ -143,6 +160,12 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 			return r;
 		}
 		w->st->messages++;
+		if ((r = mm_keep_add(&w->keep, m, w->uidl, &named, &we)) < 0) {
+			*err_r = we;
+			return -1;
+		}
+		if (r > 0)
+			list_add(&w->st->warnings, w->max_listed, &we);
 		if (m->has_imapbase && !w->st->has_imapbase) {
 			w->st->has_imapbase = 1;
 			w->st->uidvalidity = m->uidvalidity;
@@ -153,8 +176,8 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		w->st->skipped_pseudo++;
 	}
 	memset(p, 0, sizeof(*p));
-	if (w->uidl_names && mm_maildir_name_ok(m->uidl)) {
-		p->key = mm_maildir_plain_key(m->uidl, strlen(m->uidl));
+	if (named) {
+		p->key = mm_maildir_plain_key(w->uidl, strlen(w->uidl));
 		p->named = !mm_keyset_has(&w->used, p->key);
 	}
 	if (!p->named) {
@@ -179,10 +202,12 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 static void walk_end(struct walk *w)
 {
 	w->st->spilled = mm_mbox_spilled(w->mb, &w->st->spill_peak);
+	mm_keep_result(&w->keep, &w->st->keep);
 	mm_mbox_free(w->mb);
 	mm_keyset_free(&w->used);
 	mm_keymap_free(&w->next_k);
-	free(w->uids);
+	uids_free(w);
+	mm_keep_free(&w->keep);
 	mm_digest_list_free(&w->digests);
 }
 
@@ -278,7 +303,7 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 		r = mm_maildir_begin_repair(md, dmg->in_cur, dmg->name, p->key,
 					    m->msgno, m->offset, e);
 	else if (p->named)
-		r = mm_maildir_begin_named(md, m->uidl, m->msgno, m->offset, e);
+		r = mm_maildir_begin_named(md, w->uidl, m->msgno, m->offset, e);
 	else
 		r = mm_maildir_begin(md, msg_time(m, 0), m->hash, p->k,
 				     m->msgno, m->offset, e);
