@@ -118,7 +118,7 @@ sub main {
 	my $kept = 0;
 	$kept += $_->{keep}{pop3_kept} // 0 for grep { $_->{keep} } map { ($_, @{ $_->{folders} || [] }) } @results;
 	say_line(\*STDOUT, MigrateMail::Keep::dovecot_hint($kept))
-	  if $kept && defined $opt{maildir} && !$opt{quiet};
+	  if $kept && $opt{'dry-run'} && !$opt{quiet};
 	if ($manifest && !eval { $manifest->commit }) {
 		say_line(\*STDERR, "ERROR: $@");
 		return 1;
@@ -471,7 +471,7 @@ sub report_one {
 	say_line(\*STDOUT, summary_line($r, $opt->{"dry-run"}, $opt->{verbose})) unless $opt->{quiet};
 	# what POP3 and IMAP clients will keep: the forecast, before cut-over
 	say_line(\*STDOUT, MigrateMail::Keep::forecast_line($r->{user} // $r->{mailbox}, $r->{keep}))
-	  if $r->{keep} && !$opt->{quiet} && ($opt->{'dry-run'} || $opt->{verbose});
+	  if $r->{keep} && !$opt->{quiet} && $opt->{'dry-run'};
 	report_one($_, $opt) for @{ $r->{folders} || [] };
 	STDOUT->flush;
 }
