@@ -32,6 +32,7 @@ struct walk {
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
+	int uid_lists;          /* opts uid_lists: UIDs are to be kept */
 	int digesting;          /* opts verify_digest */
 	struct mm_digest_list digests; /* what was read of each message */
 	int digests_lost;       /* out of memory: some were not kept */
@@ -95,6 +96,7 @@ static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
 	w->max_listed = o && o->max_listed ? o->max_listed : 1000;
 	mm_keep_init(&w->keep, o ? o->old_pop3 : MM_OLDPOP3_NONE);
 	w->uids_usable = 1;
+	w->uid_lists = o ? o->uid_lists : 0;
 	w->digesting = o ? o->verify_digest : 0;
 	w->mb = mm_mbox_new(fd, o ? &o->mbox : NULL, err_r);
 	return w->mb ? 0 : -1;
@@ -166,6 +168,18 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		}
 		if (r > 0)
 			list_add(&w->st->warnings, w->max_listed, &we);
+		/* Courier-IMAP keeps the courierimapuiddb entries of cur/
+		 * only: on opening a mailbox it drops those of new/, then
+		 * moves new/ into cur/ and numbers the files anew
+		 * (imap/imapscanclient.c, do_imapscan_maildir2, steps 2-6).
+		 * A message whose UID is kept therefore goes to cur/, with
+		 * no S: unread for Dovecot, Courier and mail readers alike
+		 * (qmail-pop3d serves both directories). The flag is set on
+		 * the reader's message, so that delivery and a sync pass
+		 * (mm_sync.c) place it alike. */
+		if (w->uid_lists && m->has_uid && w->keep.has_validity &&
+		    !m->is_pseudo)
+			((struct mm_msg *)m)->flags |= MM_F_OLD;
 		if (m->has_imapbase && !w->st->has_imapbase) {
 			w->st->has_imapbase = 1;
 			w->st->uidvalidity = m->uidvalidity;

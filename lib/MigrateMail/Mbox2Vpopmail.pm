@@ -407,12 +407,14 @@ sub dry_run {
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
 	my %mo = map { $_ => $o->{$_} } grep { defined $o->{$_} } qw(format timezone name keep_headers);
 	my @kw;
+	my $valid;
 	my $ok = eval {
 		my $mbox = MigrateMail::Mbox->new($src, %mo);
 		# the forecast: what clients keep (mm_oldpop3.c, as a run counts it)
 		my $keep = MigrateMail::Keep->new($o->{old_pop3} // 'auto');
 		while (my $m = $mbox->next) {
 			my (undef, $w) = $keep->add($m);
+			$valid ||= defined $m->{uidvalidity};
 			push @kw, { code => 'uidl', message => sprintf 'WARNING: %s: message %d, offset %s: %s',
 				    $o->{name}, $m->number, $m->offset, $w } if defined $w;
 			$st{messages}++;
@@ -428,7 +430,9 @@ sub dry_run {
 				next;
 			}
 			$st{bytes} += $m->size;
-			$st{ $m->in_cur ? 'to_cur' : 'to_new' }++;
+			# as a run places it: a message whose UID is kept goes to
+			# cur/ (Courier keeps the UIDs of cur/ only; mm_convert.c)
+			$st{ $m->in_cur || (defined $m->{uid} && $valid) ? 'to_cur' : 'to_new' }++;
 		}
 		$st{warnings} = [ $mbox->warnings, @kw ];
 		$st{keep} = $keep->result;
