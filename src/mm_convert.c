@@ -16,6 +16,7 @@
 #include "mm_flags.h"
 #include "mm_keymap.h"
 #include "mm_keyset.h"
+#include "mm_keywords.h"
 #include "mm_oldpop3.h"
 #include "mm_uidlist.h"
 
@@ -29,6 +30,11 @@ struct walk {
 	size_t max_listed;
 	struct mm_keep keep;    /* old POP3 UIDLs, and the forecast */
 	char uidl[MM_UIDL_MAX]; /* the current message's old UIDL, or "" */
+	struct mm_keywords kw;  /* keywords (mm_convert() only, kw_on) */
+	int kw_on;
+	char kwl[MM_INFO_MAX];  /* the current message's keyword letters */
+	struct kw_rec { uint64_t key; char *letters; } *kws;
+	size_t nkws, kws_cap;   /* messages with keywords, for Courier */
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
@@ -222,6 +228,10 @@ static void walk_end(struct walk *w)
 	mm_keymap_free(&w->next_k);
 	uids_free(w);
 	mm_keep_free(&w->keep);
+	mm_keywords_free(&w->kw);
+	for (size_t i = 0; i < w->nkws; i++)
+		free(w->kws[i].letters);
+	free(w->kws);
 	mm_digest_list_free(&w->digests);
 }
 
@@ -310,7 +320,7 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 	uint64_t total = 0;
 	struct mm_digest dg;
 	struct mm_err re;
-	char info[8];
+	char info[MM_INFO_MAX];
 	int r, wfail = 0;
 
 	if (dmg)
@@ -352,6 +362,7 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 		return 1;
 	}
 	mm_flags_letters(m->flags, info);
+	strcat(info, w->kwl); /* DFRST, then the keywords' a-z */
 	/* what commit loses is reported through mm_maildir_failure() */
 	mm_maildir_commit(md, msg_time(m, time(NULL)), mm_flags_in_cur(m->flags),
 			  info, e);
@@ -359,6 +370,81 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 }
 
 static void check_digests(struct walk *w, struct mm_maildir *md);
+
+/* The keyword letters of message m (w->kwl); a message with keywords
+ * goes to cur/, where a Maildir name carries them. 0, -1 no memory. */
+static int keywords_of(struct walk *w, const struct mm_msg *m, uint64_t key)
+{
+	unsigned dropped;
+	struct mm_err e;
+	int n;
+
+	w->kwl[0] = '\0';
+	if (!w->kw_on || !m->keywords[0])
+		return 0;
+	if ((n = mm_keywords_letters(&w->kw, m->keywords, w->kwl, &dropped)) < 0)
+		return -1;
+	if (dropped) {
+		mm_err_set(&e, MM_W_KEYWORDS, 0, m->msgno, m->offset,
+			   "%u keyword(s) of X-Keywords '%.80s' dropped: not an "
+			   "IMAP atom, or beyond the 26 a Dovecot Maildir holds",
+			   dropped, m->keywords);
+		list_add(&w->st->warnings, w->max_listed, &e);
+	}
+	if (n == 0)
+		return 0;
+	((struct mm_msg *)m)->flags |= MM_F_OLD; /* see walk_next() */
+	if (w->nkws == w->kws_cap) {
+		size_t c = w->kws_cap ? w->kws_cap * 2 : 64;
+		struct kw_rec *r = realloc(w->kws, c * sizeof(*r));
+
+		if (r == NULL)
+			return -1;
+		w->kws = r;
+		w->kws_cap = c;
+	}
+	if ((w->kws[w->nkws].letters = strdup(w->kwl)) == NULL)
+		return -1;
+	w->kws[w->nkws++].key = key;
+	return 0;
+}
+
+/* After the pass: dovecot-keywords (the names of the letters), and
+ * Courier's courierimapkeywords/BASE of each message with keywords. */
+static void keywords_end(struct walk *w, struct mm_maildir *md)
+{
+	struct mm_maildir_list list;
+	struct mm_err e;
+
+	w->st->keywords_kept = w->kw.kept;
+	w->st->keywords_dropped = w->kw.dropped;
+	w->st->keywords_messages = w->kw.messages;
+	if (mm_keywords_write_dovecot(&w->kw, mm_maildir_fd(md), &e) < 0)
+		list_add(&w->st->errors, w->max_listed, &e);
+	if (w->nkws == 0)
+		return;
+	if (mm_maildir_list(md, &list, &e) < 0) {
+		list_add(&w->st->errors, w->max_listed, &e);
+		return;
+	}
+	for (size_t i = 0; i < w->nkws; i++) {
+		const struct mm_maildir_entry *ent =
+			mm_maildir_list_find(&list, w->kws[i].key);
+		const char *b, *colon;
+
+		if (ent == NULL)
+			continue; /* not delivered (reported elsewhere) */
+		b = ent->name + 4; /* "cur/" */
+		colon = strchr(b, ':');
+		if (mm_keywords_write_courier(&w->kw, mm_maildir_fd(md), b,
+					      colon ? (size_t)(colon - b) : strlen(b),
+					      w->kws[i].letters, &e) < 0) {
+			list_add(&w->st->errors, w->max_listed, &e);
+			break;
+		}
+	}
+	mm_maildir_list_free(&list);
+}
 /* A sync's warnings and errors, in the lists (errors of the Maildir,
  * not of a message: counted in no message's failure). */
 static void sync_note(void *ctx, const struct mm_err *e, int is_error)
@@ -422,8 +508,19 @@ int mm_convert(int src_fd, const char *maildir,
 		return -1;
 	}
 	w.sy = sy;
+	/* (a plan too: its letters are part of the flags it compares) */
+	if (mm_keywords_init(&w.kw, mm_maildir_fd(md), &e) == 0)
+		w.kw_on = 1;
+	else
+		list_add(&st->warnings, w.max_listed, &e);
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
-		if (sy && (r = mm_sync_message(sy, md, m, p.key, &e)) != 0) {
+		if (keywords_of(&w, m, p.key) < 0) {
+			mm_err_set(err_r, MM_E_NOMEM, ENOMEM, m->msgno, m->offset,
+				   "out of memory");
+			r = -1;
+			break;
+		}
+		if (sy && (r = mm_sync_message(sy, md, m, p.key, w.kwl, &e)) != 0) {
 			if (r < 0)
 				msg_error(&w, m, &e);
 			continue;
@@ -496,6 +593,8 @@ int mm_convert(int src_fd, const char *maildir,
 		else
 			st->uid_lists_written = r;
 	}
+	if (w.kw_on && !plan)
+		keywords_end(&w, md);
 	if (ret == 0 && w.digesting)
 		check_digests(&w, md);
 	/* renames and removals only once the pass's messages are durable

@@ -71,6 +71,9 @@ struct mm_convert_stats {
 	char format_reason[MM_FORMAT_REASON_MAX]; /* and why (mm_mbox.h) */
 	int uid_lists_written;         /* 0, 1 or 2 */
 	struct mm_keep_stats keep;     /* POP3 UIDLs and IMAP UIDs kept */
+	unsigned long keywords_kept;   /* keyword occurrences carried */
+	unsigned long keywords_dropped; /* not atoms, beyond 26 names */
+	unsigned long keywords_messages; /* messages with a keyword */
 	uint64_t spilled, spill_peak;  /* a pipe's bytes copied to disk to
 					* check Content-Length (mm_mbox.h) */
 	/* verification only (mm_verify(), or verify_digest) */

@@ -13,8 +13,11 @@ my $md = "$dir/pseudo";
 my $st = mbox_to_maildir('t/data/pseudo.mbox', $md);
 is($st->{delivered}, 2, 'two messages (the pseudo message is not mail)');
 my ($files, $tmp) = maildir_files($md);
-is_deeply([ sort keys %$files ], [ 'cur/3b8f2c9d00000001:2,RS', 'cur/3b8f2c9d00000002:2,' ],
-	  'file names are the X-UIDL values, so POP3 UIDLs stay the same');
+is_deeply([ sort keys %$files ], [ 'cur/3b8f2c9d00000001:2,RSa', 'cur/3b8f2c9d00000002:2,' ],
+	  'file names are the X-UIDL values, so POP3 UIDLs stay the same (a: its keyword)');
+is(slurp("$md/dovecot-keywords"), "0 \$Forwarded\n", 'dovecot-keywords: letter a is $Forwarded');
+is(slurp("$md/courierimapkeywords/3b8f2c9d00000001"), "\$Forwarded\n", "Courier's courierimapkeywords/BASE");
+is_deeply([ @{$st}{qw(keywords_kept keywords_dropped keywords_messages)} ], [ 1, 0, 1 ], 'keywords counted');
 is(slurp("$md/dovecot-uidlist"), "3 V1003923649 N8\n5 P3b8f2c9d00000001 :3b8f2c9d00000001\n"
    . "7 P3b8f2c9d00000002 :3b8f2c9d00000002\n",
    'dovecot-uidlist: UIDVALIDITY, next UID, X-UIDs, the old POP3 UIDLs (P)');
