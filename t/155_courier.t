@@ -1,4 +1,5 @@
-# Courier-IMAP keeps every UID of a migrated mailbox, read or unread: the
+# Courier-IMAP keeps every UID of a migrated mailbox, read or unread, and
+# shows the keywords of X-Keywords (courierimapkeywords/BASE): the
 # real imapd of Debian's courier-imap (t/lib/MMCourier.pm) serves the
 # converted Maildir with the UIDVALIDITY and X-UIDs of the mbox. It drops
 # the courierimapuiddb entries of new/ when it opens a mailbox (only
@@ -30,7 +31,11 @@ for my $i (1 .. 30) {
 	my $read = $i % 3 == 0;
 	my $xuid = $i == 17 ? undef : $i * 3;
 	$want{"m$i"} = [ $xuid, $read ];
+	# keywords on some, one of them on an unread message without X-UID
+	my $kw = $i % 4 == 0 ? '$Forwarded Junk' : $i == 17 ? 'Work' : $i % 7 == 0 ? 'Junk' : undef;
+	$want{"m$i"}[2] = join ' ', sort split ' ', $kw // '';
 	$mbox .= sprintf("From a\@example.com Mon Jan %2d 12:00:00 2001\n", 1 + $i % 28) . "Subject: m$i\n"
+	  . (defined $kw ? "X-Keywords: $kw\n" : '')
 	  . (defined $xuid ? "X-UID: $xuid\n" : '') . ($read ? "Status: RO\n" : $i % 5 == 0 ? "Status: O\n" : '')
 	  . "\nbody $i\n\n";
 }
@@ -47,10 +52,9 @@ sub convert {
 	return $out;
 }
 my $out = convert("$dir/c");
-like($out, qr/31 messages, \d+ bytes, 1 new, 29 cur, 1 skipped/, 'the messages with a UID kept go to cur/, unread ones too');
-my @new = glob "$dir/c/Maildir/new/*";
-is(scalar @new, 1, 'new/: the one without X-UID');
-is(scalar(grep { /:2,\z/ } glob "$dir/c/Maildir/cur/*"), 19, 'the unread ones in cur/ have no flags (":2,")');
+like($out, qr/31 messages, \d+ bytes, 0 new, 30 cur, 1 skipped/,
+     'the messages with a UID kept go to cur/, unread ones too, and so does the one with a keyword');
+is(scalar(grep { /:2,\z/ } glob "$dir/c/Maildir/cur/*"), 12, 'the unread ones without keywords in cur/ have no flags (":2,")');
 
 sub check {
 	my ($what, $t, $box_uv) = @_;
@@ -61,7 +65,8 @@ sub check {
 		my ($f, $subj) = $r =~ /\A\* \d+ FETCH \((.*?)\r?\n.*?Subject: (m\d+)/s or next;
 		my ($u) = $f =~ /UID (\d+)/;
 		my ($flags) = $f =~ /FLAGS \(([^)]*)\)/;
-		$got{$subj} = [ $u, ($flags // '') =~ /\\Seen/ ? 1 : 0 ];
+		$got{$subj} = [ $u, ($flags // '') =~ /\\Seen/ ? 1 : 0,
+				join ' ', sort grep { !/^\\/ } split ' ', $flags // '' ];
 		$n++;
 	}
 	is($n, 30, "$what: 30 messages");
@@ -70,6 +75,8 @@ sub check {
 	ok($got{m17}[0] > 100, "$what: the message without X-UID numbered after the last UID");
 	my @seen_bad = grep { ($got{$_}[1] // -1) != ($want{$_}[1] ? 1 : 0) } sort keys %want;
 	is_deeply(\@seen_bad, [], "$what: read ones \\Seen, unread ones not");
+	my @kw_bad = grep { ($got{$_}[2] // '?') ne $want{$_}[2] } sort keys %want;
+	is_deeply(\@kw_bad, [], "$what: the keywords of X-Keywords") or diag explain [ map { [ $_, $got{$_}[2] ] } @kw_bad ];
 }
 
 my @cmds = ('SELECT INBOX', 'FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])');

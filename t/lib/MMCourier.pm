@@ -40,7 +40,7 @@ sub imap {
 	chmod 0644, "$tmp/in";
 	chmod 0755, $tmp;
 	my $ld = "$root/usr/lib/x86_64-linux-gnu:$root/usr/lib";
-	my $out = `cd '$md' && setpriv --reuid=$uid --regid=$gid --clear-groups env -i LD_LIBRARY_PATH='$ld' AUTHENTICATED=test MAILDIR=. HOME='$md' '$root/usr/bin/imapd' . < '$tmp/in' 2>/dev/null`;
+	my $out = `cd '$md' && setpriv --reuid=$uid --regid=$gid --clear-groups env -i LD_LIBRARY_PATH='$ld' IMAP_KEYWORDS=1 AUTHENTICATED=test MAILDIR=. HOME='$md' '$root/usr/bin/imapd' . < '$tmp/in' 2>/dev/null`;
 	return $out;
 }
 
