@@ -66,12 +66,13 @@ int mm_keywords_init(struct mm_keywords *k, int dfd, struct mm_err *err_r)
 		idx = strtol(p, &end, 10);
 		if (end == p || *end != ' ' || idx < 0 || idx >= MM_KW_LETTERS ||
 		    (size_t)idx != k->n || !atom_ok(end + 1, strlen(end + 1))) {
+			mm_err_set(err_r, MM_E_FORMAT, 0, 0, 0,
+				   "%s: line '%.60s' is not '<index> <keyword>' "
+				   "in order: left alone, no keyword carried",
+				   KW_FILE, p);
 			free(buf);
 			mm_keywords_free(k);
-			return mm_err_set(err_r, MM_E_FORMAT, 0, 0, 0,
-					  "%s: line '%.60s' is not '<index> "
-					  "<keyword>' in order: left alone, no "
-					  "keyword carried", KW_FILE, p);
+			return -1;
 		}
 		if (add_name(k, end + 1, strlen(end + 1)) < 0) {
 			free(buf);
