@@ -54,6 +54,8 @@ sub convert {
 my $out = convert("$dir/c");
 like($out, qr/31 messages, \d+ bytes, 0 new, 30 cur, 1 skipped/,
      'the messages with a UID kept go to cur/, unread ones too, and so does the one with a keyword');
+my $dry = `'$^X' -Mblib bin/mbox2vpopmail -n --maildir '$dir/none' '$dir/uw.mbox' 2>&1`;
+like($dry, qr/31 messages, \d+ bytes, 0 new, 30 cur, 1 skipped/, '--dry-run places them the same');
 is(scalar(grep { /:2,\z/ } glob "$dir/c/Maildir/cur/*"), 12, 'the unread ones without keywords in cur/ have no flags (":2,")');
 
 sub check {

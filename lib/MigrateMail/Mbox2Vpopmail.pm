@@ -432,8 +432,10 @@ sub dry_run {
 			}
 			$st{bytes} += $m->size;
 			# as a run places it: a message whose UID is kept goes to
-			# cur/ (Courier keeps the UIDs of cur/ only; mm_convert.c)
-			$st{ $m->in_cur || (defined $m->{uid} && $valid) ? 'to_cur' : 'to_new' }++;
+			# cur/ (Courier keeps the UIDs of cur/ only; mm_convert.c),
+			# and one with keywords (their letters are in the info)
+			$st{ $m->in_cur || (defined $m->{uid} && $valid) || ($m->{keywords} // '') =~ /\S/
+			     ? 'to_cur' : 'to_new' }++;
 		}
 		$st{warnings} = [ $mbox->warnings, @kw ];
 		$st{keep} = $keep->result;
