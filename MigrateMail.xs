@@ -14,8 +14,10 @@
 #include "src/mm_mbox.h"
 #include "src/mm_convert.h"
 #include "src/mm_lock.h"
+#include "src/mm_oldpop3.h"
 
 typedef struct mm_mbox *MigrateMail__Mbox__Reader;
+typedef struct mm_keep *MigrateMail__Keep;
 
 /* Croak with the one error message format of the project. */
 static void croak_err(pTHX_ const char *what, const struct mm_err *err)
@@ -102,6 +104,27 @@ static SV *issues_to_av(pTHX_ const struct mm_issue_list *l)
 	return newRV_noinc((SV *)av);
 }
 
+static SV *keep_to_hv(pTHX_ const struct mm_keep_stats *k)
+{
+	HV *hv = newHV(), *why = newHV();
+
+	(void)hv_stores(hv, "messages", newSVuv(k->messages));
+	(void)hv_stores(hv, "pop3_kept", newSVuv(k->pop3_kept));
+	(void)hv_stores(hv, "pop3_kept_dovecot", newSVuv(k->pop3_kept_dovecot));
+	(void)hv_stores(hv, "imap_kept", newSVuv(k->imap_kept));
+	(void)hv_stores(hv, "uidl_guessed", newSViv(k->uidl_guessed));
+	(void)hv_stores(why, "no_uidl", newSVuv(k->pop3_no_uidl));
+	(void)hv_stores(why, "not_a_file_name", newSVuv(k->pop3_bad_name));
+	(void)hv_stores(why, "duplicate_uidl", newSVuv(k->pop3_duplicate));
+	(void)hv_stores(hv, "pop3_why", newRV_noinc((SV *)why));
+	why = newHV();
+	(void)hv_stores(why, "no_uid", newSVuv(k->imap_no_uid));
+	(void)hv_stores(why, "no_uidvalidity", newSVuv(k->imap_no_validity));
+	(void)hv_stores(why, "uids_not_ascending", newSVuv(k->imap_not_ascending));
+	(void)hv_stores(hv, "imap_why", newRV_noinc((SV *)why));
+	return newRV_noinc((SV *)hv);
+}
+
 static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 {
 	HV *hv = newHV();
@@ -111,8 +134,10 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 	ST_UV(bytes); ST_UV(skipped_pseudo); ST_UV(skipped_present);
 	ST_UV(failed); ST_UV(tmp_cleaned); ST_UV(verified); ST_UV(missing);
 	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(repaired);
-	ST_UV(spilled); ST_UV(spill_peak);
+	ST_UV(spilled); ST_UV(spill_peak); ST_UV(keywords_kept);
+	ST_UV(keywords_dropped); ST_UV(keywords_messages);
 #undef ST_UV
+	(void)hv_stores(hv, "keep", keep_to_hv(aTHX_ &st->keep));
 	if (st->has_imapbase) {
 		(void)hv_stores(hv, "uidvalidity", newSVuv(st->uidvalidity));
 		(void)hv_stores(hv, "uid_last", newSVuv(st->uid_last));
@@ -215,7 +240,13 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 	}
 	if ((v = hv_fetchs(hv, "manifest_maildir", 0)) && SvOK(*v))
 		o->sync.maildir_name = SvPVbyte_nolen(*v);
-	o->uidl_names = (v = hv_fetchs(hv, "uidl_names", 0)) ? SvTRUE(*v) : 1;
+	o->old_pop3 = MM_OLDPOP3_AUTO;
+	if ((v = hv_fetchs(hv, "old_pop3", 0)) && SvOK(*v) &&
+	    mm_old_pop3_parse(SvPV_nolen(*v), &o->old_pop3) < 0)
+		croak("ERROR: unknown old POP3 server '%s' (auto, uw, dovecot, "
+		      "qpopper, gnu, xuidl, none)", SvPV_nolen(*v));
+	if ((v = hv_fetchs(hv, "uidl_names", 0)) && !SvTRUE(*v))
+		o->old_pop3 = MM_OLDPOP3_NONE;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
 }
 
@@ -574,3 +605,4 @@ _lock_release(id)
 INCLUDE: xs/passwd.xsh
 INCLUDE: xs/fs.xsh
 INCLUDE: xs/sync.xsh
+INCLUDE: xs/keep.xsh

@@ -158,8 +158,10 @@ message byte for byte; an mbox that cannot be read again, a pipe, is
 checked against the size and a 64-bit digest of each message taken as
 it streamed by, see L<mbox2vpopmail/--verify>); C<repair> (with C<verify>: what differs or is
 missing is delivered again, see C<verify_maildir> below; croaks without
-C<verify>); C<uidl_names> and C<uid_lists> (both on by
-default); C<max_message_size> (bytes, default 2 GiB: see below);
+C<verify>); C<old_pop3> (the old POP3 server whose UIDLs to keep:
+C<auto>, the default, C<uw>, C<dovecot>, C<qpopper>, C<gnu>, C<xuidl>
+or C<none>, see L<mbox2vpopmail/OLD POP3 SERVERS>; C<< uidl_names => 0 >>
+is C<none>) and C<uid_lists> (on by default); C<max_message_size> (bytes, default 2 GiB: see below);
 C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a
 L<MigrateMail::FS> directory object: C<$maildir> is then one name in it,
@@ -287,7 +289,7 @@ needs none.
 Reads the mbox and checks that every message (but the UW-IMAP pseudo
 message) is in the Maildir byte for byte, without changing anything.
 Takes the options of C<mbox_to_maildir> that decide names and bytes
-(C<format>, C<keep_headers>, C<timezone>, C<uidl_names>). Returns the
+(C<format>, C<keep_headers>, C<timezone>, C<old_pop3>, C<uidl_names>). Returns the
 same hash with C<verified>, C<missing> and C<mismatched>; each problem is
 in C<errors>, naming the message number, its offset and the file. Of
 several files of one message, a regular file of the size its name

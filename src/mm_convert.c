@@ -16,6 +16,8 @@
 #include "mm_flags.h"
 #include "mm_keymap.h"
 #include "mm_keyset.h"
+#include "mm_keywords.h"
+#include "mm_oldpop3.h"
 #include "mm_uidlist.h"
 
 /* What convert and verify share: the reader, and the copy numbers that
@@ -26,10 +28,17 @@ struct walk {
 	struct mm_keymap next_k; /* hash -> first copy number not known taken */
 	struct mm_convert_stats *st;
 	size_t max_listed;
-	int uidl_names;
+	struct mm_keep keep;    /* old POP3 UIDLs, and the forecast */
+	char uidl[MM_UIDL_MAX]; /* the current message's old UIDL, or "" */
+	struct mm_keywords kw;  /* keywords (mm_convert() only, kw_on) */
+	int kw_on;
+	char kwl[MM_INFO_MAX];  /* the current message's keyword letters */
+	struct kw_rec { uint64_t key; char *letters; } *kws;
+	size_t nkws, kws_cap;   /* messages with keywords, for Courier */
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
+	int uid_lists;          /* opts uid_lists: UIDs are to be kept */
 	int digesting;          /* opts verify_digest */
 	struct mm_digest_list digests; /* what was read of each message */
 	int digests_lost;       /* out of memory: some were not kept */
@@ -91,11 +100,21 @@ static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
 	memset(w, 0, sizeof(*w));
 	w->st = st;
 	w->max_listed = o && o->max_listed ? o->max_listed : 1000;
-	w->uidl_names = o ? o->uidl_names : 0;
+	mm_keep_init(&w->keep, o ? o->old_pop3 : MM_OLDPOP3_NONE);
 	w->uids_usable = 1;
+	w->uid_lists = o ? o->uid_lists : 0;
 	w->digesting = o ? o->verify_digest : 0;
 	w->mb = mm_mbox_new(fd, o ? &o->mbox : NULL, err_r);
 	return w->mb ? 0 : -1;
+}
+
+static void uids_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->nuids; i++)
+		free(w->uids[i].pop3);
+	free(w->uids);
+	w->uids = NULL;
+	w->nuids = 0;
 }
 
 static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
@@ -105,6 +124,7 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 		return;
 	if (w->nuids > 0 && m->uid <= w->uids[w->nuids - 1].uid) {
 		w->uids_usable = 0;
+		uids_free(w);
 		return;
 	}
 	if (w->nuids == w->uids_cap) {
@@ -113,6 +133,7 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 
 		if (u == NULL) {
 			w->uids_usable = 0;
+			uids_free(w);
 			return;
 		}
 		w->uids = u;
@@ -120,6 +141,9 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 	}
 	w->uids[w->nuids].key = key;
 	w->uids[w->nuids].uid = m->uid;
+	/* Dovecot serves the old UIDL from dovecot-uidlist's P field */
+	w->uids[w->nuids].pop3 = w->uidl[0] && mm_keep_p_ok(w->uidl)
+					 ? strdup(w->uidl) : NULL;
 	w->nuids++;
 }
 
@@ -129,7 +153,8 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		     struct pick *p, struct mm_err *err_r)
 {
 	const struct mm_msg *m;
-	int r;
+	struct mm_err we;
+	int r, named = 0;
 
 	for (;;) {
 		r = mm_mbox_next(w->mb, &m, err_r);
@@ -143,6 +168,24 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 			return r;
 		}
 		w->st->messages++;
+		if ((r = mm_keep_add(&w->keep, m, w->uidl, &named, &we)) < 0) {
+			*err_r = we;
+			return -1;
+		}
+		if (r > 0)
+			list_add(&w->st->warnings, w->max_listed, &we);
+		/* Courier-IMAP keeps the courierimapuiddb entries of cur/
+		 * only: on opening a mailbox it drops those of new/, then
+		 * moves new/ into cur/ and numbers the files anew
+		 * (imap/imapscanclient.c, do_imapscan_maildir2, steps 2-6).
+		 * A message whose UID is kept therefore goes to cur/, with
+		 * no S: unread for Dovecot, Courier and mail readers alike
+		 * (qmail-pop3d serves both directories). The flag is set on
+		 * the reader's message, so that delivery and a sync pass
+		 * (mm_sync.c) place it alike. */
+		if (w->uid_lists && m->has_uid && w->keep.has_validity &&
+		    !m->is_pseudo)
+			((struct mm_msg *)m)->flags |= MM_F_OLD;
 		if (m->has_imapbase && !w->st->has_imapbase) {
 			w->st->has_imapbase = 1;
 			w->st->uidvalidity = m->uidvalidity;
@@ -153,8 +196,8 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		w->st->skipped_pseudo++;
 	}
 	memset(p, 0, sizeof(*p));
-	if (w->uidl_names && mm_maildir_name_ok(m->uidl)) {
-		p->key = mm_maildir_plain_key(m->uidl, strlen(m->uidl));
+	if (named) {
+		p->key = mm_maildir_plain_key(w->uidl, strlen(w->uidl));
 		p->named = !mm_keyset_has(&w->used, p->key);
 	}
 	if (!p->named) {
@@ -179,10 +222,16 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 static void walk_end(struct walk *w)
 {
 	w->st->spilled = mm_mbox_spilled(w->mb, &w->st->spill_peak);
+	mm_keep_result(&w->keep, &w->st->keep);
 	mm_mbox_free(w->mb);
 	mm_keyset_free(&w->used);
 	mm_keymap_free(&w->next_k);
-	free(w->uids);
+	uids_free(w);
+	mm_keep_free(&w->keep);
+	mm_keywords_free(&w->kw);
+	for (size_t i = 0; i < w->nkws; i++)
+		free(w->kws[i].letters);
+	free(w->kws);
 	mm_digest_list_free(&w->digests);
 }
 
@@ -281,14 +330,14 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 	uint64_t total = 0;
 	struct mm_digest dg;
 	struct mm_err re;
-	char info[8];
+	char info[MM_INFO_MAX];
 	int r, wfail = 0;
 
 	if (dmg)
 		r = mm_maildir_begin_repair(md, dmg->in_cur, dmg->name, p->key,
 					    m->msgno, m->offset, e);
 	else if (p->named)
-		r = mm_maildir_begin_named(md, m->uidl, m->msgno, m->offset, e);
+		r = mm_maildir_begin_named(md, w->uidl, m->msgno, m->offset, e);
 	else
 		r = mm_maildir_begin(md, msg_time(m, 0), m->hash, p->k,
 				     m->msgno, m->offset, e);
@@ -326,6 +375,7 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 		return 1;
 	}
 	mm_flags_letters(m->flags, info);
+	strcat(info, w->kwl); /* DFRST, then the keywords' a-z */
 	/* what commit loses is reported through mm_maildir_failure() */
 	mm_maildir_commit(md, msg_time(m, time(NULL)), mm_flags_in_cur(m->flags),
 			  info, e);
@@ -333,6 +383,81 @@ static int deliver(struct walk *w, struct mm_maildir *md,
 }
 
 static void check_digests(struct walk *w, struct mm_maildir *md);
+
+/* The keyword letters of message m (w->kwl); a message with keywords
+ * goes to cur/, where a Maildir name carries them. 0, -1 no memory. */
+static int keywords_of(struct walk *w, const struct mm_msg *m, uint64_t key)
+{
+	unsigned dropped;
+	struct mm_err e;
+	int n;
+
+	w->kwl[0] = '\0';
+	if (!w->kw_on || !m->keywords[0])
+		return 0;
+	if ((n = mm_keywords_letters(&w->kw, m->keywords, w->kwl, &dropped)) < 0)
+		return -1;
+	if (dropped) {
+		mm_err_set(&e, MM_W_KEYWORDS, 0, m->msgno, m->offset,
+			   "%u keyword(s) of X-Keywords '%.80s' dropped: not an "
+			   "IMAP atom, or beyond the 26 a Dovecot Maildir holds",
+			   dropped, m->keywords);
+		list_add(&w->st->warnings, w->max_listed, &e);
+	}
+	if (n == 0)
+		return 0;
+	((struct mm_msg *)m)->flags |= MM_F_OLD; /* see walk_next() */
+	if (w->nkws == w->kws_cap) {
+		size_t c = w->kws_cap ? w->kws_cap * 2 : 64;
+		struct kw_rec *r = realloc(w->kws, c * sizeof(*r));
+
+		if (r == NULL)
+			return -1;
+		w->kws = r;
+		w->kws_cap = c;
+	}
+	if ((w->kws[w->nkws].letters = strdup(w->kwl)) == NULL)
+		return -1;
+	w->kws[w->nkws++].key = key;
+	return 0;
+}
+
+/* After the pass: dovecot-keywords (the names of the letters), and
+ * Courier's courierimapkeywords/BASE of each message with keywords. */
+static void keywords_end(struct walk *w, struct mm_maildir *md)
+{
+	struct mm_maildir_list list;
+	struct mm_err e;
+
+	w->st->keywords_kept = w->kw.kept;
+	w->st->keywords_dropped = w->kw.dropped;
+	w->st->keywords_messages = w->kw.messages;
+	if (mm_keywords_write_dovecot(&w->kw, mm_maildir_fd(md), &e) < 0)
+		list_add(&w->st->errors, w->max_listed, &e);
+	if (w->nkws == 0)
+		return;
+	if (mm_maildir_list(md, &list, &e) < 0) {
+		list_add(&w->st->errors, w->max_listed, &e);
+		return;
+	}
+	for (size_t i = 0; i < w->nkws; i++) {
+		const struct mm_maildir_entry *ent =
+			mm_maildir_list_find(&list, w->kws[i].key);
+		const char *b, *colon;
+
+		if (ent == NULL)
+			continue; /* not delivered (reported elsewhere) */
+		b = ent->name + 4; /* "cur/" */
+		colon = strchr(b, ':');
+		if (mm_keywords_write_courier(&w->kw, mm_maildir_fd(md), b,
+					      colon ? (size_t)(colon - b) : strlen(b),
+					      w->kws[i].letters, &e) < 0) {
+			list_add(&w->st->errors, w->max_listed, &e);
+			break;
+		}
+	}
+	mm_maildir_list_free(&list);
+}
 /* A sync's warnings and errors, in the lists (errors of the Maildir,
  * not of a message: counted in no message's failure). */
 static void sync_note(void *ctx, const struct mm_err *e, int is_error)
@@ -396,8 +521,19 @@ int mm_convert(int src_fd, const char *maildir,
 		return -1;
 	}
 	w.sy = sy;
+	/* (a plan too: its letters are part of the flags it compares) */
+	if (mm_keywords_init(&w.kw, mm_maildir_fd(md), &e) == 0)
+		w.kw_on = 1;
+	else
+		list_add(&st->warnings, w.max_listed, &e);
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
-		if (sy && (r = mm_sync_message(sy, md, m, p.key, &e)) != 0) {
+		if (keywords_of(&w, m, p.key) < 0) {
+			mm_err_set(err_r, MM_E_NOMEM, ENOMEM, m->msgno, m->offset,
+				   "out of memory");
+			r = -1;
+			break;
+		}
+		if (sy && (r = mm_sync_message(sy, md, m, p.key, w.kwl, &e)) != 0) {
 			if (r < 0)
 				msg_error(&w, m, &e);
 			/* renamed: its file is there, its bytes are compared */
@@ -476,6 +612,8 @@ int mm_convert(int src_fd, const char *maildir,
 		else
 			st->uid_lists_written = r;
 	}
+	if (w.kw_on && !plan)
+		keywords_end(&w, md);
 	if (ret == 0 && w.digesting)
 		check_digests(&w, md);
 	/* renames and removals only once the pass's messages are durable

@@ -11,16 +11,19 @@
 
 #include "mm_maildir.h"
 #include "mm_mbox.h"
+#include "mm_oldpop3.h"
 #include "mm_sync.h"
 
 struct mm_convert_opts {
 	struct mm_mbox_opts mbox;
 	struct mm_maildir_opts maildir;
 	size_t max_listed;   /* errors/warnings kept in the lists; 0: 1000 */
-	/* Name a message with an X-UIDL header by its UIDL (when it can be
-	 * a file name and is unique), so POP3 servers that serve file
-	 * names as UIDLs (qmail-pop3d, Dovecot with %f) keep them. */
-	int uidl_names;
+	/* The old POP3 server, whose UIDL of each message (mm_oldpop3.h)
+	 * names its file (when it can be a file name and is unique), so
+	 * POP3 servers that serve file names as UIDLs (qmail-pop3d,
+	 * Dovecot with %f) keep them, and goes into dovecot-uidlist's P
+	 * field. MM_OLDPOP3_NONE: no file is named by a UIDL. */
+	enum mm_old_pop3 old_pop3;
 	/* Write dovecot-uidlist and courierimapuiddb when the mbox has a
 	 * UIDVALIDITY and ascending X-UIDs (messages without one are left
 	 * for the server to number), and the Maildir has no such list yet;
@@ -67,6 +70,10 @@ struct mm_convert_stats {
 	enum mm_format format;         /* the variant used */
 	char format_reason[MM_FORMAT_REASON_MAX]; /* and why (mm_mbox.h) */
 	int uid_lists_written;         /* 0, 1 or 2 */
+	struct mm_keep_stats keep;     /* POP3 UIDLs and IMAP UIDs kept */
+	unsigned long keywords_kept;   /* keyword occurrences carried */
+	unsigned long keywords_dropped; /* not atoms, beyond 26 names */
+	unsigned long keywords_messages; /* messages with a keyword */
 	uint64_t spilled, spill_peak;  /* a pipe's bytes copied to disk to
 					* check Content-Length (mm_mbox.h) */
 	/* verification only (mm_verify(), or verify_digest) */

@@ -41,6 +41,8 @@ const char *mm_code_name(enum mm_code code)
 	case MM_W_ZONE: return "unknown-zone";
 	case MM_W_FORMAT_GUESS: return "format-guess";
 	case MM_W_MMDF: return "mmdf-separator";
+	case MM_W_KEYWORDS: return "keywords";
+	case MM_W_UIDL: return "uidl";
 	case MM_W_FILESYSTEM: return "filesystem";
 	case MM_W_CONFLICT: return "conflict";
 	case MM_W_CHANGED: return "changed";

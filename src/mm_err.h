@@ -30,6 +30,8 @@ enum mm_code {
 	MM_W_ZONE,          /* a From_ date's zone name is unknown */
 	MM_W_FORMAT_GUESS,  /* --format auto: evidence for another variant */
 	MM_W_MMDF,          /* MMDF: a \1\1\1\1 line missing, bytes between */
+	MM_W_KEYWORDS = 140, /* keywords that cannot be carried */
+	MM_W_UIDL = 150,    /* an old POP3 UIDL that cannot be kept, or guessed */
 	MM_W_FILESYSTEM = 200, /* the target works, but not as it should */
 	MM_W_CONFLICT = 210, /* a sync pass: both servers changed a message */
 	MM_W_CHANGED,        /* a sync pass: a message's bytes changed in the

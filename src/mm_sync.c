@@ -11,6 +11,7 @@
 #include "mm_fs.h"
 #include "mm_keymap.h"
 #include "mm_keyset.h"
+#include "mm_keywords.h"
 #include "mm_manifest.h"
 #include "mm_state.h"
 #include "mm_sync.h"
@@ -254,18 +255,21 @@ static void conflict(struct mm_sync *sy, const struct mm_msg *m,
 }
 
 int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
-		    const struct mm_msg *m, uint64_t key,
+		    const struct mm_msg *m, uint64_t key, const char *kw_letters,
 		    struct mm_err *err_r)
 {
 	const struct mm_state_rec *rec;
 	const struct mm_maildir_entry *ent;
 	struct mm_sflags src, now, base;
-	char info[8], s_src[MM_SFLAGS_MAX], s_now[MM_SFLAGS_MAX],
+	char info[MM_INFO_MAX], s_src[MM_SFLAGS_MAX], s_now[MM_SFLAGS_MAX],
 	     s_base[MM_SFLAGS_MAX];
 	struct seen *sn;
 	int in_cur = mm_flags_in_cur(m->flags);
 
 	mm_flags_letters(m->flags, info);
+	/* the keywords' letters (mm_keywords.h) are the mbox's too */
+	if (kw_letters)
+		strncat(info, kw_letters, sizeof(info) - strlen(info) - 1);
 	mm_sflags_of_info(in_cur, in_cur ? info : NULL, &src);
 	if ((sn = seen_add(sy, key, &src, m)) == NULL)
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,

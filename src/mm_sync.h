@@ -129,9 +129,10 @@ struct mm_sync *mm_sync_begin(struct mm_maildir *md,
  * either way it is not to be delivered; 0 when the pass goes on as
  * without sync (deliver it, or count it present); -1 (err_r: about
  * this message, not fatal) when a rename failed. In a plan, renames
- * are counted, not done. */
+ * are counted, not done. kw_letters (or NULL): the letters of its
+ * keywords (mm_keywords.h), part of its flags. */
 int mm_sync_message(struct mm_sync *sy, struct mm_maildir *md,
-		    const struct mm_msg *m, uint64_t key,
+		    const struct mm_msg *m, uint64_t key, const char *kw_letters,
 		    struct mm_err *err_r);
 
 /* Must the bytes of a message the Maildir has be read and digested

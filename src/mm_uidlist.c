@@ -79,8 +79,14 @@ static int write_list(int dfd, const char *file, int dovecot,
 		if (e == NULL)
 			continue; /* not delivered (reported elsewhere) */
 		b = base_of(e->name, &len);
-		fprintf(f, dovecot ? "%u :%.*s\n" : "%u %.*s\n", uids[i].uid,
-			(int)len, b);
+		/* Dovecot's P extension: the POP3 UIDL it serves for the
+		 * message whatever pop3_uidl_format says */
+		if (dovecot && uids[i].pop3)
+			fprintf(f, "%u P%s :%.*s\n", uids[i].uid, uids[i].pop3,
+				(int)len, b);
+		else
+			fprintf(f, dovecot ? "%u :%.*s\n" : "%u %.*s\n",
+				uids[i].uid, (int)len, b);
 	}
 	/* the lists belong to the Maildir's owner, like the messages: set
 	 * on the descriptor, as the name may already be a link elsewhere */

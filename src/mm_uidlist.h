@@ -12,6 +12,7 @@
 struct mm_uid {
 	uint64_t key;   /* the message's Maildir key */
 	uint32_t uid;
+	char *pop3;     /* the old POP3 UIDL (dovecot-uidlist's P), or NULL */
 };
 
 /* Write dovecot-uidlist and courierimapuiddb into the Maildir of md for

@@ -13,10 +13,14 @@ my $md = "$dir/pseudo";
 my $st = mbox_to_maildir('t/data/pseudo.mbox', $md);
 is($st->{delivered}, 2, 'two messages (the pseudo message is not mail)');
 my ($files, $tmp) = maildir_files($md);
-is_deeply([ sort keys %$files ], [ 'cur/3b8f2c9d00000001:2,RS', 'cur/3b8f2c9d00000002:2,' ],
-	  'file names are the X-UIDL values, so POP3 UIDLs stay the same');
-is(slurp("$md/dovecot-uidlist"), "3 V1003923649 N8\n5 :3b8f2c9d00000001\n7 :3b8f2c9d00000002\n",
-   'dovecot-uidlist: UIDVALIDITY, next UID, X-UIDs');
+is_deeply([ sort keys %$files ], [ 'cur/3b8f2c9d00000001:2,RSa', 'cur/3b8f2c9d00000002:2,' ],
+	  'file names are the X-UIDL values, so POP3 UIDLs stay the same (a: its keyword)');
+is(slurp("$md/dovecot-keywords"), "0 \$Forwarded\n", 'dovecot-keywords: letter a is $Forwarded');
+is(slurp("$md/courierimapkeywords/3b8f2c9d00000001"), "\$Forwarded\n", "Courier's courierimapkeywords/BASE");
+is_deeply([ @{$st}{qw(keywords_kept keywords_dropped keywords_messages)} ], [ 1, 0, 1 ], 'keywords counted');
+is(slurp("$md/dovecot-uidlist"), "3 V1003923649 N8\n5 P3b8f2c9d00000001 :3b8f2c9d00000001\n"
+   . "7 P3b8f2c9d00000002 :3b8f2c9d00000002\n",
+   'dovecot-uidlist: UIDVALIDITY, next UID, X-UIDs, the old POP3 UIDLs (P)');
 is(slurp("$md/courierimapuiddb"), "1 1003923649 8\n5 3b8f2c9d00000001\n7 3b8f2c9d00000002\n",
    'courierimapuiddb: the same in Courier\'s form');
 is($st->{uid_lists_written}, 2, 'both lists written');
@@ -28,12 +32,31 @@ is_deeply([ @{$st}{qw(delivered skipped_present verified uid_lists_written)} ], 
 
 # X-IMAPbase in the first message (no pseudo message).
 $st = mbox_to_maildir('t/data/imapbase.mbox', "$dir/imapbase");
-like(slurp("$dir/imapbase/dovecot-uidlist"), qr/\A3 V1003923649 N3\n1 :\d+\.H[0-9a-f]{16}\.[^\n]*,S=\d+\n2 :/,
-     'X-IMAPbase: UIDs kept; names without X-UIDL have the usual form');
+# auto: no X-UIDL, UW's UID headers: UW ipop3d's UIDLs, %08lx%08lx of
+# UIDVALIDITY (1003923649 = 0x3bd6a8c1) and X-UID, with a warning
+is(slurp("$dir/imapbase/dovecot-uidlist"), "3 V1003923649 N3\n1 P3bd6a8c100000001 :3bd6a8c100000001\n"
+   . "2 P3bd6a8c100000002 :3bd6a8c100000002\n",
+   'X-IMAPbase: UIDs kept; without X-UIDL the files are named by the UW UIDL');
+is_deeply([ map { $_->{code} } @{ $st->{warnings} } ], [ 'uidl' ], 'the guess is a warning');
+like($st->{warnings}[0]{message}, qr/message 1, offset 0: .*UW ipop3d.*--old-pop3 dovecot/, '... naming the message');
+is_deeply($st->{keep}, { messages => 2, pop3_kept => 2, pop3_kept_dovecot => 2, imap_kept => 2, uidl_guessed => 1,
+			 pop3_why => { no_uidl => 0, not_a_file_name => 0, duplicate_uidl => 0 },
+			 imap_why => { no_uid => 0, no_uidvalidity => 0, uids_not_ascending => 0 } },
+	  'forecast: all kept');
+$st = mbox_to_maildir('t/data/imapbase.mbox', "$dir/imapbase-dc", old_pop3 => 'dovecot');
+is(slurp("$dir/imapbase-dc/dovecot-uidlist"), "3 V1003923649 N3\n1 P000000013bd6a8c1 :000000013bd6a8c1\n"
+   . "2 P000000023bd6a8c1 :000000023bd6a8c1\n",
+   "old_pop3 => 'dovecot': Dovecot's %08Xu%08Xv, UID first");
+$st = mbox_to_maildir('t/data/imapbase.mbox', "$dir/imapbase-none", old_pop3 => 'none');
+like(slurp("$dir/imapbase-none/dovecot-uidlist"), qr/\A3 V1003923649 N3\n1 :\d+\.H[0-9a-f]{16}\.[^\n]*,S=\d+\n2 :/,
+     "old_pop3 => 'none': the usual names, no P");
+is($st->{keep}{pop3_kept}, 0, '... none kept');
+is($st->{keep}{pop3_why}{no_uidl}, 2, '... for want of a UIDL');
 
 # An mbox without X-UIDs gets no lists: the server numbers the messages.
 $st = mbox_to_maildir('examples/sample.mbox', "$dir/sample");
-like(slurp("$dir/sample/dovecot-uidlist"), qr/\A3 V1003923649 N4\n1 :3bd6a9c200000001\n2 :3bd6a9c200000002\n\z/,
+like(slurp("$dir/sample/dovecot-uidlist"),
+     qr/\A3 V1003923649 N4\n1 P3bd6a9c200000001 :3bd6a9c200000001\n2 P3bd6a9c200000002 :3bd6a9c200000002\n\z/,
      'a message without X-UID is left out, for the server to number');
 $st = mbox_to_maildir('t/data/flags.mbox', "$dir/flags");
 ok(!-e "$dir/flags/dovecot-uidlist", 'no X-UID: no list');
@@ -51,6 +74,13 @@ is($st->{verified}, 7, 'and verified');
 my @names = sort map { s{^new/}{}r } keys %{ (maildir_files("$dir/uidl"))[0] };
 is(scalar(grep { $_ eq 'good-uidl-1' } @names), 1, 'a usable UIDL is the name, once');
 is(scalar(grep { /^\d+\.H[0-9a-f]{16}\./ } @names), 6, 'the others have the usual names');
+is_deeply([ map { "$_->{number}:$_->{code}" } grep { $_->{code} eq 'uidl' } @{ $st->{warnings} } ],
+	  [ '2:uidl', '3:uidl', '4:uidl', '5:uidl', '6:uidl', '7:uidl' ], 'each one a warning naming the message');
+like((grep { $_->{number} == 3 } @{ $st->{warnings} })[0]{message}, qr/message 3, offset \d+: .*'good-uidl-1' is an earlier message's/,
+     '... the duplicate');
+is_deeply($st->{keep}{pop3_why}, { no_uidl => 0, not_a_file_name => 5, duplicate_uidl => 1 }, 'forecast: why not kept');
+is($st->{keep}{pop3_kept}, 1, 'forecast: one kept');
+is($st->{keep}{imap_why}{no_uidvalidity}, 7, 'no UIDVALIDITY: no UID kept');
 $st = mbox_to_maildir("$dir/uidl.mbox", "$dir/uidl");
 is($st->{skipped_present}, 7, 're-run: all present');
 

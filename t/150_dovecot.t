@@ -45,7 +45,8 @@ sub expected {
 	my @m;
 	while (my $m = $mbox->next) {
 		next if $m->is_pseudo;
-		my %e = (uid => $m->uid, uidl => $m->uidl, time => $m->from_time, flags => $m->flags);
+		my %e = (uid => $m->uid, uidl => $m->uidl, time => $m->from_time, flags => $m->flags,
+			 keywords => $m->keywords);
 		($e{bytes} = $m->content) =~ s/(?<!\r)\n/\r\n/g;
 		push @m, \%e;
 	}
@@ -73,6 +74,7 @@ for my $box ([ 'INBOX', 't/data/pseudo.mbox' ], [ 'sent-mail', 't/data/flags.mbo
 	# identical copies are identical for this check too
 	my %by_bytes = map { ($_->{bytes} => $_) } @want;
 	my ($ok_bytes, $ok_flags, $ok_date, $ok_uid) = (0, 0, 0, 0);
+	my $kw_seen = 0;
 	for my $r (@$u) {
 		my ($fuid) = $r =~ /\bUID (\d+)/;
 		my ($flags) = $r =~ /\bFLAGS \(([^)]*)\)/;
@@ -85,13 +87,17 @@ for my $box ([ 'INBOX', 't/data/pseudo.mbox' ], [ 'sent-mail', 't/data/flags.mbo
 		$ok_bytes++;
 		my %got = map { $_ => 1 } grep { $_ ne '\\Recent' } split ' ', $flags;
 		my %exp = map { $IMAPFLAG{$_} => 1 } split //, $w->{flags};
+		# X-Keywords: keywords over IMAP (dovecot-keywords, info a-z)
+		$exp{$_} = 1 for split /[ ,]+/, $w->{keywords} // '';
+		$kw_seen++ if $got{'$Forwarded'};
 		$ok_flags++ if join(',', sort keys %got) eq join(',', sort keys %exp);
 		my $t = timegm($S, $M, $H, $d, $MON{$mon}, $y) - ($zs eq '-' ? -1 : 1) * ($zh * 3600 + $zm * 60);
 		$ok_date++ if $t == $w->{time};
 		$ok_uid++ if !defined $w->{uid} || $w->{uid} == $fuid;
 	}
 	is($ok_bytes, scalar @want, "$name: every message byte for byte (BODY.PEEK[])");
-	is($ok_flags, scalar @want, "$name: flags");
+	is($ok_flags, scalar @want, "$name: flags and keywords");
+	is($kw_seen, 1, 'INBOX: the keyword $Forwarded of X-Keywords shown') if $name eq 'INBOX';
 	is($ok_date, scalar @want, "$name: INTERNALDATE is the From_ line date");
 	is($ok_uid, scalar @want, "$name: UIDs from X-UID");
 }

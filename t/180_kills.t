@@ -88,7 +88,7 @@ sub lists_whole {
 		}
 	}
 	my @bad;
-	for ([ 'dovecot-uidlist', qr/^3 V1003923649 N(\d+)$/, qr/^(\d+) :(\S+)$/ ],
+	for ([ 'dovecot-uidlist', qr/^3 V1003923649 N(\d+)$/, qr/^(\d+) (?:P\S+ )?:(\S+)$/ ],
 	     [ 'courierimapuiddb', qr/^1 1003923649 (\d+)$/, qr/^(\d+) (\S+)$/ ]) {
 		my ($file, $head, $line) = @$_;
 		next if $only_present && !-e "$md/$file";

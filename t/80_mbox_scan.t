@@ -28,6 +28,19 @@ is($st, 1, 'an unreadable mbox gives exit 1');
 like($err, qr{^ERROR: t/data/no-such.mbox: cannot open mbox: No such file or directory$}m, 'ERROR line');
 like($out, qr{^t/data/flags.mbox: 15 messages}m, 'the other mbox is still scanned');
 
+# --old-pop3: the old UIDL on each line, the forecast after the summary
+($out, $err, $st) = run(undef, '--old-pop3', 'auto', 't/data/imapbase.mbox');
+is($st, 0, '--old-pop3: exit 0');
+like($out, qr/^\s+1\s+0\s+\d+ cur .* alice\@example\.com UIDL 3bd6a8c100000001$/m, 'the UW UIDL of message 1');
+like($out, qr{^t/data/imapbase.mbox: forecast: POP3 UIDLs: 2 of 2 kept, 0 will change .*IMAP UIDs: 2 of 2 kept}m,
+     'the forecast line');
+like($err, qr{^WARNING: t/data/imapbase.mbox: message 1, offset 0: no X-UIDL header but UW-IMAP's}m, 'the guess: a warning');
+($out, $err, $st) = run(undef, '-s', '--old-pop3', 'none', 't/data/pseudo.mbox');
+like($out, qr/forecast: POP3 UIDLs: 0 of 2 kept, 2 will change \(2 no old UIDL\)/, "'none' keeps none");
+($out, $err, $st) = run(undef, '--old-pop3', 'popa3d', 't/data/pseudo.mbox');
+is($st, 1, 'an unknown server: exit 1');
+like($err, qr/^ERROR: unknown old POP3 server 'popa3d'/m, '... naming it');
+
 ($out, $err, $st) = run(undef, '--no-such-option');
 is($st, 2, 'usage error gives exit 2');
 ($out, $err, $st) = run(undef, '--help');

@@ -13,7 +13,7 @@ use MigrateMail::Mbox ();
 our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
-  uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
+  uid gid host batch lock lock_timeout lock_stale verify name uidl_names old_pop3 uid_lists
   trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
@@ -57,7 +57,7 @@ sub _run {
 	  if $opt{sync} && $verify_only;
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
-	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names uid_lists
+	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names old_pop3 uid_lists
 	     trust_paths max_message_size repair);
 	# the Maildir's lock waits as long as the spool file's
 	$c{lock_timeout} = $opt{lock_timeout} // 30;

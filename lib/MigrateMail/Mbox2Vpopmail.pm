@@ -13,6 +13,7 @@ use MigrateMail::Accounts qw(printable);
 use MigrateMail::Batch qw(spool_jobs run_jobs);
 use MigrateMail::Folders ();
 use MigrateMail::FS ();
+use MigrateMail::Keep ();
 use MigrateMail::Mbox ();
 use MigrateMail::Sync ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
@@ -25,7 +26,7 @@ our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths vpopmail=s sync=s manifest=s verify-manifest=s help|h man version);
+  trust-paths vpopmail=s sync=s manifest=s verify-manifest=s old-pop3=s help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -113,6 +114,11 @@ sub main {
 		  $opt{sync} ? sync_counts(\%t, $opt{'dry-run'}) : '',
 		  $t{repaired} ? "$t{repaired} repaired, " : '', $t{failed}, Time::HiRes::time() - $t0;
 	}
+	# the Dovecot setting that serves the UIDLs carried as file names
+	my $kept = 0;
+	$kept += $_->{keep}{pop3_kept} // 0 for grep { $_->{keep} } map { ($_, @{ $_->{folders} || [] }) } @results;
+	say_line(\*STDOUT, MigrateMail::Keep::dovecot_hint($kept))
+	  if $kept && $opt{'dry-run'} && !$opt{quiet};
 	if ($manifest && !eval { $manifest->commit }) {
 		say_line(\*STDERR, "ERROR: $@");
 		return 1;
@@ -188,7 +194,8 @@ sub check_options {
 	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
 	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2|mmdf)\z/ ],
 	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ],
-	     [ sync => qr/\A(?:new-server-wins|source-wins)\z/ ]) {
+	     [ sync => qr/\A(?:new-server-wins|source-wins)\z/ ],
+	     [ 'old-pop3' => qr/\A(?:auto|uw|dovecot|qpopper|gnu|xuidl|none)\z/ ]) {
 		my ($k, $re) = @$_;
 		return "bad --$k '$opt->{$k}'" if defined $opt->{$k} && $opt->{$k} !~ $re;
 	}
@@ -376,6 +383,7 @@ sub convert_mailbox {
 	my %o = (name => $name, %from, %extra);
 	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair sync);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
+	$o{old_pop3} = $opt->{'old-pop3'} if defined $opt->{'old-pop3'};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
@@ -392,7 +400,8 @@ sub convert_mailbox {
 	  if $plan && !$st->{error};
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
-	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak sync);
+	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak sync keep
+	  keywords_kept keywords_dropped keywords_messages);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -424,9 +433,17 @@ sub dry_run {
 	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
 	my %mo = map { $_ => $o->{$_} } grep { defined $o->{$_} } qw(format timezone name keep_headers);
+	my @kw;
+	my $valid;
 	my $ok = eval {
 		my $mbox = MigrateMail::Mbox->new($src, %mo);
+		# the forecast: what clients keep (mm_oldpop3.c, as a run counts it)
+		my $keep = MigrateMail::Keep->new($o->{old_pop3} // 'auto');
 		while (my $m = $mbox->next) {
+			my (undef, $w) = $keep->add($m);
+			$valid ||= defined $m->{uidvalidity};
+			push @kw, { code => 'uidl', message => sprintf 'WARNING: %s: message %d, offset %s: %s',
+				    $o->{name}, $m->number, $m->offset, $w } if defined $w;
 			$st{messages}++;
 			if ($m->is_pseudo) {
 				$st{skipped_pseudo}++;
@@ -440,9 +457,14 @@ sub dry_run {
 				next;
 			}
 			$st{bytes} += $m->size;
-			$st{ $m->in_cur ? 'to_cur' : 'to_new' }++;
+			# as a run places it: a message whose UID is kept goes to
+			# cur/ (Courier keeps the UIDs of cur/ only; mm_convert.c),
+			# and one with keywords (their letters are in the info)
+			$st{ $m->in_cur || (defined $m->{uid} && $valid) || ($m->{keywords} // '') =~ /\S/
+			     ? 'to_cur' : 'to_new' }++;
 		}
-		$st{warnings} = [ $mbox->warnings ];
+		$st{warnings} = [ $mbox->warnings, @kw ];
+		$st{keep} = $keep->result;
 		$st{format} = $mbox->format;
 		$st{format_reason} = $mbox->format_reason;
 		1;
@@ -488,6 +510,9 @@ sub report_one {
 		say_line(\*STDERR, $_) for @{ $r->{warnings} || [] };
 	}
 	say_line(\*STDOUT, summary_line($r, $opt->{"dry-run"}, $opt->{verbose})) unless $opt->{quiet};
+	# what POP3 and IMAP clients will keep: the forecast, before cut-over
+	say_line(\*STDOUT, MigrateMail::Keep::forecast_line($r->{user} // $r->{mailbox}, $r->{keep}))
+	  if $r->{keep} && !$opt->{quiet} && $opt->{'dry-run'};
 	report_one($_, $opt) for @{ $r->{folders} || [] };
 	STDOUT->flush;
 }

@@ -5,6 +5,7 @@ use warnings;
 
 use POSIX qw(strftime);
 use MigrateMail::Accounts qw(printable);
+use MigrateMail::Keep ();
 use MigrateMail::Mbox;
 
 our $VERSION = '0.01';
@@ -19,9 +20,13 @@ sub scan_mbox {
 	my %st = (messages => 0, bytes => 0, new => 0, cur => 0, pseudo => 0,
 		  warnings => 0);
 	my $quiet = delete $opt{summary_only};
+	my $scheme = delete $opt{old_pop3};
 	my $ok = eval {
 		my $mbox = MigrateMail::Mbox->new($src, %opt);
+		# --old-pop3: each message's old UIDL, and the forecast
+		my $keep = defined $scheme ? MigrateMail::Keep->new($scheme) : undef;
 		while (my $m = $mbox->next) {
+			my ($uidl, $kw) = $keep ? $keep->add($m) : ();
 			my $size = $m->size;
 			my $where = $m->is_pseudo ? 'pseudo' : $m->in_cur ? 'cur' : 'new';
 			$st{messages}++;
@@ -31,8 +36,14 @@ sub scan_mbox {
 			printf {$out} "%6d %12s %10d %-6s %-5s %-20s %s\n", $m->number,
 			  $m->offset, $size, $where, $m->flags || '-',
 			  defined $t ? strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $t) : '-',
-			  $m->has_from ? printable($m->sender) : '(no From_ line)'
+			  ($m->has_from ? printable($m->sender) : '(no From_ line)')
+			  . ($keep ? ' UIDL ' . printable($uidl // '-') : '')
 			  unless $quiet;
+			if (defined $kw) {
+				$st{warnings}++;
+				print {$err} printable(sprintf 'WARNING: %s: message %d, offset %s: %s',
+						       $mbox->name, $m->number, $m->offset, $kw), "\n";
+			}
 			for my $w ($mbox->warnings) {
 				$st{warnings}++;
 				print {$err} printable($w->{message}), "\n";
@@ -45,6 +56,7 @@ sub scan_mbox {
 		$st{format} = $mbox->format;
 		$st{format_reason} = $mbox->format_reason;
 		$st{name} = $mbox->name;
+		$st{keep} = $keep->result if $keep;
 		1;
 	};
 	if (!$ok) {
@@ -81,7 +93,9 @@ C<$err>. File names and senders in these lines are shown with
 L<MigrateMail::Accounts/printable>: a byte outside printable ASCII is
 C<\xNN>, so no name splits a line or sends escapes to the terminal.
 Options are those of L<MigrateMail::Mbox/new>, plus
-C<summary_only>. Returns counts: C<messages>, C<bytes>, C<new>, C<cur>,
+C<summary_only> and C<old_pop3> (see L<MigrateMail::Keep>: each line
+ends with the message's old UIDL, and C<keep> holds the forecast).
+Returns counts: C<messages>, C<bytes>, C<new>, C<cur>,
 C<pseudo>, C<warnings>, C<format>, C<format_reason> (why that variant,
 see L<MigrateMail::Mbox/format_reason>), and C<error> if reading failed.
 

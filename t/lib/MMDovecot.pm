@@ -22,8 +22,10 @@ sub new {
 	mkdir "$dir/$_" for qw(run state);
 	open my $pw, '>', "$dir/passwd" or die "$dir/passwd: $!";
 	for my $u (@{ $o{users} }) {
-		# user:{PLAIN}pass:uid:gid::home
-		print $pw "$u->{name}:{PLAIN}$u->{pass}:$o{uid}:$o{gid}::$u->{home}\n";
+		# user:{PLAIN}pass:uid:gid::home::extra (userdb_SETTING=value
+		# fields override settings for that user: mail, pop3_uidl_format)
+		print $pw "$u->{name}:{PLAIN}$u->{pass}:$o{uid}:$o{gid}::$u->{home}"
+		  . (defined $u->{extra} ? "::$u->{extra}" : '') . "\n";
 	}
 	close $pw;
 	open my $c, '>', "$dir/dovecot.conf" or die "$dir/dovecot.conf: $!";
@@ -72,6 +74,7 @@ service pop3-login {
 service anvil {
   chroot =
 }
+@{[ $o{conf} // '' ]}
 service imap-login {
   chroot =
 }

@@ -222,6 +222,24 @@ is_deeply($got, uidls(slurp($classic)), 'qmail-pop3d serves the old X-UIDLs (cla
 ($pop, $got) = pop3_uidls("u-md5\@$DOM", $PW{'u-md5'});
 is_deeply($got, uidls(slurp("$spool/u-md5")), 'qmail-pop3d serves the old X-UIDLs (batch)') or diag($pop);
 
+# A UW-IMAP-served spool: the pseudo message (X-IMAP), X-UIDs, no X-UIDL;
+# UW ipop3d served printf("%08lx%08lx", UIDVALIDITY, UID). The forecast
+# of --dry-run says what qmail-pop3d then serves.
+my $uwbox = "$tmp/u-sha256.mbox";
+spew($uwbox, "From MAILER-DAEMON Mon Nov  2 10:00:00 2026\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+       . "X-IMAP: 1761998400 0000000030\nStatus: RO\n\nThis text is part of the internal format of your mail folder.\n\n"
+       . join '', map { "From sender\@old.example Mon Nov  2 10:0$_:00 2026\nSubject: uw $_\n"
+			  . ($_ == 4 ? '' : 'X-UID: ' . ($_ * 3) . "\n") . ($_ % 2 ? "Status: RO\n" : '') . "\nline $_\n\n" } 1 .. 6);
+($out, $err, $st) = run_script('bin/mbox2vpopmail', '--dry-run', "u-sha256\@$DOM", $uwbox);
+like($out, qr/forecast: POP3 UIDLs: 5 of 6 kept, 1 will change \(1 no old UIDL\)/, 'UW spool: the forecast') or diag($out, $err);
+($out, $err, $st) = run_script('bin/mbox2vpopmail', "u-sha256\@$DOM", $uwbox);
+is($st, 0, 'UW spool converted') or diag($err);
+($pop, $got) = pop3_uidls("u-sha256\@$DOM", $PW{'u-sha256'});
+my %served = map { $_ => 1 } @$got;
+my @uw = map { sprintf '%08x%08x', 1761998400, $_ * 3 } 1 .. 3, 5, 6;
+is(scalar(@$got), 6, 'qmail-pop3d lists the 6 messages') or diag($pop);
+is_deeply([ grep { $served{$_} } @uw ], \@uw, "qmail-pop3d serves the 5 UIDLs UW ipop3d served, as forecast") or diag($pop);
+
 # a message delivered afterwards by qmail-local and vdelivermail, then
 # vpopmail's own recount (it recounts when maildirsize is missing)
 sub deliver {

@@ -1,0 +1,102 @@
+# Courier-IMAP keeps every UID of a migrated mailbox, read or unread, and
+# shows the keywords of X-Keywords (courierimapkeywords/BASE): the
+# real imapd of Debian's courier-imap (t/lib/MMCourier.pm) serves the
+# converted Maildir with the UIDVALIDITY and X-UIDs of the mbox. It drops
+# the courierimapuiddb entries of new/ when it opens a mailbox (only
+# cur/ is looked up, imapscanclient.c), so messages whose UID is kept
+# go to cur/ without S: Courier and Dovecot show them unread.
+use strict;
+use warnings;
+use Test::More;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use lib 't/lib';
+use MMCourier;
+use MMDovecot;
+
+plan skip_all => 'runs the servers as another user: needs root (CI runs as root)' if $> != 0;
+my $root = eval { MMCourier::root() } or BAIL_OUT("Courier-IMAP: $@");
+-x '/usr/sbin/dovecot' or BAIL_OUT('dovecot is not installed: apt-get install dovecot-imapd dovecot-pop3d');
+
+my $dir = tempdir(CLEANUP => 1);
+chmod 0755, $dir;
+my ($uid, $gid) = (65534, 65534);
+
+# UW style: the pseudo message, X-UIDs with gaps, read and unread, one
+# message without X-UID (the server numbers it)
+my %want;   # subject => [ uid, seen ]
+my $mbox = "From MAILER-DAEMON Mon Jan  1 12:00:00 2001\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+  . "X-IMAP: 1003923649 0000000100\nStatus: RO\n\nThis text is part of the internal format of your mail folder.\n\n";
+for my $i (1 .. 30) {
+	my $read = $i % 3 == 0;
+	my $xuid = $i == 17 ? undef : $i * 3;
+	$want{"m$i"} = [ $xuid, $read ];
+	# keywords on some, one of them on an unread message without X-UID
+	my $kw = $i % 4 == 0 ? '$Forwarded Junk' : $i == 17 ? 'Work' : $i % 7 == 0 ? 'Junk' : undef;
+	$want{"m$i"}[2] = join ' ', sort split ' ', $kw // '';
+	$mbox .= sprintf("From a\@example.com Mon Jan %2d 12:00:00 2001\n", 1 + $i % 28) . "Subject: m$i\n"
+	  . (defined $kw ? "X-Keywords: $kw\n" : '')
+	  . (defined $xuid ? "X-UID: $xuid\n" : '') . ($read ? "Status: RO\n" : $i % 5 == 0 ? "Status: O\n" : '')
+	  . "\nbody $i\n\n";
+}
+open my $fh, '>', "$dir/uw.mbox" or die;
+print $fh $mbox;
+close $fh;
+
+sub convert {
+	my ($home) = @_;
+	make_path($home);
+	my $out = `'$^X' -Mblib bin/mbox2vpopmail --maildir '$home/Maildir' '$dir/uw.mbox' 2>&1`;
+	is($? >> 8, 0, 'converted') or diag $out;
+	system('chown', '-R', "$uid:$gid", $home);
+	return $out;
+}
+my $out = convert("$dir/c");
+like($out, qr/31 messages, \d+ bytes, 0 new, 30 cur, 1 skipped/,
+     'the messages with a UID kept go to cur/, unread ones too, and so does the one with a keyword');
+my $dry = `'$^X' -Mblib bin/mbox2vpopmail -n --maildir '$dir/none' '$dir/uw.mbox' 2>&1`;
+like($dry, qr/31 messages, \d+ bytes, 0 new, 30 cur, 1 skipped/, '--dry-run places them the same');
+is(scalar(grep { /:2,\z/ } glob "$dir/c/Maildir/cur/*"), 12, 'the unread ones without keywords in cur/ have no flags (":2,")');
+
+sub check {
+	my ($what, $t, $box_uv) = @_;
+	my ($uv) = $t =~ /UIDVALIDITY (\d+)/;
+	is($uv, $box_uv, "$what: UIDVALIDITY of the X-IMAP header");
+	my (%got, $n);
+	for my $r (split /^(?=\* \d+ FETCH )/m, $t) {
+		my ($f, $subj) = $r =~ /\A\* \d+ FETCH \((.*?)\r?\n.*?Subject: (m\d+)/s or next;
+		my ($u) = $f =~ /UID (\d+)/;
+		my ($flags) = $f =~ /FLAGS \(([^)]*)\)/;
+		$got{$subj} = [ $u, ($flags // '') =~ /\\Seen/ ? 1 : 0,
+				join ' ', sort grep { !/^\\/ } split ' ', $flags // '' ];
+		$n++;
+	}
+	is($n, 30, "$what: 30 messages");
+	my @uid_bad = grep { defined $want{$_}[0] && ($got{$_}[0] // 0) != $want{$_}[0] } sort keys %want;
+	is_deeply(\@uid_bad, [], "$what: every X-UID kept, read or unread") or diag explain \%got;
+	ok($got{m17}[0] > 100, "$what: the message without X-UID numbered after the last UID");
+	my @seen_bad = grep { ($got{$_}[1] // -1) != ($want{$_}[1] ? 1 : 0) } sort keys %want;
+	is_deeply(\@seen_bad, [], "$what: read ones \\Seen, unread ones not");
+	my @kw_bad = grep { ($got{$_}[2] // '?') ne $want{$_}[2] } sort keys %want;
+	is_deeply(\@kw_bad, [], "$what: the keywords of X-Keywords") or diag explain [ map { [ $_, $got{$_}[2] ] } @kw_bad ];
+}
+
+my @cmds = ('SELECT INBOX', 'FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+my $t = MMCourier::imap("$dir/c/Maildir", $uid, $gid, @cmds);
+like($t, qr/^a0 OK/m, 'Courier: SELECT') or diag $t;
+check('Courier', $t, 1003923649);
+# a second session: nothing renumbered once Courier has moved new/
+check('Courier, second session', MMCourier::imap("$dir/c/Maildir", $uid, $gid, @cmds), 1003923649);
+
+# the same Maildir layout on Dovecot: unread stays unread
+convert("$dir/d");
+my $dc = MMDovecot->new(dir => "$dir/dovecot", uid => $uid, gid => $gid,
+			users => [ { name => 'd', pass => 'p', home => "$dir/d" } ]);
+END { $dc->stop if $dc }
+my $imap = $dc->imap('d', 'p');
+my ($st, $u) = $imap->cmd('SELECT INBOX');
+like($st, qr/^OK/, 'Dovecot: SELECT');
+my $sel = join '', @$u;
+($st, $u) = $imap->cmd($cmds[1]);
+check('Dovecot', $sel . join('', @$u), 1003923649);
+done_testing;
