@@ -551,6 +551,8 @@ _lock_acquire(fd, path, spec, timeout, stale)
 	if (id < 0) {
 		XPUSHs(&PL_sv_undef);
 		mXPUSHs(newSVpv(err.text, 0));
+		mXPUSHs(newSVpv(mm_code_name(err.code), 0));
+		mXPUSHs(newSViv(err.sys_errno));
 	} else {
 		mXPUSHs(newSViv(id));
 	}

@@ -8,6 +8,7 @@ use Fcntl qw(O_RDONLY SEEK_SET);
 use Time::HiRes ();
 use MigrateMail ();
 use MigrateMail::FS ();
+use MigrateMail::Jobs qw(classify);
 use MigrateMail::Mbox ();
 
 our $VERSION = '0.01';
@@ -80,9 +81,13 @@ sub _run {
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,
 			 $opt{lock_stale} // MigrateMail::_lock_stale_default()) };
 	if (!$unlock) {
-		(my $e = $open_err // $@) =~ s/ at \S+ line \d+\.?\n\z//;
+		# a lock that stayed busy: a retry may pass; an mbox that
+		# cannot be opened (missing, refused): the admin's
+		my $le = ref $@ eq 'HASH' && !$open_err ? $@ : undef;
+		(my $e = $open_err // ($le ? $le->{text} : $@)) =~ s/ at \S+ line \d+\.?\n\z//;
 		chomp $e;
-		%stats = (fatal => { number => 0, offset => 0, text => $e });
+		%stats = (fatal => { number => 0, offset => 0, text => $e,
+				     class => $le ? classify($le->{code}, $le->{errno}) : 'admin' });
 	} else {
 		# a file size limit must give EFBIG, not kill the process
 		local $SIG{XFSZ} = 'IGNORE';
@@ -105,6 +110,10 @@ sub _run {
 	$stats{name}    = $name;
 	$stats{maildir} = $maildir;
 	$stats{elapsed} = Time::HiRes::time() - $t0;
+	# what each error says of a retry (MigrateMail::Jobs::classify)
+	for my $e (grep { defined } @{ $stats{errors} || [] }, $stats{fatal}) {
+		$e->{class} //= classify($e->{code}, $e->{errno});
+	}
 	for my $list (qw(errors warnings)) {
 		my $kind = $list eq 'errors' ? 'ERROR' : 'WARNING';
 		for my $e (@{ $stats{$list} ||= [] }) {
@@ -176,10 +185,10 @@ sub _lock {
 	$mode //= 'auto';
 	# only a spool file is locked: not a pipe, a device, /dev/null
 	return sub { } if $mode eq 'none' || !defined $path || !-f $fh;
-	my ($id, $e) = MigrateMail::_lock_acquire(fileno $fh, $path, $mode, $timeout, $stale);
+	my ($id, $e, $code, $errno) = MigrateMail::_lock_acquire(fileno $fh, $path, $mode, $timeout, $stale);
 	if (!defined $id) {
 		my $what = $e =~ /\A\Q$path\E\.lock exists/ ? 'dotlock' : 'lock';
-		die "cannot $what mbox: $e\n";
+		die { text => "cannot $what mbox: $e", code => $code, errno => $errno };
 	}
 	my $done;
 	return bless sub { MigrateMail::_lock_release($id) unless $done++ },
