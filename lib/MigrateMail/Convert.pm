@@ -15,7 +15,8 @@ our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names uid_lists
-  trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd);
+  trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd
+  progress_fd);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -94,6 +95,14 @@ sub _run {
 		# an mbox that cannot be read again (a pipe) is verified
 		# against a digest of each message taken as it streamed by
 		my $digest = $opt{verify} && !$verify_only && !_rereadable($fh, $start);
+		# a progress line on a terminal: of the bytes from where the
+		# mbox is read, when they are known
+		if (defined $opt{progress_fd} && !$verify_only) {
+			$c{progress_fd} = $opt{progress_fd};
+			$c{progress_total} = -s $fh > $start ? (-s _) - $start : 0
+			  if -f $fh && defined $start && $start ne '';
+			$c{progress_name} = $name;
+		}
 		$c{verify_digest} = 1 if $digest;
 		my $ok = eval {
 			%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };

@@ -114,6 +114,7 @@ sub main {
 
 	# a share of the list, the same on every host (MigrateMail::Jobs)
 	my $batch = defined $opt{dir} || defined $opt{'jobs-file'};
+	$opt{_progress_one} = 1 if !$batch && ($opt{progress} // (!$opt{quiet} && -t STDERR));
 	@jobs = @{ MigrateMail::Jobs::shard_jobs(\@jobs, @opt{qw(_shard_k _shard_n)}) }
 	  if defined $opt{shard};
 	my $t0 = Time::HiRes::time();
@@ -462,6 +463,8 @@ sub convert_mailbox {
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
 	$o{manifest_fd} = $opt->{_manifest_fd} if defined $opt->{_manifest_fd};
+	# one mailbox (not a batch, which has its own line) on a terminal
+	$o{progress_fd} = fileno STDERR if $opt->{_progress_one};
 	my $plan = $opt->{'dry-run'} && $opt->{sync};
 	delete @o{qw(at lock_path trust_paths repair sync)} if $opt->{'dry-run'} && !$plan;
 	delete @o{qw(verify repair)} if $plan;
