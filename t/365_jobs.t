@@ -91,6 +91,15 @@ is($by{'user3@example.com'}{size}, -s "$spool/user3", 'bytes: the file size');
 like($out, qr/^odd\@example.com\t\Q$spool\E\/a%20b%09c%25d\t\d+$/m, 'the odd name encoded');
 spew("$dir/jobs", $out);
 
+# --shard with --list-jobs: the lists of the shards make the whole
+my @parts;
+for my $k (1 .. 3) {
+	($out, $err, $st) = run('--jobs-file', "$dir/jobs", '--shard', "$k/3", '--list-jobs');
+	is($st, 0, "--list-jobs --shard $k/3");
+	push @parts, split /\n/, $out;
+}
+is_deeply([ sort @parts ], [ sort @lines ], 'the shards\' lists: every job once');
+
 # a name vpopmail refuses: an ERROR, left out, 3
 spew("$spool/Dave", $msg);
 ($out, $err, $st) = run('--domain', 'example.com', '--dir', $spool, '--map', "$dir/map", '--list-jobs');

@@ -77,7 +77,6 @@ sub main {
 		}
 		say_line(\*STDERR, "WARNING: $_") for @{ $list->{skipped} };
 		@jobs = @{ $list->{jobs} };
-		return list_jobs(\@jobs) if $opt{'list-jobs'};
 	} elsif (defined $opt{'jobs-file'}) {
 		my $list = eval { MigrateMail::Jobs::read_jobs_file($opt{'jobs-file'}) };
 		if (!$list) {
@@ -85,11 +84,15 @@ sub main {
 			return 3;
 		}
 		@jobs = @$list;
-		return list_jobs(\@jobs) if $opt{'list-jobs'};
 	} else {
 		my ($addr, $src) = classic_args(\%opt, @args);
 		@jobs = ({ addr => $addr, src => $src // '-', name => $src // $addr // 'stdin' });
 	}
+
+	# a share of the list, the same on every host (MigrateMail::Jobs)
+	@jobs = @{ MigrateMail::Jobs::shard_jobs(\@jobs, @opt{qw(_shard_k _shard_n)}) }
+	  if defined $opt{shard};
+	return list_jobs(\@jobs) if $opt{'list-jobs'};
 
 	# a sync pass's plan looks at the Maildir: vpopmail is asked where
 	if (!defined $opt{maildir} && (!$opt{'dry-run'} || $opt{sync})) {
@@ -112,11 +115,8 @@ sub main {
 		$opt{_manifest_fd} = $manifest->fd;
 	}
 
-	# a share of the list, the same on every host (MigrateMail::Jobs)
 	my $batch = defined $opt{dir} || defined $opt{'jobs-file'};
 	$opt{_progress_one} = 1 if !$batch && ($opt{progress} // (!$opt{quiet} && -t STDERR));
-	@jobs = @{ MigrateMail::Jobs::shard_jobs(\@jobs, @opt{qw(_shard_k _shard_n)}) }
-	  if defined $opt{shard};
 	my $t0 = Time::HiRes::time();
 	my @results = run_jobs(\@jobs, $opt{_jobs} // 1, sub { convert_one($_[0], \%opt) },
 			       sub { report_one($_[0], \%opt) },
@@ -236,7 +236,6 @@ sub check_options {
 	  if $opt->{'list-jobs'} && !defined $opt->{dir} && !defined $opt->{'jobs-file'};
 	if (defined $opt->{shard}) {
 		return '--shard needs --dir or --jobs-file' unless defined $opt->{dir} || defined $opt->{'jobs-file'};
-		return '--shard and --list-jobs exclude each other' if $opt->{'list-jobs'};
 		@$opt{qw(_shard_k _shard_n)} = MigrateMail::Jobs::parse_shard($opt->{shard})
 		  or return "bad --shard '$opt->{shard}' (K/N with 1 <= K <= N, e.g. --shard \$((SLURM_ARRAY_TASK_ID))/4)";
 	}
