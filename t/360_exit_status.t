@@ -37,6 +37,7 @@ is(classify('io', POSIX::EROFS()), 'admin', 'EROFS: admin');
 is(classify('io', POSIX::EEXIST()), 'admin', 'EEXIST (a name taken): admin');
 is(classify('io', POSIX::ELOOP()), 'admin', 'ELOOP (a symlink refused): admin');
 is(classify($_, 0), 'admin', "$_: admin") for qw(format usage too-big);
+is(classify(undef, undef), 'admin', 'no code (not from an I/O call): admin');
 is(exit_status(), 0, 'no failure: 0');
 is(exit_status(undef, 'retry', 'retry'), 1, 'retries only: 1');
 is(exit_status('retry', 'admin', 'retry'), 3, 'one admin among retries: 3');

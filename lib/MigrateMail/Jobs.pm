@@ -27,7 +27,8 @@ my %ADMIN_ERRNO = map { $_ => 1 } grep { defined }
 # 'retry' or 'admin'.
 sub classify {
 	my ($code, $errno) = @_;
-	$code //= 'io';
+	# an error without a code was not an I/O call's: ours, the admin's
+	return 'admin' unless defined $code;
 	return 'retry' if $code eq 'nomem';
 	return 'admin' unless $code eq 'io';
 	return $errno && $ADMIN_ERRNO{$errno} ? 'admin' : 'retry';
