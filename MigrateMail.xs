@@ -213,6 +213,12 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 		o->maildir.max_size = (uint64_t)SvUV(*v);
 	if ((v = hv_fetchs(hv, "repair", 0)))
 		o->repair = SvTRUE(*v);
+	if ((v = hv_fetchs(hv, "progress_fd", 0)) && SvOK(*v))
+		o->progress_fd = (int)SvIV(*v);
+	if ((v = hv_fetchs(hv, "progress_total", 0)) && SvOK(*v))
+		o->progress_total = (uint64_t)SvUV(*v);
+	if ((v = hv_fetchs(hv, "progress_name", 0)) && SvOK(*v))
+		o->progress_name = SvPVbyte_nolen(*v);
 	if ((v = hv_fetchs(hv, "verify_digest", 0)))
 		o->verify_digest = SvTRUE(*v);
 	/* the source's name in the state file (its bytes, kept until the
@@ -585,6 +591,8 @@ _lock_acquire(fd, path, spec, timeout, stale)
 	if (id < 0) {
 		XPUSHs(&PL_sv_undef);
 		mXPUSHs(newSVpv(err.text, 0));
+		mXPUSHs(newSVpv(mm_code_name(err.code), 0));
+		mXPUSHs(newSViv(err.sys_errno));
 	} else {
 		mXPUSHs(newSViv(id));
 	}

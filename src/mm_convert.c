@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mm_convert.h"
+#include "mm_progress.h"
 #include "mm_digest.h"
 #include "mm_flags.h"
 #include "mm_keymap.h"
@@ -499,10 +500,13 @@ int mm_convert(int src_fd, const char *maildir,
 	const struct mm_maildir_damaged *dmg;
 	struct mm_maildir_opts mo;
 	int plan = opts && opts->sync.source && opts->sync.plan;
+	struct mm_progress prog;
 	int r, ret = 0;
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
 		return -1;
+	mm_progress_init(&prog, opts && opts->progress_fd > 0 ? opts->progress_fd : -1,
+			 opts ? opts->progress_total : 0, opts ? opts->progress_name : NULL);
 	memset(&mo, 0, sizeof(mo));
 	if (opts)
 		mo = opts->maildir;
@@ -527,6 +531,7 @@ int mm_convert(int src_fd, const char *maildir,
 	else
 		list_add(&st->warnings, w.max_listed, &e);
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
+		mm_progress_tick(&prog, mm_mbox_offset(w.mb), st->messages);
 		if (keywords_of(&w, m, p.key) < 0) {
 			mm_err_set(err_r, MM_E_NOMEM, ENOMEM, m->msgno, m->offset,
 				   "out of memory");
@@ -584,6 +589,7 @@ int mm_convert(int src_fd, const char *maildir,
 		if ((r = drain_failures(&w, md, err_r)) < 0)
 			break;
 	}
+	mm_progress_end(&prog);
 	if (r < 0)
 		ret = -1;
 	/* what was complete becomes durable and visible, even after a stop */

@@ -44,6 +44,12 @@ struct mm_convert_opts {
 	/* mm_convert() only: record the source's messages in the state
 	 * file, and with a sync mode make the Maildir match (mm_sync.h) */
 	struct mm_sync_opts sync;
+	/* mm_convert() only: > 0, a progress line on this fd (a
+	 * terminal) a few times a second (mm_progress.h), for the
+	 * progress_total bytes (0: unknown) of mailbox progress_name */
+	int progress_fd;
+	uint64_t progress_total;
+	const char *progress_name;
 };
 
 struct mm_issue_list {

@@ -38,7 +38,7 @@ like($out, qr/^alice\@example.com: 4 messages, 0 bytes, 0 new, 0 cur, 4 skipped,
      'second run: everything already present');
 
 ($out, $err, $st) = run('examples/sample.mbox', 'nobody@example.com');
-is($st, 1, 'unknown user: exit 1');
+is($st, 3, 'unknown user: exit 3');
 like($err, qr/^ERROR: nobody\@example.com: no such user nobody\@example.com in vpopmail$/m,
      'ERROR line for the unknown user');
 like($out, qr/, FAILED$/, 'its summary says FAILED');
@@ -82,7 +82,7 @@ for my $jobs (1, 2) {
 	system('rm', '-rf', map { "$vp/domains/example.com/$_/Maildir" } qw(alice bob carol erin));
 	($out, $err, $st) = run(undef, '--domain', 'example.com', '--dir', $spool, '--map', "$dir/map",
 				'--jobs', $jobs, '--report', "$dir/report-$jobs.json");
-	is($st, 1, "batch --jobs $jobs: exit 1 (one unknown user)");
+	is($st, 3, "batch --jobs $jobs: exit 3 (one unknown user)");
 	my %sum = map { /$SUMMARY/ ? ($1 => [ $2, $4, $5, $6, $9 ]) : () } split /\n/, $out;
 	is_deeply(\%sum, {
 		'alice@example.com' => [ 4, 1, 2, 1, undef ],

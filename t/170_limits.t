@@ -50,7 +50,7 @@ is(parse_size($_), undef, "'$_' refused") for ('', '0', '-1', '1.5M', '2T', '1 K
 my $fix = 't/data/big-message.mbox';
 my ($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--maildir', "$dir/big",
 				  '--max-message-size', '1000', $fix);
-is($rc, 1, 'a message too big: exit 1');
+is($rc, 3, 'a message too big: exit 3');
 like($err, qr/^ERROR: \Q$fix\E: message 2, offset 129: larger than the maximum message size of 1000 bytes \(--max-message-size\): not delivered$/m,
      'ERROR naming file, message number and offset');
 is(scalar(() = $err =~ /^ERROR/mg), 1, 'one ERROR line');
@@ -65,14 +65,14 @@ is($v->{missing}, 1, 'verify: the big one is missing, nothing else');
 
 # a dry run forecasts it
 ($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--dry-run', '--max-message-size', '1000', 'a@example.com', $fix);
-is($rc, 1, 'dry run: exit 1');
+is($rc, 3, 'dry run: exit 3');
 like($err, qr/^ERROR: \Q$fix\E: message 2, offset 129: larger than the maximum message size of 1000 bytes \(--max-message-size\): would not be delivered$/m,
      'dry run: the same ERROR');
 like($out, qr/^\(dry run\) a\@example.com: 3 messages, \d+ bytes, 1 new, 1 cur, 0 skipped, 1 failed/m, 'dry run: counts');
 
 # the same with a suffix, through the API, and a re-run without the limit
 ($out, $err, $rc) = run_script('bin/mbox2vpopmail', '--maildir', "$dir/big", '--max-message-size', '2K', $fix);
-is($rc, 1, '2K: still too big');
+is($rc, 3, '2K: still too big');
 like($out, qr/: 3 messages, 0 bytes, 0 new, 0 cur, 2 skipped, 1 failed/, '2K: the others already there');
 $st = mbox_to_maildir($fix, "$dir/big", max_message_size => 4096);
 is($st->{delivered}, 1, 'max_message_size 4096: the big one delivered now');
@@ -103,7 +103,7 @@ my $script = "ulimit -f 1100; '$^X' '$gen' | '$^X' -Mblib bin/mbox2vpopmail --ma
 open my $sh, '-|', 'bash', '-c', $script or die "bash: $!";
 $out = do { local $/; <$sh> };
 close $sh;
-is($? >> 8, 1, 'pipe: exit 1');
+is($? >> 8, 3, 'pipe: exit 3');
 $err = slurp("$dir/pipe.err");
 like($err, qr/^ERROR: stdin: message 1, offset 0: larger than the maximum message size of 1048576 bytes/m,
      'pipe: the endless message is an ERROR for itself');

@@ -54,7 +54,7 @@ for my $jobs (1, 2) {
 	my ($out, $err, $st) = run_script('bin/mbox2vpopmail', '--domain', 'example.com', '--dir', $spool,
 					  '--map', "$dir/map", '--jobs', $jobs, '--report', "$dir/report.json",
 					  '--vpopmail-bin', "$vp/bin");
-	is($st, 1, "--jobs $jobs: exit 1");
+	is($st, 3, "--jobs $jobs: exit 3");
 	clean_output($out, $err, "--jobs $jobs");
 	my @errors = grep { /^ERROR/ } split /\n/, $err;
 	is(scalar @errors, 8, "--jobs $jobs: eight mailboxes refused") or diag $err;
@@ -108,7 +108,7 @@ ok(!-e "$dir/calls", 'vuserinfo never ran');
 
 # the single-mailbox form: a missing file whose name has escapes
 ($out, $err, $st) = run_script('bin/mbox2vpopmail', '--maildir', "$dir/md", "$dir/no\e[2Jsuch\nfile");
-is($st, 1, 'missing mbox: exit 1');
+is($st, 3, 'missing mbox: exit 3');
 clean_output($out, $err, 'single mailbox');
 like($err, qr/^ERROR: \Q$dir\E\/no\\x1b\[2Jsuch\\x0afile: cannot open mbox/m, 'its ERROR line escaped');
 

@@ -95,7 +95,7 @@ $md = new_maildir('failing', "$QUOTA\n0 0\n");
 mkdir "$md/$_" for qw(tmp new cur);
 symlink "$dir/nowhere", "$md/$second" or die;  # its name taken: it fails
 ($out, $err, $st) = run('--maildir', $md, $MBOX);
-is($st, 1, 'a message failed: exit 1');
+is($st, 3, 'a message failed: exit 3');
 like($err, qr/^ERROR: \Q$MBOX\E: message 2, offset \d+: cannot move tmp\/\S+ to cur\/: File exists$/m,
      'a message failed: reported');
 ok(!-e "$md/dovecot-uidlist" && !-e "$md/courierimapuiddb", 'a message failed: no UID lists');

@@ -43,7 +43,7 @@ make_path("$tmp/bob");
 chown $USER, $USER, "$tmp/bob";
 user_link($victim, "$tmp/bob/mbox");
 my ($out, $err, $st) = run_script($M2V, '--maildir', "$tmp/md1", "$tmp/bob/mbox");
-is($st, 1, "a user's symlink as the spool path: exit 1");
+is($st, 3, "a user's symlink as the spool path: exit 3");
 like($err, qr/^ERROR: \Q$tmp\E\/bob\/mbox: .*symlink.*refused.*--trust-paths/m,
      'ERROR: refused, and says how to allow it');
 is(ndelivered("$tmp/md1"), 0, 'nothing of the victim delivered');
@@ -54,7 +54,7 @@ is(ndelivered("$tmp/md1"), 15, 'and delivers');
 unlink "$tmp/bob/mbox";
 link $victim, "$tmp/bob/mbox" or die;
 ($out, $err, $st) = run_script($M2V, '--maildir', "$tmp/md2", "$tmp/bob/mbox");
-is($st, 1, 'a hard link to another file as the spool path: exit 1');
+is($st, 3, 'a hard link to another file as the spool path: exit 3');
 like($err, qr/^ERROR: .*has other hard links.*refused/m, 'ERROR: hard links refused');
 is(ndelivered("$tmp/md2"), 0, 'nothing delivered');
 unlink "$tmp/bob/mbox";
@@ -89,14 +89,14 @@ chown $USER, $USER, "$tmp/home/bob";
 make_path("$tmp/elsewhere");
 user_link("$tmp/elsewhere", "$tmp/home/bob/Maildir");
 ($out, $err, $st) = run_script($M2V, '--maildir', "$tmp/home/bob/Maildir", $sample);
-is($st, 1, 'a Maildir that is a symlink: exit 1');
+is($st, 3, 'a Maildir that is a symlink: exit 3');
 like($err, qr/Maildir \Q$tmp\E\/home\/bob\/Maildir is a symlink or not a directory: refused/,
      'refused');
 ok(!-e "$tmp/elsewhere/new", 'nothing made where it points');
 unlink "$tmp/home/bob/Maildir";
 user_link("$tmp/elsewhere", "$tmp/home/bob/mail");
 ($out, $err, $st) = run_script($M2V, '--maildir', "$tmp/home/bob/mail/Maildir", $sample);
-is($st, 1, "a user's symlink on the Maildir's path: exit 1");
+is($st, 3, "a user's symlink on the Maildir's path: exit 3");
 ok(!-e "$tmp/elsewhere/Maildir", 'nothing made where it points');
 
 # --- --dir ------------------------------------------------------------
@@ -113,7 +113,7 @@ local $SIG{ALRM} = sub { die "timeout\n" };
 alarm 60;
 ($out, $err, $st) = run_script($M2V, @batch);
 alarm 0;
-is($st, 1, '--dir with a hard link and a FIFO in it: exit 1 (one mailbox failed)');
+is($st, 3, '--dir with a hard link and a FIFO in it: exit 3 (one mailbox failed)');
 like($err, qr/^ERROR: \Q$spool\E\/frank: .*hard links.*refused/m, 'the hard link is refused');
 like($err, qr/^WARNING: \Q$spool\E\/gina: not a regular file, skipped$/m, 'the FIFO is skipped');
 is(ndelivered("$tmp/vpop/$_/Maildir"), 15, "$_ delivered") for qw(dave erin);
@@ -122,7 +122,7 @@ ok(!-e "$tmp/vpop/frank/Maildir/new" || ndelivered("$tmp/vpop/frank/Maildir") ==
 
 chown $USER, $USER, $spool;
 ($out, $err, $st) = run_script($M2V, @batch);
-is($st, 1, "a spool directory of a user's: exit 1");
+is($st, 3, "a spool directory of a user's: exit 3");
 like($err, qr/^ERROR: the spool directory \Q$spool\E belongs to uid $USER, .*refused/m, 'refused');
 unlink "$spool/frank", "$spool/gina";
 ($out, $err, $st) = run_script($M2V, '--trust-paths', @batch);
@@ -140,11 +140,11 @@ system('chown', '-R', "$USER:$USER", $home) == 0 or die;
 system('chown', '-R', "$OTHER:$OTHER", "$tmp/home/ivy") == 0 or die;
 user_link("$tmp/home/ivy/mail", "$home/folders");
 ($out, $err, $st) = run_script($M2V, '--maildir', "$home/Maildir", '--folders', "$home/folders");
-is($st, 1, '--folders that is a user symlink: exit 1');
+is($st, 3, '--folders that is a user symlink: exit 3');
 like($err, qr/^ERROR: .*\Q$home\E\/folders.*symlink.*refused/m, 'refused');
 ok(!-e "$home/Maildir/.private", "the other user's folder is not converted");
 ($out, $err, $st) = run_script($M2V, '--maildir', "$home/Maildir", '--folders', "$tmp/home/ivy/mail");
-is($st, 1, "--folders of another user: exit 1");
+is($st, 3, "--folders of another user: exit 3");
 like($err, qr/^ERROR: the folder directory \Q$tmp\E\/home\/ivy\/mail belongs to uid $OTHER, .*refused/m,
      'refused');
 ok(!-e "$home/Maildir/.private", 'not converted');
@@ -161,7 +161,7 @@ spew("$home/mail/.subscriptions", "work\nplay\n");
 system('chown', '-R', "$USER:$USER", "$home/mail", "$home/Maildir/.play") == 0 or die;
 link "$tmp/secret", "$home/mail/.mailboxlist" or die;   # read first, if it were read
 ($out, $err, $st) = run_script($M2V, '--maildir', "$home/Maildir", '--folders', "$home/mail");
-is($st, 1, 'a planted maildirfolder: exit 1');
+is($st, 3, 'a planted maildirfolder: exit 3');
 like($err, qr/^ERROR: \Q$home\E\/mail\/play: .*maildirfolder.*refused/m, 'that folder is refused');
 is(ndelivered("$home/Maildir/.work"), 15, 'the other folder is delivered');
 is(slurp("$tmp/secret"), "root-only-line\n", 'the root-only file is unchanged');
@@ -204,7 +204,7 @@ alarm 30;
 ($out, $err, $st) = eval { run_script($M2V, '--verify', '--maildir', "$tmp/md6", $sample) };
 alarm 0;
 ok(defined $st, '--verify with a FIFO in cur/ finishes');
-is($st, 1, 'and fails');
+is($st, 3, 'and fails');
 like($err, qr/^ERROR: .*not a regular file: refused/m, 'naming the FIFO');
 
 done_testing;

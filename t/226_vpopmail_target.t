@@ -136,7 +136,7 @@ system('cp', 'examples/sample.mbox', "$spool/$_") == 0 or die for qw(Mike mike k
 spew("$tmp/map", "Kim.old kim\n");
 ($out, $err, $st) = run_script('bin/mbox2vpopmail', '--dir', $spool, '--domain', 'example.com',
 			       '--map', "$tmp/map", '--vpopmail-bin', "$vp/bin");
-is($st, 1, 'batch collisions: exit 1');
+is($st, 3, 'batch collisions: exit 3');
 for ([ qw(Mike mike) ], [ qw(Kim.old kim) ]) {
 	my ($a, $b) = @$_;
 	my $to = lc "$b\@example.com";

@@ -31,7 +31,7 @@ sub run_into {
 sub refused {
 	my ($what, $mnt, $lacks) = @_;
 	my ($out, $err, $st, $files, $tmp) = run_into($mnt);
-	is($st, 1, "$what: exit 1");
+	is($st, 3, "$what: exit 3 (the target cannot take a Maildir: the admin first)");
 	my @errors = $err =~ /^ERROR.*$/mg;
 	is(scalar @errors, 1, "$what: exactly one ERROR line") or diag $err;
 	like($errors[0] // '', qr/^ERROR: \Q$dir\E\/big.mbox: Maildir \Q$mnt\E\/Maildir \(fuse\) cannot take deliveries: $lacks: .+$/,

@@ -109,7 +109,7 @@ unlike($out, qr/repaired/, 'and the summary does not speak of repairs');
 
 my $five_mtime = (stat "$md/$n->{five}")[9];
 ($out, $err, $st) = m2v('--verify', '--format', 'mboxo', '--maildir', $md, $MBOX);
-is($st, 1, '--verify: exit 1');
+is($st, 3, '--verify: exit 3');
 like($err, qr/^ERROR: \Q$MBOX\E: message 5, offset \d+: \Q$n->{five}\E differs from the mbox at byte 1 of the message$/m,
      'it names the file that differs');
 like($out, qr/4 verified/, 'the others verified');
@@ -190,7 +190,7 @@ isnt(slurp("$md2/$n2->{three}"), $want{three}, "three lost a '>'");
 ($out, $err, $st) = m2v('--format', 'mboxo', '--maildir', $md2, $MBOX);
 like($out, qr/5 skipped, 0 failed/, 'a re-run with the right one sees names and sizes: all there');
 ($out, $err, $st) = m2v('--verify', '--format', 'mboxo', '--maildir', $md2, $MBOX);
-is($st, 1, '--verify: exit 1');
+is($st, 3, '--verify: exit 3');
 like($err, qr/\Q$n2->{three}\E differs from the mbox at byte \d+/, 'three differs');
 ($out, $err, $st) = m2v('--verify', '--repair', '--format', 'mboxo', '--maildir', $md2, $MBOX);
 is($st, 0, '--verify --repair with the right --format: exit 0') or diag $err;
@@ -234,7 +234,7 @@ spew("$md3/new/$base5", '');
 
 ($out, $err, $st) = m2v('--format', 'mboxo', '--maildir', $md3, $MBOX);
 isnt($st, -1, 'a re-run over a FIFO finishes') or diag $err;
-is($st, 1, 'exit 1: two names are taken by what is not a file');
+is($st, 3, 'exit 3: two names are taken by what is not a file');
 like($out, qr/0 new, 0 cur, 1 skipped, 2 repaired, 2 failed/, 'one and three repaired, five present');
 like($err, qr/^ERROR: .*message 2, offset \d+: cannot move .*File exists$/m, 'the FIFO is an ERROR');
 like($err, qr/^ERROR: .*message 4, offset \d+: cannot move .*File exists$/m, 'the symlink too');
@@ -251,7 +251,7 @@ is_deeply([ grep { !/^\./ } readdir $td ], [], 'nothing in tmp/');
 
 ($out, $err, $st) = m2v('--verify', '--repair', '--format', 'mboxo', '--maildir', $md3, $MBOX);
 isnt($st, -1, '--verify --repair over a FIFO finishes') or diag $err;
-is($st, 1, 'exit 1');
+is($st, 3, 'exit 3');
 like($err, qr/^ERROR: .*message 2, offset \d+: cannot move .*File exists$/m, 'the FIFO is still an ERROR');
 is(slurp($victim), "precious\n", 'nothing written through the symlink');
 ok(-p "$md3/$n3->{two}" && -l "$md3/$n3->{four}", 'FIFO and symlink left as they are');

@@ -135,7 +135,7 @@ for my $case ([ 'TMPDIR=/nonexistent-dir', qr{^died after 1: ERROR: stdin: messa
 	local $ENV{TMPDIR} = '/nonexistent-dir';
 	my ($o, $e, $st) = run_script('bin/mbox2vpopmail', { pipe => $path }, '--format', 'mboxcl2',
 				      '--maildir', "$dir/md-err");
-	is($st, 1, 'mbox2vpopmail, no room to spill: exit 1');
+	is($st, 3, 'mbox2vpopmail, no room to spill: exit 3');
 	is($e, "ERROR: stdin: message 2, offset 88: cannot create a temporary file in /nonexistent-dir "
 	   . "to check where Content-Length lands on this pipe: No such file or directory\n", 'the ERROR line');
 	like($o, qr/^stdin: 1 messages, 23 bytes, 1 new, 0 cur, 0 skipped, 0 failed, 0 warnings, [\d.]+ s, FAILED$/, 'the message before it delivered, FAILED');

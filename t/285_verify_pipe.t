@@ -55,7 +55,7 @@ spew("$dir/a/$lunch", $bad, 0600);
 spew("$dir/a/$other", substr($files->{$other}{content}, 0, 10), 0600);
 system('cp', '-a', "$dir/a", "$dir/a2") == 0 or die;
 ($out, $err, $st) = run_script($M2V, { pipe => $sample }, '--verify', '--maildir', "$dir/a", '--report', "$dir/a.json");
-is($st, 1, 'damaged: exit 1');
+is($st, 3, 'damaged: exit 3');
 my $len = length $bad;
 like($err, qr/^ERROR: stdin: message \d+, offset \d+: \Q$lunch\E differs from the message read from the mbox \($len bytes, the mbox's $len; compared by digest\)$/m,
      'damaged: an ERROR naming the file, by digest');
@@ -66,7 +66,7 @@ is(() = $err =~ /^ERROR/mg, 2, 'two ERRORs');
 like($out, qr/ 4 skipped, 0 failed, 0 warnings, 1 verified by digest, [\d.]+ s, FAILED$/, 'damaged: summary');
 like(slurp("$dir/a.json"), qr/"mismatched" : 2\b/, 'report: mismatched 2');
 ($out, $err, $st) = run_script($M2V, '--verify', '--maildir', "$dir/a2", $sample);
-is($st, 1, 'the path finds the same: exit 1');
+is($st, 3, 'the path finds the same: exit 3');
 like($err, qr/^ERROR: \Q$sample\E: message \d+, offset \d+: \Q$lunch\E differs from the mbox at byte \d+ of the message$/m,
      'the path: the same file');
 is(() = $err =~ /^ERROR/mg, 2, 'the path: two ERRORs');
@@ -77,7 +77,7 @@ for my $how (qw(pipe path)) {
 	my @in = $how eq 'pipe' ? ({ pipe => $sample }) : ();
 	($out, $err, $st) = run_script($M2V, @in, '--verify', '--max-message-size', '250',
 				       '--maildir', "$dir/big-$how", $how eq 'path' ? $sample : ());
-	is($st, 1, "$how: a message over the size limit: exit 1");
+	is($st, 3, "$how: a message over the size limit: exit 3");
 	my $name = $how eq 'pipe' ? 'stdin' : $sample;
 	like($err, qr/^ERROR: \Q$name\E: message 2, offset 488: larger than the maximum message size of 250 bytes/m,
 	     "$how: too big");

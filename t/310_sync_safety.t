@@ -29,7 +29,7 @@ is(scalar keys %$first, 10, '10 messages');
 my $cut = index($full, "From user6\@") - 4;    # inside the body of 5
 spew($mbox, substr($full, 0, $cut));
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, $mbox);
-is($rc, 1, 'a cut mbox: exit 1');
+is($rc, 3, 'a cut mbox: exit 3');
 is($err, "ERROR: $mbox: nothing removed: the mbox does not end with a newline ($cut bytes): it looks cut short\n",
    'one ERROR saying nothing was removed and why');
 is_deeply(ours($md), $first, 'nothing removed, nothing renamed');
@@ -39,7 +39,7 @@ is(scalar(state_lines($md)), 11, 'the state still lists all 10');
 $cut = index($full, "Subject: message 6");
 spew($mbox, substr($full, 0, $cut));
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, $mbox);
-is($rc, 1, 'cut in the headers: exit 1');
+is($rc, 3, 'cut in the headers: exit 3');
 like($err, qr/^ERROR: \Q$mbox\E: nothing removed: the mbox looks cut short \(message 6, offset \d+: file ends inside the header block\)$/m,
      'nothing removed: the reader found it truncated');
 is(scalar(grep { /^Subject: message [1-5]\n/m } values %{ ours($md) }), 5, 'the first 5 there');
@@ -50,7 +50,7 @@ mm('--sync', '--maildir', $md, $mbox);
 
 # an mbox that cannot be read changes nothing
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, "$dir/missing");
-is($rc, 1, 'a missing mbox: exit 1');
+is($rc, 3, 'a missing mbox: exit 3');
 like($err, qr/^ERROR: .*missing/m, 'an ERROR');
 is(scalar(state_lines($md)), 11, 'the state as it was');
 
@@ -76,7 +76,7 @@ my $keep = slurp("$md/migratemail-state");
 spew("$md/migratemail-state", "hello\n");
 spew($mbox, mbox_text(map { msg($_, status => 'RO') } 1 .. 2));
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, $mbox);
-is($rc, 1, 'a state file of another kind: exit 1');
+is($rc, 3, 'a state file of another kind: exit 3');
 like($err, qr/^ERROR: \Q$mbox\E: migratemail-state: not a state file of this version/m, 'an ERROR naming it');
 is(scalar keys %{ ours($md) }, 8, 'nothing removed');
 is(slurp("$md/migratemail-state"), "hello\n", 'and it is left alone');
@@ -88,7 +88,7 @@ unlink "$md/migratemail-state";
 symlink "$dir/elsewhere", "$md/migratemail-state" or die;
 spew("$dir/elsewhere", $keep);
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, $mbox);
-is($rc, 1, 'a symlink as the state: exit 1');
+is($rc, 3, 'a symlink as the state: exit 3');
 like($err, qr/^ERROR: \Q$mbox\E: .*migratemail-state/m, 'refused');
 ok(-l "$md/migratemail-state", 'the link left alone');
 is(slurp("$dir/elsewhere"), $keep, 'what it points to untouched');

@@ -52,7 +52,7 @@ $text = mbox_text(map { msg($_, $_ <= 2 ? (status => 'RO') : ()) } 1 .. 4, 6);
 $text =~ s/(Body of message 6\.\n)/$1 . ("y" x 400) . "\n"/e;
 spew($mbox, $text);
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, '--max-message-size', 300, '--manifest', "$dir/pass2.jsonl", $mbox);
-is($rc, 1, 'second pass: exit 1 (message 6 too big)');
+is($rc, 3, 'second pass: exit 3 (message 6 too big)');
 @l = lines("$dir/pass2.jsonl");
 my $removed = pop @l;
 my @msgs = @l;
@@ -97,7 +97,7 @@ is($l[4]{action}, 'delivered', 'message 6 delivered without the limit');
 is($rc, 2, '--manifest with --dry-run: usage error');
 like($err, qr/^ERROR: --manifest says what a pass did: not with --dry-run$/m, 'saying so');
 ($out, $err, $rc) = mm('--maildir', $md, '--manifest', "$dir/no/such/dir/m", $mbox);
-is($rc, 1, 'a manifest in a missing directory: exit 1');
+is($rc, 3, 'a manifest in a missing directory: exit 3');
 like($err, qr/^ERROR: cannot write the manifest \Q$dir\E\/no\/such\/dir\/m: /m, 'one ERROR');
 is($out, '', 'and nothing converted');
 

@@ -6,6 +6,7 @@ use warnings;
 use IO::Select ();
 use JSON::PP ();
 use MigrateMail::FS ();
+use MigrateMail::Jobs ();
 use Time::HiRes ();
 use MigrateMail::Accounts qw(vpopmail_name_problem);
 
@@ -128,7 +129,9 @@ sub run_jobs {
 	my $wrap = sub {
 		my ($job) = @_;
 		return { mailbox => $job->{name}, user => $job->{addr}, source => $job->{src},
-			 errors => ["ERROR: $job->{name}: $job->{error}"], failed_mailbox => 1 }
+			 defined $job->{size} ? (size => $job->{size}) : (),
+			 errors => ["ERROR: $job->{name}: $job->{error}"], failed_mailbox => 1,
+			 failure => 'admin', defined $job->{addr} ? (job => MigrateMail::Jobs::job_line($job)) : () }
 		  if $job->{error};
 		return $work->($job);
 	};
@@ -174,7 +177,11 @@ sub _groups {
 sub _in_workers {
 	my ($jobs, $n, $wrap, $finish) = @_;
 	my $json = JSON::PP->new->canonical;
-	my @groups = _groups($jobs);
+	# the largest first: the longest job must not start last, when
+	# the others are done and the workers idle
+	my @groups = map { $_->[1] } sort { $b->[0] <=> $a->[0] || $a->[2] <=> $b->[2] }
+	  map { my $g = $_; my $bytes = 0; $bytes += $jobs->[$_]{size} // 0 for @$g; [ $bytes, $g, $g->[0] ] }
+	  _groups($jobs);
 	my (%worker, @idle);
 	my $sel = IO::Select->new;
 	for (1 .. ($n < @groups ? $n : scalar @groups)) {
@@ -300,7 +307,8 @@ travel back as JSON) and C<< $done->($result) >> in the calling process
 as each finishes. Jobs for the same address (C<addr>, compared without
 case: a map that merges two spool files into one user) run one after the
 other in one worker, in the order given, since they write into one
-Maildir; the others run in parallel. With C<$progress>, a one-line display of mailboxes,
+Maildir; the others run in parallel, the largest (by C<size>, the
+bytes of a group) started first. With C<$progress>, a one-line display of mailboxes,
 megabytes, rate and ETA is kept on standard error.
 
 =head1 LICENSE

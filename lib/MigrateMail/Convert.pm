@@ -8,13 +8,15 @@ use Fcntl qw(O_RDONLY SEEK_SET);
 use Time::HiRes ();
 use MigrateMail ();
 use MigrateMail::FS ();
+use MigrateMail::Jobs qw(classify);
 use MigrateMail::Mbox ();
 
 our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names old_pop3 uid_lists
-  trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd);
+  trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd
+  progress_fd);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
 sub mbox_to_maildir {
@@ -84,9 +86,13 @@ sub _run {
 	  : eval { _lock($fh, $path, $opt{lock}, $opt{lock_timeout} // 30,
 			 $opt{lock_stale} // MigrateMail::_lock_stale_default()) };
 	if (!$unlock) {
-		(my $e = $open_err // $@) =~ s/ at \S+ line \d+\.?\n\z//;
+		# a lock that stayed busy: a retry may pass; an mbox that
+		# cannot be opened (missing, refused): the admin's
+		my $le = ref $@ eq 'HASH' && !$open_err ? $@ : undef;
+		(my $e = $open_err // ($le ? $le->{text} : $@)) =~ s/ at \S+ line \d+\.?\n\z//;
 		chomp $e;
-		%stats = (fatal => { number => 0, offset => 0, text => $e });
+		%stats = (fatal => { number => 0, offset => 0, text => $e,
+				     class => $le ? classify($le->{code}, $le->{errno}) : 'admin' });
 	} else {
 		# a file size limit must give EFBIG, not kill the process
 		local $SIG{XFSZ} = 'IGNORE';
@@ -98,6 +104,14 @@ sub _run {
 		# an mbox that cannot be read again (a pipe) is verified
 		# against a digest of each message taken as it streamed by
 		my $digest = $opt{verify} && !$verify_only && !_rereadable($fh, $start);
+		# a progress line on a terminal: of the bytes from where the
+		# mbox is read, when they are known
+		if (defined $opt{progress_fd} && !$verify_only) {
+			$c{progress_fd} = $opt{progress_fd};
+			$c{progress_total} = -s $fh > $start ? (-s _) - $start : 0
+			  if -f $fh && defined $start && $start ne '';
+			$c{progress_name} = $name;
+		}
 		$c{verify_digest} = 1 if $digest;
 		my $ok = eval {
 			%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };
@@ -114,6 +128,10 @@ sub _run {
 	$stats{name}    = $name;
 	$stats{maildir} = $maildir;
 	$stats{elapsed} = Time::HiRes::time() - $t0;
+	# what each error says of a retry (MigrateMail::Jobs::classify)
+	for my $e (grep { defined } @{ $stats{errors} || [] }, $stats{fatal}) {
+		$e->{class} //= classify($e->{code}, $e->{errno});
+	}
 	for my $list (qw(errors warnings)) {
 		my $kind = $list eq 'errors' ? 'ERROR' : 'WARNING';
 		for my $e (@{ $stats{$list} ||= [] }) {
@@ -185,10 +203,10 @@ sub _lock {
 	$mode //= 'auto';
 	# only a spool file is locked: not a pipe, a device, /dev/null
 	return sub { } if $mode eq 'none' || !defined $path || !-f $fh;
-	my ($id, $e) = MigrateMail::_lock_acquire(fileno $fh, $path, $mode, $timeout, $stale);
+	my ($id, $e, $code, $errno) = MigrateMail::_lock_acquire(fileno $fh, $path, $mode, $timeout, $stale);
 	if (!defined $id) {
 		my $what = $e =~ /\A\Q$path\E\.lock exists/ ? 'dotlock' : 'lock';
-		die "cannot $what mbox: $e\n";
+		die { text => "cannot $what mbox: $e", code => $code, errno => $errno };
 	}
 	my $done;
 	return bless sub { MigrateMail::_lock_release($id) unless $done++ },

@@ -14,6 +14,7 @@ use MigrateMail::Batch qw(spool_jobs run_jobs);
 use MigrateMail::Folders ();
 use MigrateMail::FS ();
 use MigrateMail::Keep ();
+use MigrateMail::Jobs ();
 use MigrateMail::Mbox ();
 use MigrateMail::Sync ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
@@ -23,10 +24,11 @@ our $VERSION = '0.01';
 use Exporter 'import';
 our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 
-my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=i maildir=s vpopmail-bin=s
+my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=s maildir=s vpopmail-bin=s
   folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
-  trust-paths vpopmail=s sync=s manifest=s verify-manifest=s old-pop3=s help|h man version);
+  trust-paths vpopmail=s sync=s manifest=s verify-manifest=s old-pop3=s list-jobs jobs-file=s shard=s
+  merge-reports retry-list=s progress! help|h man version);
 
 # The options, for the test that the script's POD documents each one.
 sub options { return @OPTIONS }
@@ -42,7 +44,8 @@ sub say_line {
 	return;
 }
 
-# The script's whole run; returns the exit status (0, 1, 2).
+# The script's whole run; returns the exit status (0, 1 a failure a retry
+# may fix, 2 usage, 3 a failure that needs the admin first).
 sub main {
 	my (@args) = @_;
 	my %opt;
@@ -63,6 +66,7 @@ sub main {
 	my $err = check_options(\%opt, \@args);
 	return usage($err) if $err;
 	return verify_manifest(\%opt) if defined $opt{'verify-manifest'};
+	return merge_main(\%opt, @args) if $opt{'merge-reports'};
 
 	my @jobs;
 	if (defined $opt{dir}) {
@@ -71,21 +75,33 @@ sub main {
 					     vpopmail => $opt{vpopmail}) };
 		if (!$list) {
 			say_line(\*STDERR, "ERROR: $@");
-			return 1;
+			return 3;
 		}
 		say_line(\*STDERR, "WARNING: $_") for @{ $list->{skipped} };
 		@jobs = @{ $list->{jobs} };
+	} elsif (defined $opt{'jobs-file'}) {
+		my $list = eval { MigrateMail::Jobs::read_jobs_file($opt{'jobs-file'}) };
+		if (!$list) {
+			say_line(\*STDERR, "ERROR: $@");
+			return 3;
+		}
+		@jobs = @$list;
 	} else {
 		my ($addr, $src) = classic_args(\%opt, @args);
 		@jobs = ({ addr => $addr, src => $src // '-', name => $src // $addr // 'stdin' });
 	}
+
+	# a share of the list, the same on every host (MigrateMail::Jobs)
+	@jobs = @{ MigrateMail::Jobs::shard_jobs(\@jobs, @opt{qw(_shard_k _shard_n)}) }
+	  if defined $opt{shard};
+	return list_jobs(\@jobs) if $opt{'list-jobs'};
 
 	# a sync pass's plan looks at the Maildir: vpopmail is asked where
 	if (!defined $opt{maildir} && (!$opt{'dry-run'} || $opt{sync})) {
 		$opt{_bin} = eval { find_vpopmail_bin(bin => $opt{'vpopmail-bin'}) };
 		if (!$opt{_bin}) {
 			say_line(\*STDERR, "ERROR: $@");
-			return 1;
+			return 3;
 		}
 	}
 
@@ -96,17 +112,21 @@ sub main {
 		$manifest = eval { MigrateMail::Sync::open_manifest($opt{manifest}, trust => $opt{'trust-paths'}) };
 		if (!$manifest) {
 			say_line(\*STDERR, "ERROR: $@");
-			return 1;
+			return 3;
 		}
 		$opt{_manifest_fd} = $manifest->fd;
 	}
 
+	my $batch = defined $opt{dir} || defined $opt{'jobs-file'};
+	$opt{_progress_one} = 1 if !$batch && ($opt{progress} // (!$opt{quiet} && -t STDERR));
 	my $t0 = Time::HiRes::time();
-	my @results = run_jobs(\@jobs, $opt{jobs} // 1, sub { convert_one($_[0], \%opt) },
+	my @results = run_jobs(\@jobs, $opt{_jobs} // 1, sub { convert_one($_[0], \%opt) },
 			       sub { report_one($_[0], \%opt) },
-			       !$opt{quiet} && defined $opt{dir} && -t STDERR);
+			       $batch && ($opt{progress} // (!$opt{quiet} && -t STDERR)));
 	my $failed = grep { $_->{failed_mailbox} } @results;
-	if (defined $opt{dir} && !$opt{quiet}) {
+	my $status = MigrateMail::Jobs::exit_status(map { $_->{failure} // 'admin' }
+						    grep { $_->{failed_mailbox} } @results);
+	if ($batch && !$opt{quiet}) {
 		my %t = totals(\@results);
 		printf "total: %d mailboxes, %d failed, %d messages, %d bytes, %d new, %d cur, "
 		  . "%d skipped, %s%s%d failed messages, %.2f s\n", scalar @results, $failed,
@@ -121,16 +141,79 @@ sub main {
 	  if $kept && $opt{'dry-run'} && !$opt{quiet};
 	if ($manifest && !eval { $manifest->commit }) {
 		say_line(\*STDERR, "ERROR: $@");
-		return 1;
+		$status ||= 1;
 	}
 	if (defined $opt{report}) {
-		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0);
+		my $e = write_report($opt{report}, \@results, Time::HiRes::time() - $t0,
+				     shard => $opt{shard}, status => $status);
 		if ($e) {
 			say_line(\*STDERR, "ERROR: $e");
+			$status ||= 1;
+		}
+	}
+	return $status;
+}
+
+# --list-jobs: the job list on standard output, largest first; a job
+# that cannot run as it is (a name vpopmail refuses, files colliding)
+# is an ERROR, left out of the list, and makes the status 3.
+sub list_jobs {
+	my ($jobs) = @_;
+	my $bad = 0;
+	for my $j (MigrateMail::Jobs::by_size_desc($jobs)) {
+		if ($j->{error}) {
+			say_line(\*STDERR, "ERROR: $j->{name}: $j->{error}");
+			$bad++;
+			next;
+		}
+		print MigrateMail::Jobs::job_line($j), "\n";
+	}
+	return $bad ? 3 : 0;
+}
+
+# --merge-reports FILE...: the totals of many runs' reports, the failed
+# mailboxes, and with --retry-list a job list of them to run again.
+sub merge_main {
+	my ($opt, @files) = @_;
+	my $jobs;
+	if (defined $opt->{'jobs-file'}) {
+		$jobs = eval { MigrateMail::Jobs::read_jobs_file($opt->{'jobs-file'}) };
+		if (!$jobs) {
+			say_line(\*STDERR, "ERROR: $@");
+			return 3;
+		}
+	}
+	my $m = eval { MigrateMail::Jobs::merge_reports(\@files, jobs => $jobs) };
+	if (!$m) {
+		say_line(\*STDERR, "ERROR: $@");
+		return 3;
+	}
+	my $t = $m->{totals};
+	for my $r (@{ $m->{failed} }) {
+		my ($first) = @{ $r->{errors} || [] };
+		say_line(\*STDOUT, sprintf 'FAILED %s: %s (%s)%s', $r->{user} // $r->{mailbox},
+			 $r->{source} // $r->{mailbox}, $r->{failure} // 'admin',
+			 defined $first ? ": $first" : '');
+	}
+	say_line(\*STDOUT, sprintf 'MISSING %s: %s (no report has it)', $_->{addr}, $_->{src})
+	  for @{ $m->{missing} };
+	printf "total: %d mailboxes, %d failed, %s%d messages, %d bytes, %d new, %d cur, %d skipped, "
+	  . "%s%d failed messages\n", $t->{mailboxes}, $t->{failed_mailboxes},
+	  defined $t->{missing} ? "$t->{missing} missing, " : '', @{$t}{qw(messages bytes to_new to_cur skipped)},
+	  $t->{repaired} ? "$t->{repaired} repaired, " : '', $t->{failed};
+	if (defined $opt->{'retry-list'}) {
+		my @retry = ((map { MigrateMail::Jobs::parse_job_line($_->{job}, 'report') }
+			      grep { defined $_->{job} } @{ $m->{failed} }), @{ $m->{missing} });
+		my $text = join '', map { MigrateMail::Jobs::job_line($_) . "\n" }
+		  MigrateMail::Jobs::by_size_desc(\@retry);
+		my $ok = eval { MigrateMail::FS::write_file($opt->{'retry-list'}, $text); 1 };
+		if (!$ok) {
+			say_line(\*STDERR, "ERROR: cannot write retry list $opt->{'retry-list'}: " . ($@ =~ s/\n\z//r));
 			return 1;
 		}
 	}
-	return $failed ? 1 : 0;
+	return MigrateMail::Jobs::exit_status((map { $_->{failure} // 'admin' } @{ $m->{failed} }),
+					      @{ $m->{missing} } ? 'retry' : ());
 }
 
 # --verify-manifest FILE: the Maildirs of an earlier pass against its
@@ -167,18 +250,35 @@ sub classic_args {
 sub check_options {
 	my ($opt, $args) = @_;
 	if (defined $opt->{'verify-manifest'}) {
-		my @not = grep { defined $opt->{$_} } qw(dir domain map folders sync manifest dry-run verify repair jobs);
+		my @not = grep { defined $opt->{$_} } qw(dir domain map folders sync manifest dry-run verify repair jobs
+		  jobs-file list-jobs shard merge-reports);
 		return "--verify-manifest checks a Maildir against a manifest, without an mbox: not with --$not[0]" if @not;
 		return '--verify-manifest takes no mbox or address (give --maildir DIR to check the lines against it)'
 		  if @$args;
 		return undef;
 	}
-	if (defined $opt->{dir}) {
+	if ($opt->{'merge-reports'}) {
+		return '--merge-reports needs the report files' unless @$args;
+		my @other = grep { defined $opt->{$_} } qw(dir maildir folders shard report manifest list-jobs);
+		return "--merge-reports cannot be used with --$other[0]" if @other;
+		return undef;
+	}
+	return '--retry-list goes with --merge-reports' if defined $opt->{'retry-list'};
+	return '--dir and --jobs-file exclude each other' if defined $opt->{dir} && defined $opt->{'jobs-file'};
+	return '--list-jobs needs --dir (or --jobs-file)'
+	  if $opt->{'list-jobs'} && !defined $opt->{dir} && !defined $opt->{'jobs-file'};
+	if (defined $opt->{shard}) {
+		return '--shard needs --dir or --jobs-file' unless defined $opt->{dir} || defined $opt->{'jobs-file'};
+		@$opt{qw(_shard_k _shard_n)} = MigrateMail::Jobs::parse_shard($opt->{shard})
+		  or return "bad --shard '$opt->{shard}' (K/N with 1 <= K <= N, e.g. --shard \$((SLURM_ARRAY_TASK_ID))/4)";
+	}
+	if (defined $opt->{dir} || defined $opt->{'jobs-file'}) {
+		my $o = defined $opt->{dir} ? '--dir' : '--jobs-file';
 		return '--dir needs --domain (or a --map naming full addresses)'
-		  unless defined $opt->{domain} || defined $opt->{map};
-		return '--dir takes no other arguments' if @$args;
-		return '--maildir cannot be used with --dir' if defined $opt->{maildir};
-		return '--folders cannot be used with --dir' if defined $opt->{folders};
+		  if defined $opt->{dir} && !defined $opt->{domain} && !defined $opt->{map};
+		return "$o takes no other arguments" if @$args;
+		return "--maildir cannot be used with $o" if defined $opt->{maildir};
+		return "--folders cannot be used with $o" if defined $opt->{folders};
 	} else {
 		return "--folders $opt->{folders} is not a directory"
 		  if defined $opt->{folders} && !-d $opt->{folders};
@@ -191,7 +291,11 @@ sub check_options {
 	}
 	return "unknown --vpopmail '$opt->{vpopmail}' (5.4 or 5.6)"
 	  if defined $opt->{vpopmail} && !MigrateMail::Accounts::vpopmail_limits($opt->{vpopmail});
-	return '--jobs must be 1 or more' if defined $opt->{jobs} && $opt->{jobs} < 1;
+	if (defined $opt->{jobs}) {
+		return "bad --jobs '$opt->{jobs}' (a number, 1 or more, or auto)"
+		  unless $opt->{jobs} =~ /\A(?:[0-9]+|auto)\z/ && $opt->{jobs} ne '0' && $opt->{jobs} !~ /\A0+\z/;
+		$opt->{_jobs} = $opt->{jobs} eq 'auto' ? MigrateMail::Jobs::cores() : 0 + $opt->{jobs};
+	}
 	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2|mmdf)\z/ ],
 	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ],
 	     [ sync => qr/\A(?:new-server-wins|source-wins)\z/ ],
@@ -231,7 +335,8 @@ sub parse_size {
 # One mailbox: find its Maildir, convert (or count, with --dry-run).
 sub convert_one {
 	my ($job, $opt) = @_;
-	my %r = (mailbox => $job->{name}, user => $job->{addr}, source => $job->{src});
+	my %r = (mailbox => $job->{name}, user => $job->{addr}, source => $job->{src},
+		 defined $job->{size} ? (size => $job->{size}) : (), job_of($job));
 	my $t0 = Time::HiRes::time();
 	my $maildir = $opt->{maildir};
 	if (!defined $maildir && (!$opt->{'dry-run'} || $opt->{sync})) {
@@ -240,6 +345,7 @@ sub convert_one {
 			chomp(my $e = $@);
 			$r{errors} = ["ERROR: $job->{name}: $e"];
 			$r{failed_mailbox} = 1;
+			$r{failure} = 'admin';
 			return \%r;
 		}
 		$maildir = "$dir/Maildir";
@@ -249,15 +355,17 @@ sub convert_one {
 		# with a folder tree, the inbox comes only from a file given
 		my $src = $job->{src} eq '-' ? '/dev/null' : $job;
 		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt);
-		$inbox->{$_} = $r{$_} for qw(mailbox user source maildir);
+		$inbox->{$_} = $r{$_} for grep { exists $r{$_} } qw(mailbox user source maildir size job);
 		$inbox->{folders} = convert_folders($job, $maildir, $opt);
 		$inbox->{failed_mailbox} ||= grep { $_->{failed_mailbox} } @{ $inbox->{folders} };
+		$inbox->{failure} = worst(map { $_->{failed_mailbox} ? $_->{failure} // 'admin' : () }
+					  $inbox, @{ $inbox->{folders} });
 		check_quota($inbox, $opt) unless $opt->{'dry-run'};
 		$inbox->{elapsed} = Time::HiRes::time() - $t0;
 		return $inbox;
 	}
 	my $res = convert_mailbox($job, $maildir, $job->{name}, $opt);
-	$res->{$_} = $r{$_} for qw(mailbox user source maildir);
+	$res->{$_} = $r{$_} for grep { exists $r{$_} } qw(mailbox user source maildir size job);
 	check_quota($res, $opt) unless $opt->{'dry-run'};
 	$res->{elapsed} = Time::HiRes::time() - $t0;
 	return $res;
@@ -378,7 +486,7 @@ sub convert_mailbox {
 	my ($src, %from) = eval { _job_source($srcname, $opt) };
 	if (!defined $src) {
 		chomp(my $e = $@);
-		return { errors => [ "ERROR: $name: $e" ], warnings => [], failed_mailbox => 1 };
+		return { errors => [ "ERROR: $name: $e" ], warnings => [], failed_mailbox => 1, failure => 'admin' };
 	}
 	my %o = (name => $name, %from, %extra);
 	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair sync);
@@ -389,6 +497,8 @@ sub convert_mailbox {
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
 	$o{max_message_size} = $opt->{_max_size} if defined $opt->{_max_size};
 	$o{manifest_fd} = $opt->{_manifest_fd} if defined $opt->{_manifest_fd};
+	# one mailbox (not a batch, which has its own line) on a terminal
+	$o{progress_fd} = fileno STDERR if $opt->{_progress_one};
 	my $plan = $opt->{'dry-run'} && $opt->{sync};
 	delete @o{qw(at lock_path trust_paths repair sync)} if $opt->{'dry-run'} && !$plan;
 	delete @o{qw(verify repair)} if $plan;
@@ -420,9 +530,30 @@ sub convert_mailbox {
 	$r{warnings} = [ map { $_->{message} }
 			 grep { !$notice{ $_->{code} // '' } } @{ $st->{warnings} || [] } ];
 	$r{failed_mailbox} = @{ $r{errors} } ? 1 : 0;
+	# what a retry can do about it (MigrateMail::Jobs::classify); an
+	# error whose class is not known waits for the admin
+	$r{failure} = worst((map { $_->{class} // 'admin' } grep { defined } @{ $st->{errors} || [] }, $st->{fatal}),
+			    $st->{error} && !$st->{fatal} ? 'admin' : ())
+	  if $r{failed_mailbox};
+	$r{failure} ||= 'admin' if $r{failed_mailbox};
 	$r{verify} = 1 if $opt->{verify} && !$opt->{'dry-run'};
 	$r{sync_mode} = $opt->{sync} if defined $opt->{sync};
 	return \%r;
+}
+
+# The job line of a mailbox (MigrateMail::Jobs::job_line) for its
+# result: what a --retry-list of --merge-reports is made of, byte for
+# byte whatever the report's JSON makes of the names.
+sub job_of {
+	my ($job) = @_;
+	return () unless defined $job->{addr} && defined $job->{src} && !ref $job->{src} && $job->{src} ne '-';
+	return (job => MigrateMail::Jobs::job_line($job));
+}
+
+# The worse of the failure classes: 'admin' over 'retry'; undef for none.
+sub worst {
+	my %c = map { defined $_ ? ($_ => 1) : () } @_;
+	return $c{admin} ? 'admin' : $c{retry} ? 'retry' : undef;
 }
 
 # --dry-run: read the mbox the same way, write nothing; a message over
@@ -451,7 +582,7 @@ sub dry_run {
 			}
 			if ($m->size > $max) {
 				$st{failed}++;
-				push @{ $st{errors} }, { message => sprintf
+				push @{ $st{errors} }, { class => 'admin', message => sprintf
 				  'ERROR: %s: message %d, offset %s: larger than the maximum message size of %s bytes '
 				  . '(--max-message-size): would not be delivered', $o->{name}, $m->number, $m->offset, $max };
 				next;
@@ -531,12 +662,16 @@ sub totals {
 }
 
 sub write_report {
-	my ($path, $results, $elapsed) = @_;
+	my ($path, $results, $elapsed, %o) = @_;
 	my %t = (totals($results), mailboxes => scalar @$results,
 		 failed_mailboxes => scalar(grep { $_->{failed_mailbox} } @$results),
 		 elapsed => $elapsed);
+	# finished: which of two reports of one mailbox is the later, for
+	# --merge-reports
 	my $json = JSON::PP->new->utf8->canonical->pretty->encode(json_text({
-		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results }));
+		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results,
+		finished => Time::HiRes::time(), exit => $o{status} // 0,
+		defined $o{shard} ? (shard => $o{shard}) : () }));
 	# never through a link planted where the report goes
 	eval { MigrateMail::FS::write_file($path, $json); 1 }
 	  or return "cannot write report $path: " . ($@ =~ s/\n\z//r);
@@ -598,7 +733,9 @@ MigrateMail::Mbox2Vpopmail - the logic behind the mbox2vpopmail script
 =head2 $status = main(@args)
 
 Runs mbox2vpopmail with these arguments (see L<mbox2vpopmail>) and
-returns the exit status: 0 all converted, 1 something failed, 2 usage.
+returns the exit status: 0 all converted, 1 something failed that a
+retry may fix, 2 usage, 3 something failed that needs the admin first
+(L<mbox2vpopmail/EXIT STATUS>).
 
 =head2 $result = convert_one($job, \%opt)
 

@@ -83,7 +83,7 @@ for my $src ([ '--passwd', "$tmp/passwd", '--shadow', "$tmp/shadow" ],
 	     [ '--master-passwd', "$tmp/master.passwd" ]) {
 	my ($out, $err, $st) = run_script('bin/sendmail-list', '--domain', $DOM, '--gecos',
 					  '--quota', '100000000', '--vpopmail', $SERIES, @$src);
-	is($st, 1, "$src->[0]: exit 1 (hostile names refused)");
+	is($st, 3, "$src->[0]: exit 3 (hostile names refused)");
 	my @names = sort map { /(\S+)\@\Q$DOM\E\z/ ? $1 : () } list_lines($out);
 	is_deeply(\@names, \@LISTED, "$src->[0]: exactly the accounts vpopmail $SERIES takes");
 	my @errs = grep { /^ERROR/ } split /\n/, $err;
@@ -186,7 +186,7 @@ spew("$spool/over", mbox('over', 5, 200));     # about 8 KB, over a 2,000-byte q
 is(system("vmoduser -q 2000 over\@$DOM >/dev/null"), 0, 'quota of over: 2000 bytes');
 ($out, $err, $st) = run_script('bin/mbox2vpopmail', '--dir', $spool, '--domain', $DOM,
 			       '--report', "$tmp/report.json");
-is($st, 1, 'batch: exit 1 (the Mike/mike collision)');
+is($st, 3, 'batch: exit 3 (the Mike/mike collision)');
 for my $f (qw(Mike mike)) {
 	like($err, qr/^ERROR: \Q$spool\E\/$f: the spool files 'Mike', 'mike' would all go to mike\@\Q$DOM\E/m,
 	     "batch: $f is an ERROR");
