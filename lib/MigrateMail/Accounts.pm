@@ -1,5 +1,7 @@
 package MigrateMail::Accounts;
 
+# Pure Perl, for Perl 5.8.8 and later: the standalone sendmail-list
+# packs this module (issue 17). Keep it to what 5.8 has.
 use strict;
 use warnings;
 
@@ -28,13 +30,15 @@ our $VPOPMAIL_DEFAULT = '5.4';   # the stricter: what old servers run
 # or undef for a version without a table.
 sub vpopmail_limits {
 	my ($v) = @_;
-	return $VPOPMAIL_LIMITS{ $v // $VPOPMAIL_DEFAULT };
+	return $VPOPMAIL_LIMITS{ defined $v ? $v : $VPOPMAIL_DEFAULT };
 }
 
 sub _limits {
 	my ($v) = @_;
-	return vpopmail_limits($v)
-	  // croak "no vpopmail limits for version '" . printable($v) . "'";
+	my $l = vpopmail_limits($v);
+	croak "no vpopmail limits for version '" . printable($v) . "'"
+	  unless defined $l;
+	return $l;
 }
 
 # Show any string safely in a one-line message: no terminal escapes,
@@ -113,7 +117,8 @@ sub read_passwd {
 	if (defined $o{shadow}) {
 		my $srecs = _records($o{shadow}, 'shadow', 9, $report);
 		for my $r (@$srecs) {
-			$shadow{$r->[1]} //= $r->[2];
+			$shadow{$r->[1]} = $r->[2]
+			  unless defined $shadow{$r->[1]};
 		}
 	}
 	return _accounts($recs, $report, sub {
@@ -165,11 +170,13 @@ sub read_getpwent {
 	endpwent() unless $o{getpwent};
 	return _accounts(\@recs, $report, sub {
 		my ($where, $name, $pw, $uid, $gid, $gecos, $home, $shell) = @_;
-		return { name => $name, hash => $pw // '', uid => $uid,
-			 gid => $gid, gecos => $gecos // '', home => $home // '',
-			 shell => $shell // '', where => $where };
+		return { name => $name, hash => _str($pw), uid => $uid,
+			 gid => $gid, gecos => _str($gecos), home => _str($home),
+			 shell => _str($shell), where => $where };
 	});
 }
+
+sub _str { return defined $_[0] ? $_[0] : '' }
 
 # User names from a file, one per line; '#' starts a comment.
 sub read_name_list {
@@ -194,7 +201,7 @@ sub vpopmail_name_problem {
 	return 'one-character names are rejected by vpopmail'
 	  if length $name == 1;
 	return 'longer than ' . $max . ' characters (the limit of vpopmail '
-	  . ($v // $VPOPMAIL_DEFAULT) . ', MAX_PW_NAME)'
+	  . (defined $v ? $v : $VPOPMAIL_DEFAULT) . ', MAX_PW_NAME)'
 	  if length $name > $max;
 	return 'the name vpasswd is reserved by vpopmail' if $name eq 'vpasswd';
 	return "vpopmail lowercases names (it would become '"

@@ -1,5 +1,7 @@
 package MigrateMail::Aliases;
 
+# Pure Perl, for Perl 5.8.8 and later: the standalone sendmail-list
+# packs this module (issue 17). Keep it to what 5.8 has.
 use strict;
 use warnings;
 

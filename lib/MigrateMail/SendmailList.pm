@@ -1,5 +1,9 @@
 package MigrateMail::SendmailList;
 
+# Pure Perl, for Perl 5.8.8 and later: the standalone sendmail-list
+# packs this module and lists accounts on an old server with no XS
+# module (issue 17); only --check loads the XS, when it is asked for.
+# Keep it to what 5.8 has: no //, no say, no JSON::PP (core since 5.14).
 use strict;
 use warnings;
 
@@ -12,10 +16,14 @@ use MigrateMail::Accounts qw(read_passwd read_master_passwd read_getpwent
 			     vpopmail_name_problem full_name spool_size
 			     printable vpopmail_limits);
 use MigrateMail::Aliases qw(read_aliases read_forward target_kind);
-use MigrateMail::Passwd qw(password_scheme);
+use MigrateMail::PasswdPP qw(password_scheme);
 use MigrateMail::Vpopmail qw(quota_bytes);
 
 our $VERSION = '0.01';
+
+# The distribution's version, the one lib/MigrateMail.pm holds: that
+# module loads the XS, so it is not read here (t/206 checks they agree).
+our $DIST_VERSION = '0.01';
 
 use Exporter 'import';
 our @EXPORT_OK = qw(run shell_quote parse_shell_words vadduser_line
@@ -42,7 +50,7 @@ our $PATH_CHECK = 'command -v vadduser >/dev/null 2>&1 || { echo "ERROR: '
 sub makeusers_header {
 	my ($version, $domain) = @_;
 	my $l = vpopmail_limits($version);
-	return "# made by sendmail-list (MigrateMail $MigrateMail::VERSION) "
+	return "# made by sendmail-list (MigrateMail $DIST_VERSION) "
 	  . "for vpopmail $version\n"
 	  . "# limits checked: user names up to $l->{name} characters, full "
 	  . "names up to $l->{gecos} bytes\n"
@@ -52,7 +60,8 @@ sub makeusers_header {
 
 
 my $DOMAIN_RE = qr/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+/;
-my $ADDRESS_RE = qr/\A[a-z0-9][a-z0-9._-]*\@$DOMAIN_RE\z/;
+# vpopmail takes a leading _ (Debian's _apt), not - or .
+my $ADDRESS_RE = qr/\A[a-z0-9_][a-z0-9._-]*\@$DOMAIN_RE\z/;
 
 # One shell word whatever $s holds: inside single quotes nothing is
 # special but the quote itself, which becomes '\''.
@@ -95,7 +104,7 @@ sub dovecot_line {
 	my ($name, $domain, $hash, %o) = @_;
 	croak 'refusing a hash with a colon or line break in a passwd-file'
 	  if $hash =~ /[:\n]/;
-	my $gecos = $o{gecos} // '';
+	my $gecos = defined $o{gecos} ? $o{gecos} : '';
 	croak 'refusing a gecos with a colon or line break'
 	  if $gecos =~ /[:\n]/;
 	my $extra = defined $o{quota_rule}
@@ -126,7 +135,7 @@ sub find_domain {
 		$d = Net::Domain::hostdomain();
 		$from = "the host's domain";
 	}
-	$d = lc($d // '');
+	$d = lc(defined $d ? $d : '');
 	$d =~ s/\A\s+|\s+\z//g;
 	$d =~ s/\.\z//;
 	return (undef, "no usable mail domain from $from ('" . printable($d)
@@ -210,13 +219,27 @@ sub parse_shell_words {
 	return \@w;
 }
 
+our $XS_NEEDED = '--check needs the full MigrateMail install (its XS '
+  . "module, built with libxcrypt), which this perl cannot load: run "
+  . 'it where MigrateMail is installed, typically on the new server '
+  . '(sendmail-list --check makeusers); listing needs nothing but perl';
+
+# --check asks libxcrypt through the XS module, loaded only then: the
+# listing works without it. Returns the XS password_scheme, or dies.
+sub _xs_password_scheme {
+	unless (defined &MigrateMail::Passwd::password_scheme) {
+		eval { require MigrateMail::Passwd; 1 } or die "ERROR: $XS_NEEDED\n";
+	}
+	return \&MigrateMail::Passwd::password_scheme;
+}
+
 # Judge one hash for --check: (level, scheme, text).
 sub check_hash {
 	my ($hash) = @_;
 	return ('ERROR', 'none', "no password hash: 'x' means it is kept in "
 		. 'the shadow file; run as root or give --shadow')
 	  if $hash eq 'x';
-	my $i = password_scheme($hash);
+	my $i = _xs_password_scheme()->($hash);
 	my $s = $i->{scheme};
 	return ('WARNING', $s, 'nobody can log in with a password to a locked '
 		. 'account')
@@ -270,13 +293,39 @@ sub _csv_field {
 	return qq{"$v"};
 }
 
-sub _text {
-	my ($bytes) = @_;
-	return undef unless defined $bytes;
-	require Encode;
-	my $copy = $bytes;
-	my $s = eval { Encode::decode('UTF-8', $copy, Encode::FB_CROAK()) };
-	return defined $s ? $s : $bytes;   # not UTF-8: take it as Latin-1
+# Is $s strict UTF-8, as Encode's 'UTF-8' takes it: well formed, no
+# overlong forms, surrogates, noncharacters or code points past 10FFFF?
+sub _is_utf8 {
+	my ($s) = @_;
+	return 1 unless $s =~ /[\x80-\xff]/;
+	(my $rest = $s) =~ s/[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}//g;
+	return 0 if $rest =~ /[\x80-\xff]/;
+	# U+FDD0..U+FDEF, and U+xFFFE and U+xFFFF of every plane; in
+	# well-formed UTF-8 these bytes only start a sequence
+	return 0 if $s =~ /\xef\xb7[\x90-\xaf]|\xef\xbf[\xbe\xbf]|[\xf0-\xf4][\x8f\x9f\xaf\xbf]\xbf[\xbe\xbf]/;
+	return 1;
+}
+
+my %JSON_ESC = ('"' => '\\"', '\\' => '\\\\', "\n" => '\\n', "\r" => '\\r',
+		"\t" => '\\t', "\f" => '\\f', "\x08" => '\\b');
+
+# A JSON string of the bytes of $s: UTF-8 as it is, other bytes taken as
+# Latin-1, escaped as JSON::PP escapes (", \, controls; not / or DEL).
+sub _json_string {
+	my ($s) = @_;
+	return 'null' unless defined $s;
+	$s =~ s/([\x80-\xff])/chr(0xc0 | ord($1) >> 6) . chr(0x80 | (ord($1) & 0x3f))/ge
+	  unless _is_utf8($s);
+	$s =~ s/([\x22\x5c\n\r\t\f\x08])/$JSON_ESC{$1}/g;
+	$s =~ s/([\x00-\x1f])/sprintf '\\u%04x', ord $1/ge;
+	return qq{"$s"};
+}
+
+sub _json_number {
+	my ($v) = @_;
+	return 'null' unless defined $v;
+	my $n = 0 + $v;
+	return "$n";
 }
 
 sub _usage_checks {
@@ -339,6 +388,10 @@ sub run {
 	};
 	if (defined(my $why = _usage_checks(\%o, $args))) {
 		print {$err} "ERROR: $why\n";
+		return 2;
+	}
+	if ($o{check} && !eval { _xs_password_scheme(); 1 }) {
+		print {$err} $@;
 		return 2;
 	}
 	my $domain;
@@ -423,8 +476,9 @@ sub _from_accounts {
 	for my $a (@$sel) {
 		my $who = "account '" . printable($a->{name}) . "' ($a->{where})";
 		my $info = password_scheme($a->{hash});
-		my $name_why = vpopmail_name_problem($a->{name}, $o->{vpopmail})
-		  // _target_problem($a, $domain, $o->{vpopmail});
+		my $name_why = vpopmail_name_problem($a->{name}, $o->{vpopmail});
+		$name_why = _target_problem($a, $domain, $o->{vpopmail})
+		  unless defined $name_why;
 		my ($level, $why) = defined $name_why ? ('ERROR', $name_why)
 					: _hash_problem($a, $info);
 		my $scheme = $a->{hash} eq 'x' || $a->{no_shadow} ? 'none'
@@ -488,10 +542,11 @@ sub _target_problem {
 	my $l = vpopmail_limits($v);
 	return "the password hash is longer than the $l->{hash} characters "
 	  . "vpopmail $v stores (MAX_PW_PASS)" if length $a->{hash} > $l->{hash};
+	return unless defined $d;   # an inventory without --domain
 	my $path = length("/home/vpopmail/domains/$d/") + 8 + length $a->{name};
 	return "the user's directory would be longer than the $l->{dir} "
 	  . "characters vpopmail $v stores (MAX_PW_DIR)"
-	  if defined $d && $path > $l->{dir};
+	  if $path > $l->{dir};
 	return;
 }
 
@@ -515,20 +570,24 @@ sub _csv {
 	  @$rows;
 }
 
+# The inventory as JSON::PP->new->utf8->canonical->pretty wrote it
+# (keys sorted, three-space indent, " : "), written by hand: JSON::PP is
+# not in perl before 5.14 (t/206 checks the two agree byte for byte).
 sub _json {
 	my ($rows) = @_;
-	require JSON::PP;
-	my @r = map {
-		my $r = $_;
-		+{ (map { $_ => _text($r->{$_}) } qw(user gecos scheme status)),
-		   uid => 0 + $r->{uid},
-		   (map { $_ => defined $r->{$_} ? 0 + $r->{$_} : undef }
-		    qw(spool_size quota)),
-		   over_quota => defined $r->{over_quota}
-				 ? ($r->{over_quota} ? JSON::PP::true()
-						     : JSON::PP::false()) : undef };
-	} @$rows;
-	return JSON::PP->new->utf8->canonical->pretty->encode(\@r);
+	return "[]\n" unless @$rows;
+	my @objects;
+	for my $r (@$rows) {
+		my %v = ((map { $_ => _json_string($r->{$_}) }
+			  qw(user gecos scheme status)),
+			 (map { $_ => _json_number($r->{$_}) }
+			  qw(uid spool_size quota)),
+			 over_quota => !defined $r->{over_quota} ? 'null'
+				       : $r->{over_quota} ? 'true' : 'false');
+		push @objects, "   {\n" . join(",\n", map { qq{      "$_" : $v{$_}} }
+						sort keys %v) . "\n   }";
+	}
+	return "[\n" . join(",\n", @objects) . "\n]\n";
 }
 
 # What valias cannot express, in words.
@@ -629,7 +688,8 @@ sub _check_summary {
 	my $total = 0;
 	$total += $_ for values %$n;
 	return sprintf "# checked %d accounts: %d ok, %d with warnings, "
-	  . "%d with errors\n", $total, map { $n->{$_} // 0 } qw(OK WARNING ERROR);
+	  . "%d with errors\n", $total,
+	  map { defined $n->{$_} ? $n->{$_} : 0 } qw(OK WARNING ERROR);
 }
 
 sub _check_accounts {
@@ -686,7 +746,8 @@ sub _check_lists {
 						push @pos, $x;
 					}
 				}
-				my $who = printable($pos[0] // "($where)");
+				my $who = printable(defined $pos[0] ? $pos[0]
+						    : "($where)");
 				if (defined $opt{e}) {
 					$text .= _check_line(\%n, $who, $opt{e}, $report);
 				} elsif (@pos > 1) {
@@ -813,6 +874,11 @@ L<MigrateMail::Vpopmail/quota_bytes>, for the inventory's C<quota>.
 The C<--check> verdict on one hash: C<OK>, C<WARNING> (locked, weak or
 legacy) or C<ERROR> (empty, unrecognised, damaged, not verifiable by
 this machine's crypt()).
+
+It asks libxcrypt through the XS module (L<MigrateMail::Passwd>), loaded
+when first needed: everything else in this module is pure Perl and runs
+without it. When it cannot be loaded, it dies with an C<ERROR:> saying
+that C<--check> needs the full MigrateMail install.
 
 =head1 LICENSE
 

@@ -1,5 +1,7 @@
 package MigrateMail::Vpopmail;
 
+# Pure Perl, for Perl 5.8.8 and later: the standalone sendmail-list
+# packs this module for quota_bytes (issue 17). Keep it to what 5.8 has.
 use strict;
 use warnings;
 
@@ -65,10 +67,13 @@ sub _vuserinfo {
 		require POSIX;
 		POSIX::_exit(127);
 	}
-	my $text = do { local $/; <$out> } // '';
+	my $text = do { local $/; <$out> };
+	$text = '' unless defined $text;
 	close $out;
 	my $status = $? >> 8;
-	chomp(my $line = (split /\n/, $text)[0] // '');
+	my $line = (split /\n/, $text)[0];
+	$line = '' unless defined $line;
+	chomp $line;
 	die "no such user $addr in vpopmail\n" if $status == 255 || $line =~ /^no such user/i;
 	die "vuserinfo $flag $addr failed (exit $status): $line\n" if $status != 0;
 	return $line if $flag ne '-d';
