@@ -116,6 +116,7 @@ static SV *keep_to_hv(pTHX_ const struct mm_keep_stats *k)
 	(void)hv_stores(why, "no_uidl", newSVuv(k->pop3_no_uidl));
 	(void)hv_stores(why, "not_a_file_name", newSVuv(k->pop3_bad_name));
 	(void)hv_stores(why, "duplicate_uidl", newSVuv(k->pop3_duplicate));
+	(void)hv_stores(why, "earlier_name", newSVuv(k->pop3_earlier_name));
 	(void)hv_stores(hv, "pop3_why", newRV_noinc((SV *)why));
 	why = newHV();
 	(void)hv_stores(why, "no_uid", newSVuv(k->imap_no_uid));

@@ -44,6 +44,9 @@ struct walk {
 	struct mm_digest_list digests; /* what was read of each message */
 	int digests_lost;       /* out of memory: some were not kept */
 	struct mm_sync *sy;     /* the state, a sync (mm_sync.h), or NULL */
+	const struct mm_maildir *md; /* the Maildir, once open */
+	unsigned long hash_named; /* messages found under an H name instead
+				   * of their old UIDL (under_hash_name()) */
 };
 
 /* How one message is named in the Maildir. */
@@ -150,6 +153,49 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 
 /* Next message that is mail (the pseudo message is counted and read for
  * its UIDVALIDITY only), with its name. 1, 0 at the end, -1 on error. */
+/* The copy number the H form of m's name would have now. */
+static unsigned next_copy(const struct walk *w, const struct mm_msg *m)
+{
+	unsigned k = mm_keymap_get(&w->next_k, m->hash, 0);
+
+	while (mm_keyset_has(&w->used, mm_maildir_key(m->hash, k)))
+		k++;
+	return k;
+}
+
+/* Is message m, to be named by its old UIDL (key named), in the Maildir
+ * under the H form of its name instead? A version before --old-pop3
+ * named by the H form every message without an X-UIDL header (a UW- or
+ * Dovecot-served spool), so a re-run over a Maildir it made would
+ * otherwise deliver each such message a second time. That file is the
+ * message: it stays, under its name (which qmail-pop3d and Courier
+ * then serve as its UIDL; dovecot-uidlist's P field still carries the
+ * old one). A WARNING says so, once per mailbox. */
+static int under_hash_name(struct walk *w, const struct mm_msg *m,
+			   uint64_t named)
+{
+	uint64_t key;
+	struct mm_err we;
+
+	if (w->md == NULL || mm_maildir_has(w->md, named) ||
+	    mm_maildir_damaged(w->md, named) != NULL)
+		return 0;
+	key = mm_maildir_key(m->hash, next_copy(w, m));
+	if (!mm_maildir_has(w->md, key) && mm_maildir_damaged(w->md, key) == NULL)
+		return 0;
+	if (w->hash_named++ == 0) {
+		mm_err_set(&we, MM_W_UIDL, 0, m->msgno, m->offset,
+			   "message %lu is in the Maildir under the name an "
+			   "earlier version gave it, not under the old server's "
+			   "UIDL %.70s: kept there, not delivered again (so are "
+			   "the later ones like it); qmail-pop3d and Courier "
+			   "serve that name as its UIDL: to keep the old UIDLs "
+			   "there, convert into a fresh Maildir", m->msgno, w->uidl);
+		list_add(&w->st->warnings, w->max_listed, &we);
+	}
+	return 1;
+}
+
 static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		     struct pick *p, struct mm_err *err_r)
 {
@@ -199,16 +245,15 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 	memset(p, 0, sizeof(*p));
 	if (named) {
 		p->key = mm_maildir_plain_key(w->uidl, strlen(w->uidl));
-		p->named = !mm_keyset_has(&w->used, p->key);
+		p->named = !mm_keyset_has(&w->used, p->key) &&
+			   !under_hash_name(w, m, p->key);
 	}
 	if (!p->named) {
 		/* The least copy number whose key is free, as names have
 		 * always had it; keys only ever join w->used, so every copy
 		 * below next_k is taken and the search starts there: n
 		 * identical messages cost O(n), not O(n^2). */
-		p->k = mm_keymap_get(&w->next_k, m->hash, 0);
-		while (mm_keyset_has(&w->used, mm_maildir_key(m->hash, p->k)))
-			p->k++;
+		p->k = next_copy(w, m);
 		p->key = mm_maildir_key(m->hash, p->k);
 	}
 	if (mm_keyset_add(&w->used, p->key) < 0 ||
@@ -224,6 +269,11 @@ static void walk_end(struct walk *w)
 {
 	w->st->spilled = mm_mbox_spilled(w->mb, &w->st->spill_peak);
 	mm_keep_result(&w->keep, &w->st->keep);
+	/* kept under their earlier names, not the old UIDL */
+	if (w->hash_named <= w->st->keep.pop3_kept) {
+		w->st->keep.pop3_kept -= w->hash_named;
+		w->st->keep.pop3_earlier_name = w->hash_named;
+	}
 	mm_mbox_free(w->mb);
 	mm_keyset_free(&w->used);
 	mm_keymap_free(&w->next_k);
@@ -525,6 +575,7 @@ int mm_convert(int src_fd, const char *maildir,
 		return -1;
 	}
 	w.sy = sy;
+	w.md = md;
 	/* (a plan too: its letters are part of the flags it compares) */
 	if (mm_keywords_init(&w.kw, mm_maildir_fd(md), &e) == 0)
 		w.kw_on = 1;
@@ -917,6 +968,7 @@ int mm_verify(int src_fd, const char *maildir,
 	}
 	/* after a sync pass: deleted on the new server is not missing */
 	kept = mm_sync_verify_state(md, opts ? &opts->sync : NULL);
+	w.md = md;
 	while ((r = walk_next(&w, &m, &p, err_r)) > 0) {
 		const struct mm_maildir_entry *ent;
 		struct fix fx;

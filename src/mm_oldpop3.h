@@ -46,6 +46,9 @@ struct mm_keep_stats {
 	 * X-UID or UIDVALIDITY for the uw/dovecot forms), it cannot be a
 	 * file name, an earlier message had the same one */
 	unsigned long pop3_no_uidl, pop3_bad_name, pop3_duplicate;
+	/* ... or the Maildir has the message under the name an earlier
+	 * version gave it (mm_convert.c, under_hash_name()) */
+	unsigned long pop3_earlier_name;
 	/* UIDs kept in dovecot-uidlist and courierimapuiddb */
 	unsigned long imap_kept;
 	/* why not: no X-UID, no UIDVALIDITY (X-IMAP/X-IMAPbase) in the

@@ -11,7 +11,8 @@ use Exporter 'import';
 our @EXPORT_OK = qw(forecast_line dovecot_hint);
 
 my %POP3_WHY = (no_uidl => 'no old UIDL', not_a_file_name => 'UIDL not a valid file name',
-		duplicate_uidl => 'duplicate UIDL');
+		duplicate_uidl => 'duplicate UIDL',
+		earlier_name => 'in the Maildir under the name an earlier version gave it');
 my %IMAP_WHY = (no_uid => 'no X-UID', no_uidvalidity => 'no UIDVALIDITY (X-IMAP/X-IMAPbase)',
 		uids_not_ascending => 'X-UIDs not ascending');
 
@@ -84,7 +85,9 @@ none is known) and the text of a warning (undef if none).
 C<messages>, C<pop3_kept> (named by the old UIDL: qmail-pop3d, Courier,
 Dovecot with C<pop3_uidl_format = %f>), C<pop3_kept_dovecot>,
 C<imap_kept>, C<uidl_guessed>, and why the others are not kept:
-C<pop3_why> (C<no_uidl>, C<not_a_file_name>, C<duplicate_uidl>) and
+C<pop3_why> (C<no_uidl>, C<not_a_file_name>, C<duplicate_uidl>,
+C<earlier_name>: in the Maildir already, under the name a version
+before B<--old-pop3> gave it, and kept so) and
 C<imap_why> (C<no_uid>, C<no_uidvalidity>, C<uids_not_ascending>).
 
 =head1 FUNCTIONS

@@ -289,12 +289,20 @@ static int signalled(int sig, void (*before)(int), int *lock_gone_r)
 		if (before)
 			signal(sig, before);
 		mm_lock_plan_parse("all", &plan, &err);
+		sigset_t block, old;
+
 		if (mm_lock_acquire(fd, spool, &plan, 0, 300, &err) < 0)
 			_exit(3);
+		/* blocked until sigsuspend(): a signal that came between the
+		 * test of got and a pause() would leave the child waiting */
+		sigemptyset(&block);
+		sigaddset(&block, sig);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		sigdelset(&old, sig);
 		if (write(p[1], "x", 1) != 1)
 			_exit(4);
 		while (!got)
-			pause();
+			sigsuspend(&old);
 		/* a handler of ours ran: the dotlock is gone already */
 		_exit(access(lockp, F_OK) < 0 ? 42 : 43);
 	}
