@@ -40,7 +40,7 @@ is(slurp("$dir/imapbase/dovecot-uidlist"), "3 V1003923649 N3\n1 P3bd6a8c10000000
 is_deeply([ map { $_->{code} } @{ $st->{warnings} } ], [ 'uidl' ], 'the guess is a warning');
 like($st->{warnings}[0]{message}, qr/message 1, offset 0: .*UW ipop3d.*--old-pop3 dovecot/, '... naming the message');
 is_deeply($st->{keep}, { messages => 2, pop3_kept => 2, pop3_kept_dovecot => 2, imap_kept => 2, uidl_guessed => 1,
-			 pop3_why => { no_uidl => 0, not_a_file_name => 0, duplicate_uidl => 0 },
+			 pop3_why => { no_uidl => 0, not_a_file_name => 0, duplicate_uidl => 0, earlier_name => 0 },
 			 imap_why => { no_uid => 0, no_uidvalidity => 0, uids_not_ascending => 0 } },
 	  'forecast: all kept');
 $st = mbox_to_maildir('t/data/imapbase.mbox', "$dir/imapbase-dc", old_pop3 => 'dovecot');
@@ -78,7 +78,7 @@ is_deeply([ map { "$_->{number}:$_->{code}" } grep { $_->{code} eq 'uidl' } @{ $
 	  [ '2:uidl', '3:uidl', '4:uidl', '5:uidl', '6:uidl', '7:uidl' ], 'each one a warning naming the message');
 like((grep { $_->{number} == 3 } @{ $st->{warnings} })[0]{message}, qr/message 3, offset \d+: .*'good-uidl-1' is an earlier message's/,
      '... the duplicate');
-is_deeply($st->{keep}{pop3_why}, { no_uidl => 0, not_a_file_name => 5, duplicate_uidl => 1 }, 'forecast: why not kept');
+is_deeply($st->{keep}{pop3_why}, { no_uidl => 0, not_a_file_name => 5, duplicate_uidl => 1, earlier_name => 0 }, 'forecast: why not kept');
 is($st->{keep}{pop3_kept}, 1, 'forecast: one kept');
 is($st->{keep}{imap_why}{no_uidvalidity}, 7, 'no UIDVALIDITY: no UID kept');
 $st = mbox_to_maildir("$dir/uidl.mbox", "$dir/uidl");
