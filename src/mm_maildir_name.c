@@ -5,11 +5,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "mm_maildir_int.h"
+#include "mm_sortkey.h"
 
 uint64_t mm_maildir_key(uint64_t hash, unsigned k)
 {
@@ -204,9 +206,12 @@ int mm_maildir_list(struct mm_maildir *md, struct mm_maildir_list *list_r,
 		list_r->entries[i].name = list_r->arena +
 					  (uintptr_t)list_r->entries[i].name;
 	/* an empty Maildir has no entries array: qsort(NULL, 0) is UB */
-	if (list_r->len > 1)
+	if (list_r->len > 1 &&
+	    mm_sort_by_key(list_r->entries, list_r->len,
+			   sizeof(*list_r->entries),
+			   offsetof(struct mm_maildir_entry, key)) < 0)
 		qsort(list_r->entries, list_r->len, sizeof(*list_r->entries),
-		      cmp_entry);
+		      cmp_entry); /* no memory for the fast one */
 	return 0;
 }
 

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mm_keymap.h"
 #include "mm_keyset.h"
+#include "mm_sortkey.h"
 #include "mm_state.h"
 
 #define HEADER "migratemail-state 1\n"
@@ -60,8 +62,43 @@ void mm_sflags_format(const struct mm_sflags *f, char *buf)
 		return;
 	}
 	mm_sflags_info(f, info);
-	snprintf(buf, MM_SFLAGS_MAX, "%s%s%s", f->where ? "cur" : "new",
-		 f->has_info ? ":2," : "", info);
+	memcpy(buf, f->where ? "cur" : "new", 3);
+	buf += 3;
+	if (f->has_info) {
+		memcpy(buf, ":2,", 3);
+		buf += 3;
+	}
+	strcpy(buf, info); /* at most 52 letters: MM_SFLAGS_MAX holds them */
+}
+
+/* The pieces of a state line, written without printf (a line per
+ * message, every pass). Each returns the end of what it wrote. */
+static char *put_hex16(char *p, uint64_t v)
+{
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		p[i] = "0123456789abcdef"[v & 15];
+	return p + 16;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*p++ = t[--n];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
 }
 
 static void info_letters(const char *s, size_t len, struct mm_sflags *f)
@@ -189,8 +226,10 @@ static void recs_done(struct recs *l)
 	/* a file we wrote is sorted already */
 	for (i = 1; i < l->len && l->r[i - 1].key <= l->r[i].key; i++)
 		;
-	if (i < l->len)
-		qsort(l->r, l->len, sizeof(*l->r), cmp_rec);
+	if (i < l->len &&
+	    mm_sort_by_key(l->r, l->len, sizeof(*l->r),
+			   offsetof(struct mm_state_rec, key)) < 0)
+		qsort(l->r, l->len, sizeof(*l->r), cmp_rec); /* no memory */
 }
 
 static void recs_free(struct recs *l)
@@ -497,18 +536,31 @@ int mm_state_save(struct mm_state *s, int dfd, const struct mm_fs_owner *own,
 		p += sprintf(p, "source %s\n", s->source);
 	for (size_t i = 0; i < s->put.len; i++) {
 		const struct mm_state_rec *r = &s->put.r[i];
-		char src[MM_SFLAGS_MAX], left[MM_SFLAGS_MAX], dig[40] = "-";
+		char src[MM_SFLAGS_MAX], left[MM_SFLAGS_MAX];
 
+		/* "%016x %u DIGEST[/SRCDIGEST]|- SRC LEFT BASE\n" */
 		mm_sflags_format(&r->src, src);
 		mm_sflags_format(&r->left, left);
-		if (r->has_digest && r->has_src_digest &&
-		    r->src_digest != r->digest)
-			snprintf(dig, sizeof(dig), "%016" PRIx64 "/%016" PRIx64,
-				 r->digest, r->src_digest);
-		else if (r->has_digest)
-			snprintf(dig, sizeof(dig), "%016" PRIx64, r->digest);
-		p += sprintf(p, "%016" PRIx64 " %" PRIu64 " %s %s %s %s\n",
-			     r->key, r->size, dig, src, left, r->base);
+		p = put_hex16(p, r->key);
+		*p++ = ' ';
+		p = put_u64(p, r->size);
+		*p++ = ' ';
+		if (r->has_digest) {
+			p = put_hex16(p, r->digest);
+			if (r->has_src_digest && r->src_digest != r->digest) {
+				*p++ = '/';
+				p = put_hex16(p, r->src_digest);
+			}
+		} else {
+			*p++ = '-';
+		}
+		*p++ = ' ';
+		p = put_str(p, src);
+		*p++ = ' ';
+		p = put_str(p, left);
+		*p++ = ' ';
+		p = put_str(p, r->base);
+		*p++ = '\n';
 	}
 	n = (size_t)(p - buf);
 	r = mm_fs_replace_at(dfd, MM_STATE_FILE, buf, n, own, err_r);
