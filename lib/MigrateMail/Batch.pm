@@ -3,8 +3,6 @@ package MigrateMail::Batch;
 use strict;
 use warnings;
 
-use IO::Select ();
-use JSON::PP ();
 use MigrateMail::FS ();
 use Time::HiRes ();
 use MigrateMail::Accounts qw(vpopmail_name_problem);
@@ -173,6 +171,9 @@ sub _groups {
 # ends.
 sub _in_workers {
 	my ($jobs, $n, $wrap, $finish) = @_;
+	# only with workers: a run of one job never loads them
+	require IO::Select;
+	require JSON::PP;
 	my $json = JSON::PP->new->canonical;
 	my @groups = _groups($jobs);
 	my (%worker, @idle);
