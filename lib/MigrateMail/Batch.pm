@@ -3,8 +3,6 @@ package MigrateMail::Batch;
 use strict;
 use warnings;
 
-use IO::Select ();
-use JSON::PP ();
 use MigrateMail::FS ();
 use MigrateMail::Jobs ();
 use Time::HiRes ();
@@ -176,6 +174,9 @@ sub _groups {
 # ends.
 sub _in_workers {
 	my ($jobs, $n, $wrap, $finish) = @_;
+	# only with workers: a run of one job never loads them
+	require IO::Select;
+	require JSON::PP;
 	my $json = JSON::PP->new->canonical;
 	# the largest first: the longest job must not start last, when
 	# the others are done and the workers idle

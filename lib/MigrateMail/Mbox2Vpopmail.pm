@@ -3,20 +3,15 @@ package MigrateMail::Mbox2Vpopmail;
 use strict;
 use warnings;
 
-use Encode ();
 use Getopt::Long qw(GetOptionsFromArray);
-use JSON::PP ();
-use POSIX qw(floor);
 use Time::HiRes ();
 use MigrateMail qw(mbox_to_maildir);
 use MigrateMail::Accounts qw(printable);
 use MigrateMail::Batch qw(spool_jobs run_jobs);
-use MigrateMail::Folders ();
 use MigrateMail::FS ();
 use MigrateMail::Keep ();
 use MigrateMail::Jobs ();
 use MigrateMail::Mbox ();
-use MigrateMail::Sync ();
 use MigrateMail::Vpopmail qw(find_vpopmail_bin user_dir);
 
 our $VERSION = '0.01';
@@ -109,7 +104,7 @@ sub main {
 	# under its name once the run is done
 	my $manifest;
 	if (defined $opt{manifest}) {
-		$manifest = eval { MigrateMail::Sync::open_manifest($opt{manifest}, trust => $opt{'trust-paths'}) };
+		$manifest = eval { require MigrateMail::Sync; MigrateMail::Sync::open_manifest($opt{manifest}, trust => $opt{'trust-paths'}) };
 		if (!$manifest) {
 			say_line(\*STDERR, "ERROR: $@");
 			return 3;
@@ -222,7 +217,7 @@ sub verify_manifest {
 	my ($opt) = @_;
 	my $t0 = Time::HiRes::time();
 	my $path = $opt->{'verify-manifest'};
-	my $r = eval { MigrateMail::Sync::verify_manifest($path, maildir => $opt->{maildir},
+	my $r = eval { require MigrateMail::Sync; MigrateMail::Sync::verify_manifest($path, maildir => $opt->{maildir},
 							   trust => $opt->{'trust-paths'}) };
 	if (!$r) {
 		say_line(\*STDERR, 'ERROR: ' . ($@ =~ s/\n\z//r));
@@ -414,6 +409,8 @@ sub convert_folders {
 	my $who = $job->{addr} // $maildir;
 	my $trust = $opt->{'trust-paths'};
 	my ($md, $list);
+	# loaded here, not at start-up: a plain run has no folders
+	require MigrateMail::Folders;
 	my $ok = eval {
 		$md = MigrateMail::FS::open_dir($maildir, trust => $trust) unless $opt->{'dry-run'};
 		my $top = MigrateMail::FS::open_dir($opt->{folders}, trust => $trust);
@@ -645,7 +642,13 @@ sub report_one {
 	say_line(\*STDOUT, MigrateMail::Keep::forecast_line($r->{user} // $r->{mailbox}, $r->{keep}))
 	  if $r->{keep} && !$opt->{quiet} && $opt->{'dry-run'};
 	report_one($_, $opt) for @{ $r->{folders} || [] };
-	STDOUT->flush;
+	# flushed by turning autoflush on and back: STDOUT->flush would load
+	# IO::File and what it uses (about 3 ms of a plain run's start-up)
+	my $was = select STDOUT;
+	my $af = $|;
+	$| = 1;
+	$| = $af;
+	select $was;
 }
 
 # Counts summed over the mailboxes and their folders.
@@ -668,6 +671,9 @@ sub write_report {
 		 elapsed => $elapsed);
 	# finished: which of two reports of one mailbox is the later, for
 	# --merge-reports
+	# JSON::PP and Encode (json_text) are loaded only for a report: with
+	# IO::Select they were a third of the start-up of a run without one
+	require JSON::PP;
 	my $json = JSON::PP->new->utf8->canonical->pretty->encode(json_text({
 		version => $MigrateMail::VERSION, totals => \%t, mailboxes => $results,
 		finished => Time::HiRes::time(), exit => $o{status} // 0,
@@ -694,6 +700,7 @@ sub json_text {
 	# names are bytes, even when a worker's JSON brought them back as
 	# (upgraded) characters; real wide characters are text already
 	return $v unless utf8::downgrade($s, 1);
+	require Encode;
 	return Encode::decode('UTF-8', $s, sub { sprintf '\\x%02x', $_[0] });
 }
 
