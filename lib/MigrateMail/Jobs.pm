@@ -4,7 +4,6 @@ use strict;
 use warnings;
 
 use Errno ();
-use JSON::PP ();
 
 our $VERSION = '0.01';
 
@@ -178,6 +177,7 @@ sub cores {
 # { totals, failed => [results], missing => [jobs], results => [...] }.
 sub merge_reports {
 	my ($files, %o) = @_;
+	require JSON::PP; # only to merge reports: not at start-up
 	my $json = JSON::PP->new->utf8;
 	my (@reports, %last);
 	for my $i (0 .. $#$files) {
