@@ -164,6 +164,8 @@ spew("$ROOTDIR/mbox1", mbox('admin@race.invalid', 'one', 'plain'), 0600);
 spew("$ROOTDIR/mboxuid", "From a\@race.invalid Mon Jan  1 00:00:00 2001\n"
      . "X-IMAPbase: 1003923649 0000000002\nSubject: uid one\nX-UID: 1\n\none\n\n"
      . "From b\@race.invalid Mon Jan  1 00:00:01 2001\nSubject: uid two\nX-UID: 2\n\ntwo\n\n", 0600);
+spew("$ROOTDIR/mboxkw", "From k\@race.invalid Mon Jan  1 00:00:00 2001\n"
+     . "Subject: keywords\nX-Keywords: \$Label1 Work\nStatus: RO\n\nkw\n\n", 0600);
 spew("$ROOTDIR/mboxsync", '', 0600);
 mkd("$ROOTDIR/vpopmail", 0755);
 mkd("$ROOTDIR/vpopmail/bin", 0755);
@@ -249,6 +251,21 @@ my @POINTS = (
 	{ id => 'c2', what => 'mm_uidlist.c: courierimapuiddb.mmtmp, fchownat by name',
 	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid" ],
 	  variants => [ sym_hard('create', $M, 'courierimapuiddb.mmtmp', 'swap', $M, 'courierimapuiddb.mmtmp', $C) ] },
+	# keywords (issue 16): Courier's directory of per-message keyword
+	# files, one of its files, Dovecot's dovecot-keywords
+	{ id => 'k1', what => 'mm_keywords.c: courierimapkeywords/ mkdirat, then files in it',
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxkw" ],
+	  variants => [ { kind => 'sym', rules => [ [ 'create', $M, 'courierimapkeywords', 'swap', $M,
+						      'courierimapkeywords', "$base/canary" ] ] } ] },
+	{ id => 'k2', what => 'mm_keywords.c: courierimapkeywords/<message>, created then swapped',
+	  prep => sub { mkd("$M/courierimapkeywords", 0700, $AU, $AG) },
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxkw" ],
+	  variants => [ sym_hard('create', "$M/courierimapkeywords", '*', 'swap',
+				 "$M/courierimapkeywords", '=', $C) ] },
+	{ id => 'k3', what => 'mm_keywords.c: dovecot-keywords.mmtmp, swapped as it is made',
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxkw" ],
+	  variants => [ sym_hard('create', $M, 'dovecot-keywords.mmtmp', 'swap', $M,
+				 'dovecot-keywords.mmtmp', $C) ] },
 	(map {
 		my $sub = $_;
 		{ id => { tmp => 'd1', new => 'd2', cur => 'd3' }->{$sub},
@@ -301,7 +318,9 @@ my @POINTS = (
 		  spew("$ROOTDIR/mboxsync", mbox('admin@race.invalid', 'sync', 'sync'), 0600);
 		  MigrateMail::Mbox2Vpopmail::main('-q', '--fsync', 'none', '--maildir', $M,
 						    "$ROOTDIR/mboxsync") == 0 or die "race.pl: s2 prep\n";
-		  spew("$ROOTDIR/mboxsync", '', 0600);
+		  spew("$ROOTDIR/mboxkw", "From k\@race.invalid Mon Jan  1 00:00:00 2001\n"
+     . "Subject: keywords\nX-Keywords: \$Label1 Work\nStatus: RO\n\nkw\n\n", 0600);
+spew("$ROOTDIR/mboxsync", '', 0600);
 	  },
 	  args => [ '--fsync', 'none', '--sync', '--maildir', $M, "$ROOTDIR/mboxsync" ],
 	  variants => [ sym_hard('create', "$M/tmp", '*', 'swap', "$M/tmp", '=', $C),
