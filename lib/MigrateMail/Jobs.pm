@@ -10,7 +10,7 @@ our $VERSION = '0.01';
 use Exporter 'import';
 our @EXPORT_OK = qw(classify exit_status encode_field decode_field job_line
   parse_job_line read_jobs_file shard_jobs parse_shard by_size_desc cores
-  merge_reports);
+  merge_reports in_place_counts);
 
 # errno values after which running the same job again, as it is, cannot
 # succeed: a permission, a path, a name, a file system that lacks what
@@ -203,7 +203,8 @@ sub merge_reports {
 		$t{mailboxes}++;
 		$t{failed_mailboxes}++ if $r->{failed_mailbox};
 		for my $x ($r, @{ $r->{folders} || [] }) {
-			$t{$_} += $x->{$_} // 0 for qw(messages bytes to_new to_cur skipped repaired failed);
+			my %c = in_place_counts($x);
+			$t{$_} += $c{$_} for keys %c;
 		}
 	}
 	my @missing;
@@ -213,6 +214,27 @@ sub merge_reports {
 	}
 	return { totals => \%t, failed => [ grep { $_->{failed_mailbox} } @results ],
 		 missing => \@missing, results => \@results };
+}
+
+# The counts of one result (a mailbox or a folder) as a merge adds
+# them: what is in place. A pass that found messages an earlier pass
+# of the same mbox had delivered (a pass killed before its report, a
+# run before) counts them as in place, with their bytes and new/cur,
+# not as skipped (in_place, from the C core's state pass); so a killed
+# pass and its retry count what one whole pass does. A result without
+# in_place (a pass that stopped, a dry run) counts what it delivered.
+sub in_place_counts {
+	my ($x) = @_;
+	my %c = map { $_ => $x->{$_} // 0 } qw(messages bytes to_new to_cur skipped repaired failed);
+	my $ip = $x->{in_place};
+	return %c unless ref $ip eq 'HASH';
+	my $earlier = ($ip->{messages} // 0) - $c{to_new} - $c{to_cur};
+	$earlier = 0 if $earlier < 0;
+	$c{bytes} = $ip->{bytes} // 0;
+	$c{to_new} = $ip->{new} // 0;
+	$c{to_cur} = $ip->{cur} // 0;
+	$c{skipped} = $c{skipped} > $earlier ? $c{skipped} - $earlier : 0;
+	return %c;
 }
 
 # A mailbox by its address (without case) and its spool path; for a

@@ -508,7 +508,7 @@ sub convert_mailbox {
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
 	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak sync keep
-	  keywords_kept keywords_dropped keywords_messages);
+	  keywords_kept keywords_dropped keywords_messages in_place);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
