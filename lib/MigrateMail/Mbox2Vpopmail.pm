@@ -561,6 +561,13 @@ sub dry_run {
 	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
 	my %mo = map { $_ => $o->{$_} } grep { defined $o->{$_} } qw(format timezone name keep_headers);
+	# what the run would refuse (MigrateMail::Convert)
+	require MigrateMail::Convert;
+	my $why = MigrateMail::Convert::not_an_mbox($src, sysseek($src, 0, 1));
+	if (defined $why) {
+		$st{error} = "ERROR: " . ($o->{name} // 'stdin') . ": $why";
+		return \%st;
+	}
 	my @kw;
 	my $valid;
 	my $ok = eval {
