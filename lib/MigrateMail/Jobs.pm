@@ -173,20 +173,33 @@ sub cores {
 # mailbox) as one: the last result of each mailbox (by the report's end
 # time, then the order given), totals over those, the failed ones, and,
 # given the job list they came from, the jobs no report has a result
-# for (a task killed before it wrote its report). Returns
-# { totals, failed => [results], missing => [jobs], results => [...] }.
+# for (a task killed before it wrote its report). A file that is not a
+# report (unreadable, truncated, not JSON) is left out and said in bad.
+# Returns { totals, failed => [results], missing => [jobs],
+# results => [...], bad => [messages] }.
 sub merge_reports {
 	my ($files, %o) = @_;
 	require JSON::PP; # only to merge reports: not at start-up
 	my $json = JSON::PP->new->utf8;
-	my (@reports, %last);
+	my (@reports, %last, @bad);
+	# a report is written whole or not at all (replaced atomically):
+	# one that cannot be read or parsed was damaged or is another
+	# file; said, and left out (its mailboxes are then missing)
 	for my $i (0 .. $#$files) {
 		my $f = $files->[$i];
-		open my $fh, '<:raw', $f or die "cannot read report $f: $!\n";
+		my $fh;
+		if (!open $fh, '<:raw', $f) {
+			push @bad, "cannot read report $f: $!";
+			next;
+		}
 		my $text = do { local $/; <$fh> };
 		my $rep = eval { $json->decode($text) };
-		die "$f: not a report of mbox2vpopmail (" . ($@ =~ s/ at \S+ line \d+\.?\n\z//r) . ")\n"
-		  unless ref $rep eq 'HASH' && ref $rep->{mailboxes} eq 'ARRAY';
+		if (!(ref $rep eq 'HASH' && ref $rep->{mailboxes} eq 'ARRAY')) {
+			(my $why = $@ || 'JSON, but not a report') =~ s/ at \S+ line \d+\.?\n\z//;
+			push @bad, "$f: not a report of mbox2vpopmail, or damaged (" . length($text)
+			  . " bytes: $why): left out";
+			next;
+		}
 		push @reports, [ $rep->{finished} // 0, $i, $rep ];
 	}
 	for my $r (sort { $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] } @reports) {
@@ -213,7 +226,7 @@ sub merge_reports {
 		$t{missing} = scalar @missing;
 	}
 	return { totals => \%t, failed => [ grep { $_->{failed_mailbox} } @results ],
-		 missing => \@missing, results => \@results };
+		 missing => \@missing, results => \@results, bad => \@bad };
 }
 
 # The counts of one result (a mailbox or a folder) as a merge adds
@@ -318,6 +331,10 @@ the jobs, not their order: every host computes the same assignment.
 =head2 $n = cores()
 
 =head2 $merged = merge_reports(\@files, jobs => \@jobs)
+
+C<totals>, C<failed>, C<missing> (jobs no report has), C<results>, and
+C<bad>: a message for each file that could not be read or is not a
+report (truncated, not JSON), left out of the merge.
 
 =head1 LICENSE
 

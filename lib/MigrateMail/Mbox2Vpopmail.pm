@@ -183,6 +183,9 @@ sub merge_main {
 		say_line(\*STDERR, "ERROR: $@");
 		return 3;
 	}
+	# a damaged report: said first; the others merged (its mailboxes
+	# missing, so in the retry list), and the status 3
+	say_line(\*STDERR, "ERROR: $_") for @{ $m->{bad} };
 	my $t = $m->{totals};
 	for my $r (@{ $m->{failed} }) {
 		my ($first) = @{ $r->{errors} || [] };
@@ -208,7 +211,7 @@ sub merge_main {
 		}
 	}
 	return MigrateMail::Jobs::exit_status((map { $_->{failure} // 'admin' } @{ $m->{failed} }),
-					      @{ $m->{missing} } ? 'retry' : ());
+					      @{ $m->{missing} } ? 'retry' : (), @{ $m->{bad} } ? 'admin' : ());
 }
 
 # --verify-manifest FILE: the Maildirs of an earlier pass against its
