@@ -564,10 +564,12 @@ static void check_changed(struct mm_sync *sy, struct mm_maildir *md,
 }
 
 /* The record of a message of this pass, from the files of now; its
- * file of now, or NULL (not delivered, or another source's). */
+ * file of now and that file's size (size_r), or NULL (not delivered,
+ * or another source's). */
 static const struct mm_maildir_entry *record(struct mm_sync *sy, struct mm_maildir *md,
 		   const struct mm_maildir_list *now_list,
-		   const struct mm_keymap *ix, const struct seen *sn)
+		   const struct mm_keymap *ix, const struct seen *sn,
+		   uint64_t *size_r)
 {
 	const struct mm_state_rec *rec = mm_state_find(sy->state, sn->key);
 	const struct mm_maildir_entry *ent;
@@ -596,6 +598,7 @@ static const struct mm_maildir_entry *record(struct mm_sync *sy, struct mm_maild
 			r.has_digest = 1;
 		}
 		put(sy, &r);
+		*size_r = rec_file_size(rec, ent);
 		return ent;
 	}
 	memset(&r, 0, sizeof(r));
@@ -620,18 +623,16 @@ static const struct mm_maildir_entry *record(struct mm_sync *sy, struct mm_maild
 		 ent->name + 4);
 	r.base = base;
 	put(sy, &r);
+	*size_r = r.size;
 	return ent;
 }
 
 /* A message of this mbox that the Maildir holds at the end of the
- * pass: counted in the in_place figures (mm_sync.h). */
-static void count_in_place(struct mm_sync *sy, struct mm_maildir *md,
-			   const struct mm_maildir_entry *ent)
+ * pass, its file ent of size bytes: counted in the in_place figures
+ * (mm_sync.h). */
+static void count_in_place(struct mm_sync *sy,
+			   const struct mm_maildir_entry *ent, uint64_t size)
 {
-	uint64_t size;
-
-	if (entry_size(md, ent, &size) < 0)
-		return; /* gone since the listing */
 	sy->st.in_place++;
 	sy->st.in_place_bytes += size;
 	if (strncmp(ent->name, "cur/", 4) == 0)
@@ -815,11 +816,12 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 		check_changed(sy, md, now, nix, &sy->seen[i], whole);
 	if (now && !stopped) {
 		for (size_t i = 0; i < sy->nseen; i++) {
+			uint64_t size = 0;
 			const struct mm_maildir_entry *ent =
-				record(sy, md, now, nix, &sy->seen[i]);
+				record(sy, md, now, nix, &sy->seen[i], &size);
 
 			if (ent != NULL)
-				count_in_place(sy, md, ent);
+				count_in_place(sy, ent, size);
 		}
 		sy->st.has_in_place = 1;
 		mm_maildir_owner(md, &own);

@@ -217,6 +217,36 @@ my @started = split /\n/, slurp($log);
 is_deeply([ sort { $a <=> $b } @started[0, 1] ], [ 999, 1000 ], '--jobs 2: the two largest started first');
 is(scalar @started, 5, 'and every job ran');
 
+# what is in place: a pass over a mailbox an earlier pass of the same
+# mbox had half delivered (as a killed task leaves it) reports in_place,
+# and its merged totals are those of one clean pass, line for line
+{
+	my $ip = "$dir/inplace";
+	mkdir $ip;
+	my @m = split /(?=^From )/m, slurp('t/data/flags.mbox');
+	cmp_ok(scalar @m, '>=', 4, scalar(@m) . ' messages');
+	spew("$ip/mbox", join '', @m[0 .. 1]);
+	($out, $err, $st) = run('--maildir', "$ip/md", "$ip/mbox", '--report', "$ip/r1.json");
+	is($st, 0, 'a first pass over 2 messages') or diag $err;
+	spew("$ip/mbox", join '', @m);
+	($out, $err, $st) = run('--maildir', "$ip/md", "$ip/mbox", '--report', "$ip/r2.json");
+	is($st, 0, 'the second pass over all') or diag $err;
+	like($out, qr/, 2 skipped, /, 'its summary line: the 2 of the first pass skipped, as ever');
+	($out, $err, $st) = run('--maildir', "$ip/clean", "$ip/mbox", '--report', "$ip/clean.json");
+	my $clean = JSON::PP->new->decode(slurp("$ip/clean.json"))->{mailboxes}[0];
+	my $second = JSON::PP->new->decode(slurp("$ip/r2.json"))->{mailboxes}[0];
+	is_deeply($second->{in_place}, { messages => scalar @m, bytes => $clean->{bytes}, new => $clean->{to_new},
+					 cur => $clean->{to_cur} }, 'in_place: every message, as one clean pass delivers them');
+	is_deeply($clean->{in_place}, { messages => scalar @m, bytes => $clean->{bytes}, new => $clean->{to_new},
+					cur => $clean->{to_cur} }, 'in a clean pass: what it delivered');
+	my ($a) = run('--merge-reports', "$ip/clean.json");
+	my ($b) = run('--merge-reports', "$ip/r1.json", "$ip/r2.json");
+	my ($c) = run('--merge-reports', "$ip/r2.json", "$ip/r1.json");
+	like($a, qr/^total: 1 mailboxes, 0 failed, ${\ scalar @m} messages, $clean->{bytes} bytes, /m, 'the clean pass merged');
+	is($b, $a, 'the two passes merged: the same total line (the latest by finished, its in_place)');
+	is($c, $a, 'in any order');
+}
+
 # engines interleave many processes' output: with --jobs 2 (and -v,
 # for every WARNING), each line of standard error names its mailbox
 my $mixed = "$dir/mixed";
