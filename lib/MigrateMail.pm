@@ -200,10 +200,11 @@ C<warnings>: lists of C<< { number, offset, code, errno, text, message } >>
 where C<message> is the whole C<ERROR: ...> or C<WARNING: ...> line;
 C<error>: set when the run stopped early (the mbox could not be read, the
 Maildir could not be opened, the disk is full), after what was complete
-had been made durable and visible; or before anything was done, for a
-regular file that is not an mbox at all (bytes, but not one line
-starting C<From > nor an MMDF separator: C<not an mbox: ...>, class
-C<admin>; an empty file, or one of blank lines, is an mbox without
+had been made durable and visible; or before anything was done, for
+input that is not an mbox at all (bytes, but not one line starting
+C<From > nor an MMDF separator: C<not an mbox: ...>, class C<admin>; a
+file is read to its end to tell, a pipe as far as the reader's window
+holds it; an empty file, or one of blank lines, is an mbox without
 messages). Croaks only on misuse (an unknown
 option or value).
 

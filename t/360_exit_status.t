@@ -125,6 +125,11 @@ ok(!-e "$dir/md-nm/new" || !glob("$dir/md-nm/new/*"), 'nothing delivered');
 ($out, $err, $st) = run({ stdin => "$dir/not-mbox" }, 'alice@example.com');
 is($st, 3, 'the same on standard input: 3');
 like($err, qr/^ERROR: alice\@example.com: not an mbox: /m, 'naming the mailbox');
+($out, $err, $st) = run({ pipe => "$dir/not-mbox" }, '--maildir', "$dir/md-nm");
+is($st, 3, 'the same from a pipe (as far as the reader\'s window holds it): 3');
+like($err, qr/^ERROR: stdin: not an mbox: no From_ line \(nor MMDF separator\) in its 49 bytes, which start "Subject: a message witho": nothing delivered/m,
+     'the same ERROR line');
+ok(!-e "$dir/md-nm", 'no Maildir made');
 ($out, $err, $st) = run('-n', '--maildir', "$dir/md-nm", "$dir/not-mbox");
 is($st, 3, 'the same in a dry run: 3');
 my $nm = "$dir/nm-spool";

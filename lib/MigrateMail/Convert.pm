@@ -119,6 +119,10 @@ sub _run {
 		$c{verify_digest} = 1 if $digest;
 		my $ok = eval {
 			%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };
+			# refused before a byte was parsed (a pipe that is not an
+			# mbox, mm_convert.c): no format was decided
+			delete @stats{qw(format format_reason)}
+			  if $stats{fatal} && !$stats{messages} && $stats{fatal}{text} =~ /\Anot an mbox: /;
 			_verify_after(\%stats, $fh, $start, $maildir, \%c)
 			  if $opt{verify} && !$verify_only && !$stats{fatal} && !$digest;
 			1;
@@ -158,8 +162,8 @@ sub _run {
 # without mail. Read only while it does not look like one: an mbox
 # starts with its From_ line, so that costs one read of 4 KiB; the
 # rest of the file only for one that does not (garbage before the
-# first From_ line). A pipe cannot be read twice: undef (its bytes are
-# kept as a message, with the reader's WARNING).
+# first From_ line). A pipe cannot be read twice: undef (the C core
+# looks at it as far as its window holds it, mm_mbox_not_mbox()).
 sub not_an_mbox {
 	my ($fh, $start) = @_;
 	return undef unless -f $fh && defined $start && $start ne '' && sysseek($fh, $start, SEEK_SET);
@@ -181,8 +185,7 @@ sub not_an_mbox {
 	($head = substr $head, 0, 24) =~ s/\n.*//s;
 	$head =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge;
 	return "not an mbox: no From_ line (nor MMDF separator) in its $total bytes, which start "
-	  . "\"$head\": nothing delivered (a compressed file? one message without its From_ line? "
-	  . "make it an mbox first)";
+	  . "\"$head\": nothing delivered (a compressed file? make it an mbox first)";
 }
 
 sub _open_source {
