@@ -427,6 +427,18 @@ format(mb)
     OUTPUT:
 	RETVAL
 
+SV *
+not_an_mbox(mb)
+	MigrateMail::Mbox::Reader mb
+    PREINIT:
+	struct mm_err why;
+    CODE:
+	/* before the first message: why it is no mbox, or undef (one, or
+	 * cannot tell, or a read error the reader meets again) */
+	RETVAL = mm_mbox_not_mbox(mb, &why) > 0 ? newSVpv(why.text, 0) : newSV(0);
+    OUTPUT:
+	RETVAL
+
 const char *
 format_reason(mb)
 	MigrateMail::Mbox::Reader mb

@@ -558,21 +558,9 @@ int mm_convert(int src_fd, const char *maildir,
 	/* input that is no mbox at all: nothing of it delivered, no
 	 * Maildir made (a path was read to its end by the caller; a pipe
 	 * as far as the window holds it) */
-	{
-		char head[100];
-		uint64_t size = 0;
-
-		r = mm_mbox_not_mbox(w.mb, head, sizeof(head), &size, err_r);
-		if (r > 0)
-			mm_err_set(err_r, MM_E_FORMAT, 0, 0, 0, "not an mbox: no "
-				   "From_ line (nor MMDF separator) in its %llu "
-				   "bytes, which start \"%s\": nothing delivered (a "
-				   "compressed file? make it an mbox first)",
-				   (unsigned long long)size, head);
-		if (r != 0) {
-			walk_end(&w);
-			return -1;
-		}
+	if (mm_mbox_not_mbox(w.mb, err_r) != 0) {
+		walk_end(&w);
+		return -1;
 	}
 	mm_progress_init(&prog, opts && opts->progress_fd > 0 ? opts->progress_fd : -1,
 			 opts ? opts->progress_total : 0, opts ? opts->progress_name : NULL);

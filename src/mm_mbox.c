@@ -209,12 +209,14 @@ static int starts_message(const char *p, size_t len)
 	       (len >= 4 && memcmp(p, "\1\1\1\1", 4) == 0);
 }
 
-int mm_mbox_not_mbox(struct mm_mbox *mb, char *head_r, size_t head_max,
-		     uint64_t *size_r, struct mm_err *err_r)
+int mm_mbox_not_mbox(struct mm_mbox *mb, struct mm_err *why_r)
 {
 	const char *p, *end;
-	size_t n = 0;
+	char head[100];
+	size_t n = 0, head_max = sizeof(head);
+	uint64_t size;
 	int blank = 1;
+	struct mm_err *err_r = why_r;
 
 	/* an mbox starts with its From_ line: known from its first bytes */
 	if (mm_mbox_fill(mb, 5, err_r) < 0)
@@ -227,7 +229,7 @@ int mm_mbox_not_mbox(struct mm_mbox *mb, char *head_r, size_t head_max,
 		return 0; /* the window is full: cannot tell */
 	p = mb->buf + mb->pos;
 	end = mb->buf + mb->end;
-	*size_r = (uint64_t)(end - p);
+	size = (uint64_t)(end - p);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -246,12 +248,15 @@ int mm_mbox_not_mbox(struct mm_mbox *mb, char *head_r, size_t head_max,
 		unsigned char c = (unsigned char)*p;
 
 		if (c >= 0x20 && c <= 0x7e)
-			head_r[n++] = (char)c;
+			head[n++] = (char)c;
 		else
-			n += (size_t)snprintf(head_r + n, head_max - n, "\\x%02x", c);
+			n += (size_t)snprintf(head + n, head_max - n, "\\x%02x", c);
 	}
-	if (head_max > 0)
-		head_r[n] = '\0';
+	head[n] = '\0';
+	mm_err_set(why_r, MM_E_FORMAT, 0, 0, 0, "not an mbox: no From_ line "
+		   "(nor MMDF separator) in its %llu bytes, which start \"%s\": "
+		   "nothing delivered (a compressed file? make it an mbox first)",
+		   (unsigned long long)size, head);
 	return 1;
 }
 

@@ -132,6 +132,9 @@ like($err, qr/^ERROR: stdin: not an mbox: no From_ line \(nor MMDF separator\) i
 ok(!-e "$dir/md-nm", 'no Maildir made');
 ($out, $err, $st) = run('-n', '--maildir', "$dir/md-nm", "$dir/not-mbox");
 is($st, 3, 'the same in a dry run: 3');
+($out, $err, $st) = run({ pipe => "$dir/not-mbox" }, '-n', '--maildir', "$dir/md-nm");
+is($st, 3, 'and in a dry run from a pipe: 3');
+like($err, qr/^ERROR: stdin: not an mbox: /m, 'its ERROR line');
 my $nm = "$dir/nm-spool";
 mkdir $nm;
 spew("$nm/alice", slurp("$dir/not-mbox"));

@@ -575,6 +575,8 @@ sub dry_run {
 	my $valid;
 	my $ok = eval {
 		my $mbox = MigrateMail::Mbox->new($src, %mo);
+		# a pipe, as far as the reader's window holds it (a run refuses it)
+		die 'ERROR: ' . ($o->{name} // 'stdin') . ": $why\n" if defined($why = $mbox->not_an_mbox);
 		# the forecast: what clients keep (mm_oldpop3.c, as a run counts it)
 		my $keep = MigrateMail::Keep->new($o->{old_pop3} // 'auto');
 		while (my $m = $mbox->next) {
@@ -607,7 +609,7 @@ sub dry_run {
 		$st{format_reason} = $mbox->format_reason;
 		1;
 	};
-	($st{error} = $@) =~ s/ at \S+ line \d+\.?\n\z// unless $ok;
+	($st{error} = $@) =~ s/(?: at \S+ line \d+\.?)?\n\z// unless $ok;
 	return \%st;
 }
 
