@@ -6,7 +6,10 @@
 # the 4 shards' merged reports equal one --dir run's, every Maildir is
 # exact and the same as that run's, each mailbox was converted once; a
 # shard killed mid-way (kill -9) and its retry list run again over both
-# hosts ends exact too. As root: make test-engines.
+# hosts ends exact too, and the merge of all the reports then gives the
+# single run's total line, to the byte. sshd runs with UsePAM yes, host
+# 2 with root's password locked ('!') in a mount namespace of its own:
+# a key still logs in. As root: make test-engines.
 use strict;
 use warnings;
 use Test::More;

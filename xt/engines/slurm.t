@@ -5,8 +5,9 @@
 # of 210 generated mailboxes: the 4 tasks' merged reports equal one
 # --dir run's, every Maildir is exact and the same as that run's, each
 # mailbox was converted once; a task cancelled mid-way (scancel) and its
-# retry list run as a second array ends exact too. As root: make
-# test-engines.
+# retry list run as a second array ends exact too, and the merge of all
+# the reports then gives the single run's total line, to the byte. As
+# root: make test-engines.
 use strict;
 use warnings;
 use Test::More;
