@@ -163,6 +163,15 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 #undef SY_UV
 		(void)hv_stores(hv, "sync", newRV_noinc((SV *)sy));
 	}
+	if (st->sync.has_in_place) {
+		HV *ip = newHV();
+
+		(void)hv_stores(ip, "messages", newSVuv((UV)st->sync.in_place));
+		(void)hv_stores(ip, "bytes", newSVuv((UV)st->sync.in_place_bytes));
+		(void)hv_stores(ip, "new", newSVuv((UV)st->sync.in_place_new));
+		(void)hv_stores(ip, "cur", newSVuv((UV)st->sync.in_place_cur));
+		(void)hv_stores(hv, "in_place", newRV_noinc((SV *)ip));
+	}
 	(void)hv_stores(hv, "errors", issues_to_av(aTHX_ &st->errors));
 	(void)hv_stores(hv, "warnings", issues_to_av(aTHX_ &st->warnings));
 	(void)hv_stores(hv, "errors_dropped", newSVuv(st->errors.dropped));
@@ -415,6 +424,18 @@ format(mb)
 	MigrateMail::Mbox::Reader mb
     CODE:
 	RETVAL = mm_format_name(mm_mbox_format(mb));
+    OUTPUT:
+	RETVAL
+
+SV *
+not_an_mbox(mb)
+	MigrateMail::Mbox::Reader mb
+    PREINIT:
+	struct mm_err why;
+    CODE:
+	/* before the first message: why it is no mbox, or undef (one, or
+	 * cannot tell, or a read error the reader meets again) */
+	RETVAL = mm_mbox_not_mbox(mb, &why) > 0 ? newSVpv(why.text, 0) : newSV(0);
     OUTPUT:
 	RETVAL
 

@@ -188,7 +188,11 @@ C<batch (asked; NOT durable on fuse: ...)>), C<durable> (1 when that mode
 makes every message durable before it is visible there), with
 C<verify> also C<verified>, C<missing>, C<mismatched> and
 C<verify_method> (C<bytes>: the mbox was read again and compared byte
-for byte; C<digest>: by digest, as above); C<spilled> and C<spill_peak>
+for byte; C<digest>: by digest, as above); C<in_place> (unless the
+pass stopped: C<< { messages, bytes, new, cur } >>, the messages of
+this mbox that the Maildir holds at the end of the pass, delivered by
+it or by an earlier one, a killed one too; what B<--merge-reports>
+counts, see L<mbox2vpopmail/MANY MACHINES>); C<spilled> and C<spill_peak>
 (bytes of a pipe copied to a temporary file to check where a
 Content-Length lands, and the most held at once, see
 L<mbox2vpopmail/READING FROM A PIPE>); C<errors> and
@@ -196,7 +200,12 @@ C<warnings>: lists of C<< { number, offset, code, errno, text, message } >>
 where C<message> is the whole C<ERROR: ...> or C<WARNING: ...> line;
 C<error>: set when the run stopped early (the mbox could not be read, the
 Maildir could not be opened, the disk is full), after what was complete
-had been made durable and visible. Croaks only on misuse (an unknown
+had been made durable and visible; or before anything was done, for
+input that is not an mbox at all (bytes, but not one line starting
+C<From > nor an MMDF separator: C<not an mbox: ...>, class C<admin>; a
+file is read to its end to tell, a pipe as far as the reader's window
+holds it; an empty file, or one of blank lines, is an mbox without
+messages). Croaks only on misuse (an unknown
 option or value).
 
 A file size limit (RLIMIT_FSIZE) fails the one message that is too big

@@ -555,6 +555,13 @@ int mm_convert(int src_fd, const char *maildir,
 
 	if (walk_start(&w, src_fd, opts, st, err_r) < 0)
 		return -1;
+	/* input that is no mbox at all: nothing of it delivered, no
+	 * Maildir made (a path was read to its end by the caller; a pipe
+	 * as far as the window holds it) */
+	if (mm_mbox_not_mbox(w.mb, err_r) != 0) {
+		walk_end(&w);
+		return -1;
+	}
 	mm_progress_init(&prog, opts && opts->progress_fd > 0 ? opts->progress_fd : -1,
 			 opts ? opts->progress_total : 0, opts ? opts->progress_name : NULL);
 	memset(&mo, 0, sizeof(mo));

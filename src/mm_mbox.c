@@ -202,6 +202,64 @@ uint64_t mm_mbox_offset(const struct mm_mbox *mb)
 	return mb->buf_off + mb->pos;
 }
 
+/* Does the line at p (len bytes, without its newline) start a message? */
+static int starts_message(const char *p, size_t len)
+{
+	return (len >= 5 && memcmp(p, "From ", 5) == 0) ||
+	       (len >= 4 && memcmp(p, "\1\1\1\1", 4) == 0);
+}
+
+int mm_mbox_not_mbox(struct mm_mbox *mb, struct mm_err *why_r)
+{
+	const char *p, *end;
+	char head[100];
+	size_t n = 0, head_max = sizeof(head);
+	uint64_t size;
+	int blank = 1;
+	struct mm_err *err_r = why_r;
+
+	/* an mbox starts with its From_ line: known from its first bytes */
+	if (mm_mbox_fill(mb, 5, err_r) < 0)
+		return -1;
+	if (starts_message(mb->buf + mb->pos, mb->end - mb->pos))
+		return 0;
+	if (mm_mbox_fill(mb, mb->cap_max, err_r) < 0)
+		return -1;
+	if (!mb->eof)
+		return 0; /* the window is full: cannot tell */
+	p = mb->buf + mb->pos;
+	end = mb->buf + mb->end;
+	size = (uint64_t)(end - p);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (starts_message(p, len))
+			return 0;
+		for (size_t i = 0; i < len && blank; i++)
+			blank = p[i] == '\r';
+		p = nl ? nl + 1 : end;
+	}
+	if (blank)
+		return 0;
+	/* its first bytes, to its first newline, printable (\xNN) */
+	for (p = mb->buf + mb->pos; p < end && p < mb->buf + mb->pos + 24 &&
+	     *p != '\n' && n + 5 < head_max; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c >= 0x20 && c <= 0x7e)
+			head[n++] = (char)c;
+		else
+			n += (size_t)snprintf(head + n, head_max - n, "\\x%02x", c);
+	}
+	head[n] = '\0';
+	mm_err_set(why_r, MM_E_FORMAT, 0, 0, 0, "not an mbox: no From_ line "
+		   "(nor MMDF separator) in its %llu bytes, which start \"%s\": "
+		   "nothing delivered (a compressed file? make it an mbox first)",
+		   (unsigned long long)size, head);
+	return 1;
+}
+
 uint64_t mm_mbox_spilled(const struct mm_mbox *mb, uint64_t *peak_r)
 {
 	if (peak_r != NULL)

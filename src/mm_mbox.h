@@ -189,6 +189,17 @@ const char *mm_mbox_format_reason(const struct mm_mbox *mb);
 /* Bytes consumed from fd so far that belong to yielded messages. */
 uint64_t mm_mbox_offset(const struct mm_mbox *mb);
 
+/* Before the first mm_mbox_next(): is the input no mbox at all? 1 when
+ * it has bytes, not only blank lines, and not one line that starts
+ * "From " nor an MMDF separator, as far as the window (buf_max) holds
+ * it to its end: why_r says so (MM_E_FORMAT: "not an mbox: ... in its N
+ * bytes, which start "...": ...", its first 24 bytes up to a newline,
+ * bytes outside printable ASCII as \xNN); 0 when it is one (seen at
+ * once when it starts with its From_ line), or is larger than the
+ * window (cannot tell: its bytes are read as ever); -1 on a read error
+ * (why_r). What it read stays in the window, for mm_mbox_next(). */
+int mm_mbox_not_mbox(struct mm_mbox *mb, struct mm_err *why_r);
+
 /* Bytes of a pipe copied to temporary files to check where a
  * Content-Length lands (see above), 0 for a file; *peak_r (if not
  * NULL): the most disk space held at once. */

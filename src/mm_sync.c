@@ -563,10 +563,13 @@ static void check_changed(struct mm_sync *sy, struct mm_maildir *md,
 	}
 }
 
-/* The record of a message of this pass, from the files of now. */
-static void record(struct mm_sync *sy, struct mm_maildir *md,
+/* The record of a message of this pass, from the files of now; its
+ * file of now and that file's size (size_r), or NULL (not delivered,
+ * or another source's). */
+static const struct mm_maildir_entry *record(struct mm_sync *sy, struct mm_maildir *md,
 		   const struct mm_maildir_list *now_list,
-		   const struct mm_keymap *ix, const struct seen *sn)
+		   const struct mm_keymap *ix, const struct seen *sn,
+		   uint64_t *size_r)
 {
 	const struct mm_state_rec *rec = mm_state_find(sy->state, sn->key);
 	const struct mm_maildir_entry *ent;
@@ -574,18 +577,18 @@ static void record(struct mm_sync *sy, struct mm_maildir *md,
 	char base[256];
 
 	if (rec == NULL && mm_state_claimed(sy->state, sn->key))
-		return;
+		return NULL;
 	ent = entry_of(now_list, ix, sn->key, rec ? rec->base : NULL);
 	if (ent == NULL) {
 		if (rec == NULL)
-			return; /* not delivered (failed) */
+			return NULL; /* not delivered (failed) */
 		r = *rec;
 		if (sn->kept_gone) {
 			r.left.where = -1;
 			r.src = sn->src;
 		}
 		put(sy, &r);
-		return;
+		return NULL;
 	}
 	if (sy->opts.mode == MM_SYNC_OFF && rec && rec->left.where >= 0 &&
 	    same_base(ent->name + 4, rec->base)) {
@@ -595,12 +598,13 @@ static void record(struct mm_sync *sy, struct mm_maildir *md,
 			r.has_digest = 1;
 		}
 		put(sy, &r);
-		return;
+		*size_r = rec_file_size(rec, ent);
+		return ent;
 	}
 	memset(&r, 0, sizeof(r));
 	r.key = sn->key;
 	if (entry_size(md, ent, &r.size) < 0)
-		return;
+		return NULL;
 	if (sn->has_fdig) {
 		r.digest = sn->fdig;
 		r.has_digest = 1;
@@ -619,6 +623,22 @@ static void record(struct mm_sync *sy, struct mm_maildir *md,
 		 ent->name + 4);
 	r.base = base;
 	put(sy, &r);
+	*size_r = r.size;
+	return ent;
+}
+
+/* A message of this mbox that the Maildir holds at the end of the
+ * pass, its file ent of size bytes: counted in the in_place figures
+ * (mm_sync.h). */
+static void count_in_place(struct mm_sync *sy,
+			   const struct mm_maildir_entry *ent, uint64_t size)
+{
+	sy->st.in_place++;
+	sy->st.in_place_bytes += size;
+	if (strncmp(ent->name, "cur/", 4) == 0)
+		sy->st.in_place_cur++;
+	else
+		sy->st.in_place_new++;
 }
 
 struct mm_state *mm_sync_verify_state(struct mm_maildir *md,
@@ -795,8 +815,15 @@ void mm_sync_end(struct mm_sync *sy, struct mm_maildir *md, int stopped,
 	for (size_t i = 0; now && i < sy->nseen; i++)
 		check_changed(sy, md, now, nix, &sy->seen[i], whole);
 	if (now && !stopped) {
-		for (size_t i = 0; i < sy->nseen; i++)
-			record(sy, md, now, nix, &sy->seen[i]);
+		for (size_t i = 0; i < sy->nseen; i++) {
+			uint64_t size = 0;
+			const struct mm_maildir_entry *ent =
+				record(sy, md, now, nix, &sy->seen[i], &size);
+
+			if (ent != NULL)
+				count_in_place(sy, ent, size);
+		}
+		sy->st.has_in_place = 1;
 		mm_maildir_owner(md, &own);
 		/* a state that says what the file says already is not
 		 * written (nor synced) again */

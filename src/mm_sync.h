@@ -107,6 +107,14 @@ struct mm_sync_stats {
 	unsigned long recorded;   /* messages the state lists for source */
 	unsigned long to_add;     /* plan: messages that would be delivered */
 	int state_written;
+	/* the messages of this mbox the Maildir holds at the end of the
+	 * pass, delivered by it or by an earlier pass (a killed one too),
+	 * their bytes and where they are: what a merge of a killed pass
+	 * and its retry counts, so that it says what one whole pass would
+	 * (has_in_place: counted, only by a pass that did not stop) */
+	int has_in_place;
+	unsigned long in_place, in_place_new, in_place_cur;
+	uint64_t in_place_bytes;
 };
 
 struct mm_sync;

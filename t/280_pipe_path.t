@@ -1,6 +1,7 @@
 # Every mbox fixture (globbed, so fixtures added later are covered too)
 # reads the same by path and through a pipe, in the reader and in
-# mbox2vpopmail --maildir (a path versus standard input from a pipe).
+# mbox2vpopmail --maildir (a path versus standard input from a pipe),
+# a file that is not an mbox at all too (refused both ways, t/360).
 use strict;
 use warnings;
 use Test::More;

@@ -112,6 +112,51 @@ spew("$dir/notdir", "x\n");
 ($out, $err, $st) = run('--maildir', "$dir/notdir", 'examples/sample.mbox');
 is($st, 3, 'a Maildir path that is a file: 3');
 
+# 3: input that is not an mbox (bytes, not one From_ line), by path, on
+# standard input redirected from the file, in a batch (where the other
+# mailboxes are converted); nothing of it delivered. An empty spool
+# file, or one of blank lines, is a user without mail: 0.
+spew("$dir/not-mbox", "Subject: a message without its From_ line\n\nhello\n");
+($out, $err, $st) = run('--maildir', "$dir/md-nm", "$dir/not-mbox");
+is($st, 3, 'a file with no From_ line: 3');
+like($err, qr/^ERROR: \Q$dir\E\/not-mbox: not an mbox: no From_ line \(nor MMDF separator\) in its 49 bytes, which start "Subject: /m,
+     'its ERROR line names the file, its size and its start');
+ok(!-e "$dir/md-nm/new" || !glob("$dir/md-nm/new/*"), 'nothing delivered');
+($out, $err, $st) = run({ stdin => "$dir/not-mbox" }, 'alice@example.com');
+is($st, 3, 'the same on standard input: 3');
+like($err, qr/^ERROR: alice\@example.com: not an mbox: /m, 'naming the mailbox');
+($out, $err, $st) = run({ pipe => "$dir/not-mbox" }, '--maildir', "$dir/md-nm");
+is($st, 3, 'the same from a pipe (as far as the reader\'s window holds it): 3');
+like($err, qr/^ERROR: stdin: not an mbox: no From_ line \(nor MMDF separator\) in its 49 bytes, which start "Subject: a message witho": nothing delivered/m,
+     'the same ERROR line');
+ok(!-e "$dir/md-nm", 'no Maildir made');
+($out, $err, $st) = run('-n', '--maildir', "$dir/md-nm", "$dir/not-mbox");
+is($st, 3, 'the same in a dry run: 3');
+($out, $err, $st) = run({ pipe => "$dir/not-mbox" }, '-n', '--maildir', "$dir/md-nm");
+is($st, 3, 'and in a dry run from a pipe: 3');
+like($err, qr/^ERROR: stdin: not an mbox: /m, 'its ERROR line');
+my $nm = "$dir/nm-spool";
+mkdir $nm;
+spew("$nm/alice", slurp("$dir/not-mbox"));
+spew("$nm/bob", slurp('examples/sample.mbox'));
+spew("$nm/carol", '');
+($out, $err, $st) = run('--domain', 'example.com', '--dir', $nm, '--report', "$dir/r-nm.json");
+is($st, 3, 'a batch with a non-mbox spool file: 3');
+like($err, qr/^ERROR: \Q$nm\E\/alice: not an mbox: /m, 'the ERROR names the spool file');
+%f = map { ($_->{user} => $_->{failure} // 'ok') } @{ report("$dir/r-nm.json")->{mailboxes} };
+is_deeply(\%f, { 'alice@example.com' => 'admin', 'bob@example.com' => 'ok', 'carol@example.com' => 'ok' },
+	  'the others converted; the empty one is a user without mail');
+for my $empty ('', "\n\n") {
+	spew("$dir/empty", $empty);
+	($out, $err, $st) = run('--maildir', "$dir/md-empty", "$dir/empty");
+	is($st, 0, 'an empty spool file' . ($empty ? ' (blank lines)' : '') . ': 0') or diag $err;
+}
+# (2 MB of them: the From_ line is found past the first reads)
+spew("$dir/garbage-first", ("garbage\n" x 262144) . "\n" . slurp('examples/sample.mbox'));
+($out, $err, $st) = run('-v', '--maildir', "$dir/md-gf", "$dir/garbage-first");
+is($st, 0, '2 MB before the first From_ line: still an mbox, 0 (their WARNING)') or diag $err;
+like($err, qr/^WARNING: .*no From_ line: bytes kept as a message of their own/m, 'the WARNING (-v)');
+
 # 2: usage
 ($out, $err, $st) = run('--jobs', 'lots', 'a@b');
 is($st, 2, 'a bad --jobs: 2');

@@ -174,6 +174,27 @@ is($st, 0, 'merged with the retry: 0');
 like($out, qr/^total: 14 mailboxes, 0 failed, 0 missing, /m, 'the latest result of each counts');
 ($out, $err, $st) = run('--merge-reports', '--jobs-file', "$dir/jobs", "$dir/retry.json", "$dir/cut.json");
 is($st, 0, 'whatever the order given: by the time each was written');
+# a damaged report (cut short; a run writes its report whole or not at
+# all, so this is not what a killed task leaves): an ERROR naming it,
+# the others merged, its mailboxes missing and in the retry list, 3
+my $whole = slurp("$dir/s3.json");
+spew("$dir/s3-cut.json", substr $whole, 0, length($whole) / 2);
+($out, $err, $st) = run('--merge-reports', '--jobs-file', "$dir/jobs", '--retry-list', "$dir/retry3",
+			"$dir/s1.json", "$dir/s2.json", "$dir/s3-cut.json");
+is($st, 3, 'a truncated report: 3 (the admin looks at it)');
+like($err, qr/^ERROR: \Q$dir\E\/s3-cut.json: not a report of mbox2vpopmail, or damaged \(\d+ bytes: .+\): left out$/m,
+     'an ERROR naming it');
+my $n3 = scalar @{ JSON::PP->new->decode($whole)->{mailboxes} };
+like($out, qr/^total: @{[ 14 - $n3 ]} mailboxes, 0 failed, $n3 missing, /m, 'the others merged; its mailboxes missing');
+my ($list3) = run('--jobs-file', "$dir/jobs", '--shard', '3/3', '--list-jobs');
+is_deeply([ sort split /\n/, slurp("$dir/retry3") ], [ sort split /\n/, $list3 ],
+	  'the retry list: shard 3\'s mailboxes');
+($out, $err, $st) = run('--merge-reports', "$dir/one.json", "$dir/s3-cut.json");
+is($st, 3, 'every mailbox done, but a damaged report given: 3');
+like($out, qr/^total: 14 mailboxes, 0 failed, /m, 'with the totals of the others');
+($out, $err, $st) = run('--merge-reports', "$dir/one.json", "$dir/no-such.json");
+is($st, 3, 'a report that cannot be read: 3');
+like($err, qr/^ERROR: cannot read report \Q$dir\E\/no-such.json: No such file/m, 'saying so');
 ($out, $err, $st) = run('--merge-reports', "$dir/jobs");
 is($st, 3, 'a file that is not a report: 3');
 like($err, qr/^ERROR: \Q$dir\E\/jobs: not a report/m, 'saying so');
@@ -195,6 +216,54 @@ run_jobs(\@small_first, 2, sub {
 my @started = split /\n/, slurp($log);
 is_deeply([ sort { $a <=> $b } @started[0, 1] ], [ 999, 1000 ], '--jobs 2: the two largest started first');
 is(scalar @started, 5, 'and every job ran');
+
+# what is in place: a pass over a mailbox an earlier pass of the same
+# mbox had half delivered (as a killed task leaves it) reports in_place,
+# and its merged totals are those of one clean pass, line for line
+{
+	my $ip = "$dir/inplace";
+	mkdir $ip;
+	my @m = split /(?=^From )/m, slurp('t/data/flags.mbox');
+	cmp_ok(scalar @m, '>=', 4, scalar(@m) . ' messages');
+	spew("$ip/mbox", join '', @m[0 .. 1]);
+	($out, $err, $st) = run('--maildir', "$ip/md", "$ip/mbox", '--report', "$ip/r1.json");
+	is($st, 0, 'a first pass over 2 messages') or diag $err;
+	spew("$ip/mbox", join '', @m);
+	($out, $err, $st) = run('--maildir', "$ip/md", "$ip/mbox", '--report', "$ip/r2.json");
+	is($st, 0, 'the second pass over all') or diag $err;
+	like($out, qr/, 2 skipped, /, 'its summary line: the 2 of the first pass skipped, as ever');
+	($out, $err, $st) = run('--maildir', "$ip/clean", "$ip/mbox", '--report', "$ip/clean.json");
+	my $clean = JSON::PP->new->decode(slurp("$ip/clean.json"))->{mailboxes}[0];
+	my $second = JSON::PP->new->decode(slurp("$ip/r2.json"))->{mailboxes}[0];
+	is_deeply($second->{in_place}, { messages => scalar @m, bytes => $clean->{bytes}, new => $clean->{to_new},
+					 cur => $clean->{to_cur} }, 'in_place: every message, as one clean pass delivers them');
+	is_deeply($clean->{in_place}, { messages => scalar @m, bytes => $clean->{bytes}, new => $clean->{to_new},
+					cur => $clean->{to_cur} }, 'in a clean pass: what it delivered');
+	my ($a) = run('--merge-reports', "$ip/clean.json");
+	my ($b) = run('--merge-reports', "$ip/r1.json", "$ip/r2.json");
+	my ($c) = run('--merge-reports', "$ip/r2.json", "$ip/r1.json");
+	like($a, qr/^total: 1 mailboxes, 0 failed, ${\ scalar @m} messages, $clean->{bytes} bytes, /m, 'the clean pass merged');
+	is($b, $a, 'the two passes merged: the same total line (the latest by finished, its in_place)');
+	is($c, $a, 'in any order');
+}
+
+# engines interleave many processes' output: with --jobs 2 (and -v,
+# for every WARNING), each line of standard error names its mailbox
+my $mixed = "$dir/mixed";
+mkdir $mixed;
+spew("$mixed/user1", slurp('examples/sample.mbox'));
+spew("$mixed/user2", "garbage before\n\n" . slurp('examples/sample.mbox') . "From nowhere\n");
+spew("$mixed/user3", "not an mbox\n");
+spew("$mixed/nobody", slurp('examples/sample.mbox'));
+spew("$mixed/.hidden", '');
+spew("$mixed/user4.lock", '');
+($out, $err, $st) = run('-v', '--jobs', 2, '--domain', 'example.com', '--dir', $mixed);
+is($st, 3, 'a mixed batch: 3');
+my @errs = split /\n/, $err;
+cmp_ok(scalar @errs, '>=', 4, scalar(@errs) . ' lines on standard error');
+my @nameless = grep { !m{^(?:ERROR|WARNING): \Q$mixed\E/(?:user[1-4]|nobody|\.hidden|user4\.lock)[:,\s]} } @errs;
+is_deeply(\@nameless, [], 'each names its spool file');
+like($err, qr/^$_/m, "a line of $_") for map { "(?:ERROR|WARNING): \Q$mixed\E/$_" } qw(user2 user3 nobody);
 
 ($out, $err, $st) = run('--jobs', 'auto', '--jobs-file', "$dir/jobs", '-q');
 is($st, 0, '--jobs auto') or diag $err;

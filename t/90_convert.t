@@ -95,10 +95,12 @@ my ($nofrom) = grep { $_->{content} =~ /no From_ line/ } values %{ (maildir_file
 is($nofrom->{mtime}, 978346800, 'no From_ line: mtime from the Date: header');
 like($nofrom->{name}, qr/^978346800\.H/, 'and the name too');
 open $nf, '>:raw', "$dir/nodate.mbox" or die;
-print $nf "Subject: neither From_ line nor Date\n\nbody\n";
+# (before a From_ line: a file without any is not an mbox, t/360)
+print $nf "Subject: neither From_ line nor Date\n\nbody\n\n",
+  "From a\@example.com Mon Jan  1 12:00:00 2001\nSubject: dated\n\nbody\n";
 close $nf;
 mbox_to_maildir("$dir/nodate.mbox", "$dir/md-nodate", host => 'h');
-my ($nodate) = values %{ (maildir_files("$dir/md-nodate"))[0] };
+my ($nodate) = grep { $_->{content} =~ /neither/ } values %{ (maildir_files("$dir/md-nodate"))[0] };
 cmp_ok(abs($nodate->{mtime} - time), '<', 60, 'no date at all: mtime is now');
 like($nodate->{name}, qr/^0\.H[0-9a-f]{16}\.h,S=/, 'and the name is still deterministic');
 

@@ -93,6 +93,10 @@ sub _run {
 		chomp $e;
 		%stats = (fatal => { number => 0, offset => 0, text => $e,
 				     class => $le ? classify($le->{code}, $le->{errno}) : 'admin' });
+	} elsif (!$verify_only && defined(my $why = not_an_mbox($fh, $start))) {
+		# nothing of it delivered: the admin looks at it first
+		%stats = (fatal => { number => 0, offset => 0, text => $why, class => 'admin' });
+		$unlock->();
 	} else {
 		# a file size limit must give EFBIG, not kill the process
 		local $SIG{XFSZ} = 'IGNORE';
@@ -115,6 +119,10 @@ sub _run {
 		$c{verify_digest} = 1 if $digest;
 		my $ok = eval {
 			%stats = %{ MigrateMail::_convert(fileno $fh, $maildir, \%c, $verify_only) };
+			# refused before a byte was parsed (a pipe that is not an
+			# mbox, mm_convert.c): no format was decided
+			delete @stats{qw(format format_reason)}
+			  if $stats{fatal} && !$stats{messages} && $stats{fatal}{text} =~ /\Anot an mbox: /;
 			_verify_after(\%stats, $fh, $start, $maildir, \%c)
 			  if $opt{verify} && !$verify_only && !$stats{fatal} && !$digest;
 			1;
@@ -146,6 +154,38 @@ sub _run {
 		  : $f->{text} =~ /^ERROR/ ? $f->{text} : "ERROR: $name: $f->{text}";
 	}
 	return \%stats;
+}
+
+# Why the mbox at $fh (a regular file, from $start) is not one at all,
+# or undef: bytes, but not one line that starts "From " nor an MMDF
+# separator anywhere. An empty file (or blank lines only) is a mailbox
+# without mail. Read only while it does not look like one: an mbox
+# starts with its From_ line, so that costs one read of 4 KiB; the
+# rest of the file only for one that does not (garbage before the
+# first From_ line). A pipe cannot be read twice: undef (the C core
+# looks at it as far as its window holds it, mm_mbox_not_mbox()).
+sub not_an_mbox {
+	my ($fh, $start) = @_;
+	return undef unless -f $fh && defined $start && $start ne '' && sysseek($fh, $start, SEEK_SET);
+	my ($total, $carry, $head, $blank, $found, $n) = (0, "\n", undef, 1);
+	while ($n = sysread $fh, my $buf, $total ? 1 << 20 : 4096) {
+		$total += $n;
+		$head //= $buf;
+		$blank &&= $buf =~ /\A[\r\n]*\z/;
+		my $text = $carry . $buf;
+		if (index($text, "\nFrom ") >= 0 || index($text, "\n\x01\x01\x01\x01") >= 0) {
+			$found = 1;
+			last;
+		}
+		$carry = substr $text, -5;
+	}
+	# a read error is the converter's to report, as it is
+	sysseek($fh, $start, SEEK_SET) or return undef;
+	return undef if $found || $blank || !defined $n;
+	($head = substr $head, 0, 24) =~ s/\n.*//s;
+	$head =~ s/([^\x20-\x7e])/sprintf '\\x%02x', ord $1/ge;
+	return "not an mbox: no From_ line (nor MMDF separator) in its $total bytes, which start "
+	  . "\"$head\": nothing delivered (a compressed file? make it an mbox first)";
 }
 
 sub _open_source {

@@ -10,7 +10,7 @@ our $VERSION = '0.01';
 use Exporter 'import';
 our @EXPORT_OK = qw(classify exit_status encode_field decode_field job_line
   parse_job_line read_jobs_file shard_jobs parse_shard by_size_desc cores
-  merge_reports);
+  merge_reports in_place_counts);
 
 # errno values after which running the same job again, as it is, cannot
 # succeed: a permission, a path, a name, a file system that lacks what
@@ -173,20 +173,33 @@ sub cores {
 # mailbox) as one: the last result of each mailbox (by the report's end
 # time, then the order given), totals over those, the failed ones, and,
 # given the job list they came from, the jobs no report has a result
-# for (a task killed before it wrote its report). Returns
-# { totals, failed => [results], missing => [jobs], results => [...] }.
+# for (a task killed before it wrote its report). A file that is not a
+# report (unreadable, truncated, not JSON) is left out and said in bad.
+# Returns { totals, failed => [results], missing => [jobs],
+# results => [...], bad => [messages] }.
 sub merge_reports {
 	my ($files, %o) = @_;
 	require JSON::PP; # only to merge reports: not at start-up
 	my $json = JSON::PP->new->utf8;
-	my (@reports, %last);
+	my (@reports, %last, @bad);
+	# a report is written whole or not at all (replaced atomically):
+	# one that cannot be read or parsed was damaged or is another
+	# file; said, and left out (its mailboxes are then missing)
 	for my $i (0 .. $#$files) {
 		my $f = $files->[$i];
-		open my $fh, '<:raw', $f or die "cannot read report $f: $!\n";
+		my $fh;
+		if (!open $fh, '<:raw', $f) {
+			push @bad, "cannot read report $f: $!";
+			next;
+		}
 		my $text = do { local $/; <$fh> };
 		my $rep = eval { $json->decode($text) };
-		die "$f: not a report of mbox2vpopmail (" . ($@ =~ s/ at \S+ line \d+\.?\n\z//r) . ")\n"
-		  unless ref $rep eq 'HASH' && ref $rep->{mailboxes} eq 'ARRAY';
+		if (!(ref $rep eq 'HASH' && ref $rep->{mailboxes} eq 'ARRAY')) {
+			(my $why = $@ || 'JSON, but not a report') =~ s/ at \S+ line \d+\.?\n\z//;
+			push @bad, "$f: not a report of mbox2vpopmail, or damaged (" . length($text)
+			  . " bytes: $why): left out";
+			next;
+		}
 		push @reports, [ $rep->{finished} // 0, $i, $rep ];
 	}
 	for my $r (sort { $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] } @reports) {
@@ -203,7 +216,8 @@ sub merge_reports {
 		$t{mailboxes}++;
 		$t{failed_mailboxes}++ if $r->{failed_mailbox};
 		for my $x ($r, @{ $r->{folders} || [] }) {
-			$t{$_} += $x->{$_} // 0 for qw(messages bytes to_new to_cur skipped repaired failed);
+			my %c = in_place_counts($x);
+			$t{$_} += $c{$_} for keys %c;
 		}
 	}
 	my @missing;
@@ -212,7 +226,28 @@ sub merge_reports {
 		$t{missing} = scalar @missing;
 	}
 	return { totals => \%t, failed => [ grep { $_->{failed_mailbox} } @results ],
-		 missing => \@missing, results => \@results };
+		 missing => \@missing, results => \@results, bad => \@bad };
+}
+
+# The counts of one result (a mailbox or a folder) as a merge adds
+# them: what is in place. A pass that found messages an earlier pass
+# of the same mbox had delivered (a pass killed before its report, a
+# run before) counts them as in place, with their bytes and new/cur,
+# not as skipped (in_place, from the C core's state pass); so a killed
+# pass and its retry count what one whole pass does. A result without
+# in_place (a pass that stopped, a dry run) counts what it delivered.
+sub in_place_counts {
+	my ($x) = @_;
+	my %c = map { $_ => $x->{$_} // 0 } qw(messages bytes to_new to_cur skipped repaired failed);
+	my $ip = $x->{in_place};
+	return %c unless ref $ip eq 'HASH';
+	my $earlier = ($ip->{messages} // 0) - $c{to_new} - $c{to_cur};
+	$earlier = 0 if $earlier < 0;
+	$c{bytes} = $ip->{bytes} // 0;
+	$c{to_new} = $ip->{new} // 0;
+	$c{to_cur} = $ip->{cur} // 0;
+	$c{skipped} = $c{skipped} > $earlier ? $c{skipped} - $earlier : 0;
+	return %c;
 }
 
 # A mailbox by its address (without case) and its spool path; for a
@@ -296,6 +331,10 @@ the jobs, not their order: every host computes the same assignment.
 =head2 $n = cores()
 
 =head2 $merged = merge_reports(\@files, jobs => \@jobs)
+
+C<totals>, C<failed>, C<missing> (jobs no report has), C<results>, and
+C<bad>: a message for each file that could not be read or is not a
+report (truncated, not JSON), left out of the merge.
 
 =head1 LICENSE
 

@@ -67,6 +67,7 @@ sub name   { $_[0]{name} }
 sub format { $_[0]{reader}->format }
 sub spilled { my @s = $_[0]{reader}->spilled; return wantarray ? @s : $s[0] }
 sub format_reason { $_[0]{reader}->format_reason }
+sub not_an_mbox { $_[0]{reader}->not_an_mbox }
 
 sub next {
 	my ($self) = @_;
@@ -316,6 +317,16 @@ evidence and how much was looked at, e.g. C<<< mboxrd: no Content-Length, 12
 '>>From ' lines (the first at offset 1234567), 40 '>From ' lines (whole
 file, 4383826 bytes) >>>, or C<...
 (assumed from the first 1048576 bytes of a pipe)>.
+
+=head2 $why = $mbox->not_an_mbox
+
+Before the first C<next>: why the input is no mbox at all (bytes, but
+not one line starting C<From > nor an MMDF separator: C<not an mbox: no
+From_ line (nor MMDF separator) in its N bytes, which start "...":
+...>), or undef when it is one, or is larger than C<buffer_max> (a pipe
+cannot be read to its end to tell). The reader itself still keeps such
+bytes as one message, with the C<no-from> warning; B<mbox2vpopmail>
+refuses them (exit 3).
 
 =head2 @warnings = $mbox->warnings
 

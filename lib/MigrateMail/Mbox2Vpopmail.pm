@@ -183,6 +183,9 @@ sub merge_main {
 		say_line(\*STDERR, "ERROR: $@");
 		return 3;
 	}
+	# a damaged report: said first; the others merged (its mailboxes
+	# missing, so in the retry list), and the status 3
+	say_line(\*STDERR, "ERROR: $_") for @{ $m->{bad} };
 	my $t = $m->{totals};
 	for my $r (@{ $m->{failed} }) {
 		my ($first) = @{ $r->{errors} || [] };
@@ -208,7 +211,7 @@ sub merge_main {
 		}
 	}
 	return MigrateMail::Jobs::exit_status((map { $_->{failure} // 'admin' } @{ $m->{failed} }),
-					      @{ $m->{missing} } ? 'retry' : ());
+					      @{ $m->{missing} } ? 'retry' : (), @{ $m->{bad} } ? 'admin' : ());
 }
 
 # --verify-manifest FILE: the Maildirs of an earlier pass against its
@@ -508,7 +511,7 @@ sub convert_mailbox {
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
 	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak sync keep
-	  keywords_kept keywords_dropped keywords_messages);
+	  keywords_kept keywords_dropped keywords_messages in_place);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -561,10 +564,19 @@ sub dry_run {
 	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
 	my %mo = map { $_ => $o->{$_} } grep { defined $o->{$_} } qw(format timezone name keep_headers);
+	# what the run would refuse (MigrateMail::Convert)
+	require MigrateMail::Convert;
+	my $why = MigrateMail::Convert::not_an_mbox($src, sysseek($src, 0, 1));
+	if (defined $why) {
+		$st{error} = "ERROR: " . ($o->{name} // 'stdin') . ": $why";
+		return \%st;
+	}
 	my @kw;
 	my $valid;
 	my $ok = eval {
 		my $mbox = MigrateMail::Mbox->new($src, %mo);
+		# a pipe, as far as the reader's window holds it (a run refuses it)
+		die 'ERROR: ' . ($o->{name} // 'stdin') . ": $why\n" if defined($why = $mbox->not_an_mbox);
 		# the forecast: what clients keep (mm_oldpop3.c, as a run counts it)
 		my $keep = MigrateMail::Keep->new($o->{old_pop3} // 'auto');
 		while (my $m = $mbox->next) {
@@ -597,7 +609,7 @@ sub dry_run {
 		$st{format_reason} = $mbox->format_reason;
 		1;
 	};
-	($st{error} = $@) =~ s/ at \S+ line \d+\.?\n\z// unless $ok;
+	($st{error} = $@) =~ s/(?: at \S+ line \d+\.?)?\n\z// unless $ok;
 	return \%st;
 }
 

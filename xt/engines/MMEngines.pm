@@ -8,11 +8,13 @@ use warnings;
 use Exporter 'import';
 use Digest::SHA qw(sha1_hex);
 use File::Path qw(make_path);
+use File::Temp qw(tempdir);
 use JSON::PP ();
+use Test::More ();
 use MigrateMail qw(verify_maildir);
 
 our @EXPORT_OK = qw(make_spool make_vpopmail check_tree tree_of m2v report_keys slurp spew
-  wait_for);
+  wait_for fixture total_line check_pass check_killed check_retry);
 
 sub slurp {
 	my ($path) = @_;
@@ -159,6 +161,106 @@ sub report_keys {
 		$n{ join "\t", (split /\t/, $_->{job})[0, 1] }++ for @{ $r->{mailboxes} };
 	}
 	return \%n;
+}
+
+# What both engine tests start from: a temporary directory ($tag),
+# a spool of $n generated mailboxes, its job list, and one --dir run on
+# one machine into a vpopmail tree of its own, the reference. Returns
+# { dir, spool, want, users, ref, refsum } (refsum: the total line of
+# --merge-reports of that run's report).
+sub fixture {
+	my ($tag, $n) = @_;
+	my $dir = tempdir("mm-$tag-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+	chmod 0755, $dir;
+	my $spool = "$dir/spool";
+	my $want = make_spool($spool, $n);
+	my @users = sort keys %$want;
+	my ($jobs, $err, $st) = m2v({}, '--domain', 'example.com', '--dir', $spool, '--list-jobs');
+	Test::More::is($st, 0, '--list-jobs') or Test::More::diag($err);
+	spew("$dir/jobs", $jobs);
+	Test::More::is(scalar(() = $jobs =~ /\n/g), $n, "$n jobs");
+	my $ref = make_vpopmail("$dir/vp-ref", @users);
+	(undef, $err, $st) = m2v({ VPOPMAIL => $ref }, '-q', '--domain', 'example.com', '--dir', $spool,
+				 '--report', "$dir/ref.json");
+	Test::More::is($st, 0, 'the single-machine --dir run') or Test::More::diag($err);
+	my $refsum = total_line("$dir/ref.json");
+	Test::More::like($refsum, qr/\Atotal: $n mailboxes, 0 failed, [1-9]\d* messages, [1-9]\d* bytes, /,
+			 "the single-machine run: $refsum");
+	return { dir => $dir, spool => $spool, want => $want, users => \@users, ref => $ref,
+		 refsum => $refsum };
+}
+
+# The total line of --merge-reports of these reports (with the job
+# list of the fixture: its " 0 missing," taken out, so that it reads as
+# the reference's), its output and its exit status.
+sub total_line {
+	my (@args) = @_;
+	my ($out, $err, $st) = m2v({}, '--merge-reports', @args);
+	my ($sum) = $out =~ /^(total: .*)$/m;
+	($sum //= "no total line: $err") =~ s/ 0 missing,//;
+	return wantarray ? ($sum, $out, $st) : $sum;
+}
+
+# A pass of all the shards into the tree $vp: their reports hold every
+# mailbox exactly once, merged they give the reference's total line,
+# every Maildir is exact and holds the reference's files.
+sub check_pass {
+	my ($fx, $vp, @reports) = @_;
+	my $keys = report_keys(@reports);
+	my $n = @{ $fx->{users} };
+	Test::More::is(scalar keys %$keys, $n, 'the reports hold every mailbox');
+	Test::More::is(scalar(grep { $_ != 1 } values %$keys), 0, 'each exactly once');
+	my ($sum, $out, $st) = total_line('--jobs-file', "$fx->{dir}/jobs", @reports);
+	Test::More::is($st, 0, 'merged: exit 0') or Test::More::diag($out);
+	Test::More::is($sum, $fx->{refsum}, 'merged totals equal the single-machine run\'s');
+	_same_tree($fx, $vp, 'every mailbox exact (and the verifier agrees)');
+	return;
+}
+
+# After a shard was killed: the merge without it finds its mailboxes
+# missing (exit 1), and the retry list ($fx->{dir}/retry) holds
+# exactly those of shard $k of $n. Returns the reports of the others.
+sub check_killed {
+	my ($fx, $k, $n, @reports) = @_;
+	my $dir = $fx->{dir};
+	my ($out, $err, $st) = m2v({}, '--merge-reports', '--jobs-file', "$dir/jobs", '--retry-list',
+				   "$dir/retry", @reports);
+	Test::More::is($st, 1, "merged without shard $k: exit 1 (missing: a retry fixes it)");
+	my ($missing) = $out =~ /(\d+) missing/;
+	Test::More::cmp_ok($missing // 0, '>', 0, ($missing // 0) . ' mailboxes missing');
+	my ($list) = m2v({}, '--jobs-file', "$dir/jobs", '--shard', "$k/$n", '--list-jobs');
+	my @retry = sort split /\n/, slurp("$dir/retry");
+	Test::More::is(scalar @retry, $missing // 0, 'the retry list holds them');
+	Test::More::is_deeply(\@retry, [ sort grep { length } split /\n/, $list ],
+			      "exactly shard $k\'s mailboxes");
+	return;
+}
+
+# After the retry of the killed shard's list: the merge of every report
+# (the killed shard's mailboxes counted once, with their latest
+# result) gives the single-machine run's FULL total line (messages,
+# bytes, new, cur, skipped: what is in place, whichever pass delivered
+# it), and the tree is exact and the reference's.
+sub check_retry {
+	my ($fx, $vp, @reports) = @_;
+	my $n = @{ $fx->{users} };
+	my ($sum, $out, $st) = total_line('--jobs-file', "$fx->{dir}/jobs", @reports);
+	Test::More::is($st, 0, 'merged with the retry: exit 0') or Test::More::diag($out);
+	Test::More::like($out, qr/^total: $n mailboxes, 0 failed, 0 missing, /m,
+			 'every mailbox, none failed or missing');
+	Test::More::is($sum, $fx->{refsum}, 'merged totals (messages, bytes, new, cur, skipped) equal '
+		       . 'the single-machine run\'s');
+	_same_tree($fx, $vp, 'after the kill and the retry: every mailbox exact');
+	return;
+}
+
+sub _same_tree {
+	my ($fx, $vp, $what) = @_;
+	my @bad = check_tree($vp, $fx->{spool}, $fx->{want});
+	Test::More::is_deeply(\@bad, [], $what);
+	Test::More::is_deeply(tree_of($vp, @{ $fx->{users} }), tree_of($fx->{ref}, @{ $fx->{users} }),
+			      'the same files as the single-machine run');
+	return;
 }
 
 # Wait until $cond->() is true, at most $secs; returns its last value.

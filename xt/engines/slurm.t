@@ -5,17 +5,17 @@
 # of 210 generated mailboxes: the 4 tasks' merged reports equal one
 # --dir run's, every Maildir is exact and the same as that run's, each
 # mailbox was converted once; a task cancelled mid-way (scancel) and its
-# retry list run as a second array ends exact too. As root: make
-# test-engines.
+# retry list run as a second array ends exact too, and the merge of all
+# the reports then gives the single run's total line, to the byte. As
+# root: make test-engines.
 use strict;
 use warnings;
 use Test::More;
 use Cwd qw(getcwd);
-use File::Temp qw(tempdir);
 use POSIX ();
 use Sys::Hostname qw(hostname);
 use lib 'xt/engines', 't/lib';
-use MMEngines qw(make_spool make_vpopmail check_tree tree_of m2v report_keys slurp spew wait_for);
+use MMEngines qw(fixture make_vpopmail check_pass check_killed check_retry slurp spew wait_for);
 use MMRun qw(need);
 
 for ([ 'slurm-wlm', qw(/usr/sbin/slurmctld /usr/sbin/slurmd sbatch squeue scancel sinfo) ],
@@ -25,22 +25,9 @@ for ([ 'slurm-wlm', qw(/usr/sbin/slurmctld /usr/sbin/slurmd sbatch squeue scance
 plan skip_all => 'must run as root (slurmd, chown)' if $> != 0;
 
 my $top = getcwd();
-my $dir = tempdir('mm-slurm-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
 my $N = 210;
-my $spool = "$dir/spool";
-my $want = make_spool($spool, $N);
-my @users = sort keys %$want;
-
-my ($jobs, $err, $st) = m2v({}, '--domain', 'example.com', '--dir', $spool, '--list-jobs');
-is($st, 0, '--list-jobs') or diag $err;
-spew("$dir/jobs", $jobs);
-my $ref = make_vpopmail("$dir/vp-ref", @users);
-my $out;
-($out, $err, $st) = m2v({ VPOPMAIL => $ref }, '-q', '--domain', 'example.com', '--dir', $spool,
-			'--report', "$dir/ref.json");
-is($st, 0, 'the single-machine --dir run') or diag $err;
-my ($refsum) = (m2v({}, '--merge-reports', "$dir/ref.json"))[0] =~ /^(total: .*)$/m;
+my $fx = fixture('slurm', $N);
+my ($dir, @users) = ($fx->{dir}, @{ $fx->{users} });
 
 # a one-node Slurm: munged with a key of its own, slurmctld, slurmd
 my $s = "$dir/slurm";
@@ -128,18 +115,7 @@ my $vpa = make_vpopmail("$dir/vp-a", @users);
 my $id = sbatch(4, 'a', task($vpa, "$dir/jobs", 4, 'a'), '--wait');
 ok($id, "sbatch --array=1-4 --wait: job $id") or diag slurp("$s/slurmctld.log");
 is($? >> 8, 0, 'every task exit 0') or diag join '', map { slurp("$dir/err.a$_") } 1 .. 4;
-my @ra = map { "$dir/a$_.json" } 1 .. 4;
-my $keys = report_keys(@ra);
-is(scalar keys %$keys, $N, 'the tasks\' reports hold every mailbox');
-is(scalar(grep { $_ != 1 } values %$keys), 0, 'each exactly once');
-($out, $err, $st) = m2v({}, '--merge-reports', '--jobs-file', "$dir/jobs", @ra);
-is($st, 0, 'merged: exit 0') or diag $out;
-my ($sum) = $out =~ /^(total: .*)$/m;
-(my $sum0 = $sum // '') =~ s/ 0 missing,//;
-is($sum0, $refsum, 'merged totals equal the single-machine run\'s');
-my @bad = check_tree($vpa, $spool, $want);
-is_deeply(\@bad, [], 'every mailbox exact (and the verifier agrees)');
-is_deeply(tree_of($vpa, @users), tree_of($ref, @users), 'the same files as the single-machine run');
+check_pass($fx, $vpa, map { "$dir/a$_.json" } 1 .. 4);
 
 # 2. task 2 cancelled once it finished a mailbox; the retry list as a
 # second array of two tasks
@@ -153,23 +129,10 @@ is($? >> 8, 0, "scancel ${id}_2");
 ok(wait_for(120, sub { gone($id) }), 'the array is over');
 ok(!-e "$dir/b2.json", 'the cancelled task wrote no report');
 my @rb = map { "$dir/b$_.json" } 1, 3, 4;
-($out, $err, $st) = m2v({}, '--merge-reports', '--jobs-file', "$dir/jobs", '--retry-list', "$dir/retry", @rb);
-is($st, 1, 'merged without task 2: exit 1 (missing: a retry fixes it)');
-my ($missing) = $out =~ /(\d+) missing/;
-cmp_ok($missing // 0, '>', 0, ($missing // 0) . ' mailboxes missing');
-my ($list2) = m2v({}, '--jobs-file', "$dir/jobs", '--shard', '2/4', '--list-jobs');
-is_deeply([ sort split /\n/, slurp("$dir/retry") ], [ sort split /\n/, $list2 ], 'the retry list: task 2\'s mailboxes');
+check_killed($fx, 2, 4, @rb);
 $id = sbatch(2, 'r', task($vpb, "$dir/retry", 2, 'r'), '--wait');
 is($? >> 8, 0, "the retry list as an array of 2 (job $id): exit 0")
   or diag join '', map { slurp("$dir/err.r$_") } 1, 2;
-($out, $err, $st) = m2v({}, '--merge-reports', '--jobs-file', "$dir/jobs", @rb, "$dir/r1.json", "$dir/r2.json");
-is($st, 0, 'merged with the retry: exit 0') or diag $out;
-like($out, qr/^total: $N mailboxes, 0 failed, 0 missing, /m, 'every mailbox, none failed or missing');
-my ($msgs) = $out =~ /, (\d+) messages,/;
-my ($refmsgs) = $refsum =~ /, (\d+) messages,/;
-is($msgs, $refmsgs, 'merged messages equal the single-machine run\'s');
-@bad = check_tree($vpb, $spool, $want);
-is_deeply(\@bad, [], 'after the cancel and the retry: every mailbox exact');
-is_deeply(tree_of($vpb, @users), tree_of($ref, @users), 'the same files as the single-machine run');
+check_retry($fx, $vpb, @rb, "$dir/r1.json", "$dir/r2.json");
 
 done_testing;
