@@ -255,6 +255,7 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 	if ((v = hv_fetchs(hv, "uidl_names", 0)) && !SvTRUE(*v))
 		o->old_pop3 = MM_OLDPOP3_NONE;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
+	o->ignore_uids = (v = hv_fetchs(hv, "ignore_uids", 0)) ? SvTRUE(*v) : 0;
 }
 
 MODULE = MigrateMail	PACKAGE = MigrateMail::Mbox::Reader

@@ -161,7 +161,11 @@ missing is delivered again, see C<verify_maildir> below; croaks without
 C<verify>); C<old_pop3> (the old POP3 server whose UIDLs to keep:
 C<auto>, the default, C<uw>, C<dovecot>, C<qpopper>, C<gnu>, C<xuidl>
 or C<none>, see L<mbox2vpopmail/OLD POP3 SERVERS>; C<< uidl_names => 0 >>
-is C<none>) and C<uid_lists> (on by default); C<max_message_size> (bytes, default 2 GiB: see below);
+is C<none>) and C<uid_lists> (on by default); C<ignore_uids> (take
+no X-UID, X-IMAP or X-IMAPbase of this mbox as what clients saw: no
+file named by a UID-based UIDL, no UID list, no message in F<cur/> for
+its UID; for a UW-IMAP user's spool beside the F<~/mbox> UW served as
+INBOX, see L<mbox2vpopmail/UW-IMAP HOMES>); C<max_message_size> (bytes, default 2 GiB: see below);
 C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a
 L<MigrateMail::FS> directory object: C<$maildir> is then one name in it,

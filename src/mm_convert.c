@@ -40,6 +40,7 @@ struct walk {
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
 	int uid_lists;          /* opts uid_lists: UIDs are to be kept */
+	int ignore_uids;        /* opts ignore_uids */
 	int digesting;          /* opts verify_digest */
 	struct mm_digest_list digests; /* what was read of each message */
 	int digests_lost;       /* out of memory: some were not kept */
@@ -107,6 +108,9 @@ static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
 	mm_keep_init(&w->keep, o ? o->old_pop3 : MM_OLDPOP3_NONE);
 	w->uids_usable = 1;
 	w->uid_lists = o ? o->uid_lists : 0;
+	w->ignore_uids = o ? o->ignore_uids : 0;
+	if (w->ignore_uids)
+		w->uid_lists = 0;
 	w->digesting = o ? o->verify_digest : 0;
 	w->mb = mm_mbox_new(fd, o ? &o->mbox : NULL, err_r);
 	return w->mb ? 0 : -1;
@@ -215,6 +219,11 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 			return r;
 		}
 		w->st->messages++;
+		if (w->ignore_uids) {
+			/* the reader's message, as for MM_F_OLD below */
+			((struct mm_msg *)m)->has_uid = 0;
+			((struct mm_msg *)m)->has_imapbase = 0;
+		}
 		if ((r = mm_keep_add(&w->keep, m, w->uidl, &named, &we)) < 0) {
 			*err_r = we;
 			return -1;

@@ -31,6 +31,13 @@ struct mm_convert_opts {
 	 * has holes: after a kill or a failure, the re-run that completes
 	 * the mailbox writes it. */
 	int uid_lists;
+	/* Take no UID headers of this mbox (X-UID, X-IMAP, X-IMAPbase) as
+	 * the IMAP state clients saw: a UW-IMAP user's spool beside the
+	 * ~/mbox that UW served as INBOX (its mail was never numbered by
+	 * UW; any such headers came from elsewhere). No message is named
+	 * by a UID-based UIDL, none goes to cur/ for its UID, no UID list
+	 * is written, and the forecast counts them as not kept. */
+	int ignore_uids;
 	/* mm_verify() only: re-deliver what is missing or differs (opens
 	 * the Maildir to write; see there). */
 	int repair;
