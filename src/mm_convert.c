@@ -219,8 +219,9 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 			return r;
 		}
 		w->st->messages++;
-		if (w->ignore_uids) {
+		if (w->ignore_uids && (m->has_uid || m->has_imapbase)) {
 			/* the reader's message, as for MM_F_OLD below */
+			w->st->uids_ignored++;
 			((struct mm_msg *)m)->has_uid = 0;
 			((struct mm_msg *)m)->has_imapbase = 0;
 		}

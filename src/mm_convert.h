@@ -87,6 +87,9 @@ struct mm_convert_stats {
 	unsigned long keywords_kept;   /* keyword occurrences carried */
 	unsigned long keywords_dropped; /* not atoms, beyond 26 names */
 	unsigned long keywords_messages; /* messages with a keyword */
+	unsigned long uids_ignored;    /* opts ignore_uids: messages with an
+					* X-UID, X-IMAP or X-IMAPbase taken
+					* as none */
 	uint64_t spilled, spill_peak;  /* a pipe's bytes copied to disk to
 					* check Content-Length (mm_mbox.h) */
 	/* verification only (mm_verify(), or verify_digest) */

@@ -20,7 +20,7 @@ use Exporter 'import';
 our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=s maildir=s vpopmail-bin=s
-  folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
+  folders=s home=s homes=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
   trust-paths vpopmail=s sync=s manifest=s verify-manifest=s old-pop3=s list-jobs jobs-file=s shard=s
   merge-reports retry-list=s progress! help|h man version);
@@ -63,6 +63,18 @@ sub main {
 	return verify_manifest(\%opt) if defined $opt{'verify-manifest'};
 	return merge_main(\%opt, @args) if $opt{'merge-reports'};
 
+	# --homes: the tree of the users' old homes, root's as a --dir is
+	if (defined $opt{homes}) {
+		$opt{_homes} = eval {
+			my $h = MigrateMail::FS::open_dir($opt{homes}, trust => $opt{'trust-paths'});
+			MigrateMail::Batch::check_owner($h, 'homes directory') unless $opt{'trust-paths'};
+			$h;
+		};
+		if (!$opt{_homes}) {
+			say_line(\*STDERR, "ERROR: $@");
+			return 3;
+		}
+	}
 	my @jobs;
 	if (defined $opt{dir}) {
 		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map},
@@ -273,8 +285,14 @@ sub check_options {
 		  if defined $opt->{dir} && !defined $opt->{domain} && !defined $opt->{map};
 		return "$o takes no other arguments" if @$args;
 		return "--maildir cannot be used with $o" if defined $opt->{maildir};
-		return "--folders cannot be used with $o" if defined $opt->{folders};
+		return "--folders cannot be used with $o (give --homes DIR: each user's old home brings its mail/)"
+		  if defined $opt->{folders};
+		return "--home is for one mailbox: with $o, give --homes DIR (DIR/USER the home of each)"
+		  if defined $opt->{home};
+		return "--homes $opt->{homes} is not a directory" if defined $opt->{homes} && !-d $opt->{homes};
 	} else {
+		return '--homes goes with --dir or --jobs-file (for one mailbox, --home DIR)' if defined $opt->{homes};
+		return "--home $opt->{home} is not a directory" if defined $opt->{home} && !-d $opt->{home};
 		return "--folders $opt->{folders} is not a directory"
 		  if defined $opt->{folders} && !-d $opt->{folders};
 		my ($addr, @rest) = classic_args($opt, @$args);
@@ -346,12 +364,39 @@ sub convert_one {
 		$maildir = "$dir/Maildir";
 	}
 	$r{maildir} = $maildir;
-	if (defined $opt->{folders}) {
-		# with a folder tree, the inbox comes only from a file given
+	my $home = defined $opt->{home} || $opt->{_homes} ? old_home($job, $maildir, $opt) : undef;
+	# nothing without the home: the spool alone would take the UID lists
+	return { %r, errors => $home->{errors}, failed_mailbox => 1, failure => 'admin' }
+	  if $home && @{ $home->{errors} };
+	if (defined $opt->{folders} || $home) {
+		my @parts;
+		# UW-IMAP's INBOX was ~/mbox: converted first, with its UIDs; the
+		# spool's mail (never numbered by UW) after it
+		my $mbox = $home && $home->{mbox};
+		if ($mbox) {
+			my $t1 = Time::HiRes::time();
+			my $m = convert_mailbox($mbox, $maildir, $mbox->{src}, $opt);
+			@{$m}{qw(mailbox user source maildir folder)} = ($mbox->{src}, ($job->{addr} // $maildir) . '/mbox',
+									 $mbox->{src}, $maildir, 'INBOX');
+			$m->{elapsed} = Time::HiRes::time() - $t1;
+			push @parts, $m;
+		}
+		# with a folder tree or a home, the inbox comes only from a file given
 		my $src = $job->{src} eq '-' ? '/dev/null' : $job;
-		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt);
+		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt,
+					    $mbox ? (ignore_uids => 1, old_pop3 => 'none') : ());
 		$inbox->{$_} = $r{$_} for grep { exists $r{$_} } qw(mailbox user source maildir size job);
-		$inbox->{folders} = convert_folders($job, $maildir, $opt);
+		if ($home) {
+			unshift @{ $inbox->{$_} }, @{ $home->{$_} } for qw(notices warnings errors);
+			$inbox->{failed_mailbox} ||= @{ $home->{errors} } ? 1 : 0;
+		}
+		push @{ $inbox->{notices} }, sprintf 'WARNING: %s: %d messages carry UID headers (X-UID, X-IMAP, '
+		  . 'X-IMAPbase) although UW-IMAP served %s as INBOX and never numbered the spool\'s mail: '
+		  . 'taken as not what clients saw; they get new UIDs and UIDLs after those of %s',
+		  $job->{name}, $inbox->{uids_ignored}, $mbox->{src}, $mbox->{src}
+		  if $mbox && $inbox->{uids_ignored};
+		my $tree = defined $opt->{folders} ? $opt->{folders} : $home ? $home->{mail} : undef;
+		$inbox->{folders} = [ @parts, defined $tree ? @{ convert_folders($job, $maildir, $opt, $tree, $home) } : () ];
 		$inbox->{failed_mailbox} ||= grep { $_->{failed_mailbox} } @{ $inbox->{folders} };
 		$inbox->{failure} = worst(map { $_->{failed_mailbox} ? $_->{failure} // 'admin' : () }
 					  $inbox, @{ $inbox->{folders} });
@@ -400,12 +445,59 @@ sub check_quota {
 	return;
 }
 
+# The user's home on the old server (--home DIR, or --homes DIR/USER,
+# USER the spool file's name: the old login), held open as a
+# MigrateMail::FS::Dir, with its ~/mbox and ~/mail (see
+# MigrateMail::Folders::old_home). Returns { home, mbox, mail, notices,
+# warnings, errors }: a --home that cannot be used is an error of the
+# mailbox; a user without a home under --homes a warning (the spool
+# alone is the INBOX then, as UW served it).
+sub old_home {
+	my ($job, $maildir, $opt) = @_;
+	require MigrateMail::Folders;
+	my $trust = $opt->{'trust-paths'};
+	my $md_uid = eval { MigrateMail::FS::open_dir($maildir, trust => $trust)->uid };
+	my %r = (notices => [], warnings => [], errors => []);
+	if (defined $opt->{home}) {
+		$r{home} = eval {
+			my $h = MigrateMail::FS::open_dir($opt->{home}, trust => $trust);
+			MigrateMail::Batch::check_owner($h, 'home directory', $md_uid) unless $trust;
+			$h;
+		};
+		if (!$r{home}) {
+			push @{ $r{errors} }, 'ERROR: ' . ($@ =~ s/\n\z//r);
+			return \%r;
+		}
+	} else {
+		my $user = defined $job->{file} ? $job->{file} : ($job->{src} =~ m{([^/]+)\z})[0];
+		my $top = $opt->{_homes};
+		my ($e) = defined $user && $user !~ /\A\./ ? grep { $_->[0] eq $user } $top->list : ();
+		if (!$e) {
+			push @{ $r{warnings} }, sprintf 'WARNING: %s: no home %s/%s: the spool alone is the INBOX',
+			  $job->{name}, $top->path, $user // '?';
+			return \%r;
+		}
+		$r{home} = $e->[1] eq 'd' ? eval { $top->subdir($user) } : undef;
+		if (!$r{home}) {
+			push @{ $r{notices} }, sprintf 'WARNING: %s/%s: %s: the spool alone is the INBOX', $top->path, $user,
+			  $e->[1] eq 'd' ? 'cannot read: ' . ($@ =~ s/\n\z//r) : 'not a directory';
+			return \%r;
+		}
+	}
+	my $h = MigrateMail::Folders::old_home($r{home}, trust => $trust, owners => [ $md_uid // () ]);
+	$r{$_} = $h->{$_} for qw(mbox mail);
+	push @{ $r{notices} }, map { "WARNING: $_" } @{ $h->{notices} };
+	return \%r;
+}
+
 # Every mbox of the --folders tree into its Maildir++ folder, then the
 # subscriptions. The tree and the Maildir are held open as directory
 # descriptors (MigrateMail::FS): nothing below them is reached by a path
 # that the user could swap while we work.
 sub convert_folders {
-	my ($job, $maildir, $opt) = @_;
+	my ($job, $maildir, $opt, $tree, $home) = @_;
+	$tree //= $opt->{folders};
+	my $tname = ref $tree ? $tree->path : $tree;
 	my $who = $job->{addr} // $maildir;
 	my $trust = $opt->{'trust-paths'};
 	my ($md, $list);
@@ -413,16 +505,18 @@ sub convert_folders {
 	require MigrateMail::Folders;
 	my $ok = eval {
 		$md = MigrateMail::FS::open_dir($maildir, trust => $trust) unless $opt->{'dry-run'};
-		my $top = MigrateMail::FS::open_dir($opt->{folders}, trust => $trust);
+		my $top = ref $tree ? $tree : MigrateMail::FS::open_dir($tree, trust => $trust);
+		# a home's mail/ is the user's (the home was checked, and the
+		# --homes tree is root's)
 		MigrateMail::Batch::check_owner($top, 'folder directory', $md ? $md->uid : ())
-		  unless $trust;
+		  unless $trust || ref $tree;
 		$list = MigrateMail::Folders::folder_jobs($top, trust => $trust,
 							  owners => [ $md ? $md->uid : () ]);
 		1;
 	};
 	if (!$ok) {
 		chomp(my $e = $@);
-		return [ { mailbox => $opt->{folders}, user => $who, source => $opt->{folders},
+		return [ { mailbox => $tname, user => $who, source => $tname,
 			   errors => [ "ERROR: $e" ], failed_mailbox => 1 } ];
 	}
 	my @res;
@@ -438,7 +532,7 @@ sub convert_folders {
 		push @res, $r;
 	}
 	my %by_path = map { ($_->{path} => $_->{name}) } @{ $list->{jobs} };
-	my ($subs, $from) = MigrateMail::Folders::read_subscriptions($list->{top});
+	my ($subs, $from) = MigrateMail::Folders::read_subscriptions($list->{top}, $home ? (home => $home->{home}) : ());
 	my @names;
 	for my $s (@$subs) {
 		if (defined $by_path{$s}) {
@@ -488,7 +582,7 @@ sub convert_mailbox {
 	my %o = (name => $name, %from, %extra);
 	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair sync);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
-	$o{old_pop3} = $opt->{'old-pop3'} if defined $opt->{'old-pop3'};
+	$o{old_pop3} = $opt->{'old-pop3'} if defined $opt->{'old-pop3'} && !defined $extra{old_pop3};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
@@ -508,7 +602,7 @@ sub convert_mailbox {
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
 	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak sync keep
-	  keywords_kept keywords_dropped keywords_messages);
+	  keywords_kept keywords_dropped keywords_messages uids_ignored);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -568,8 +662,15 @@ sub dry_run {
 		# the forecast: what clients keep (mm_oldpop3.c, as a run counts it)
 		my $keep = MigrateMail::Keep->new($o->{old_pop3} // 'auto');
 		while (my $m = $mbox->next) {
-			my (undef, $w) = $keep->add($m);
-			$valid ||= defined $m->{uidvalidity};
+			my ($uid, $v) = @{$m}{qw(uid uidvalidity)};
+			# a UW user's spool beside ~/mbox: its UID headers are
+			# not what clients saw (mm_convert.c, ignore_uids)
+			if ($o->{ignore_uids} && (defined $uid || defined $v)) {
+				$st{uids_ignored}++;
+				$uid = $v = undef;
+			}
+			my (undef, $w) = $keep->add($o->{ignore_uids} ? { %$m, uid => $uid, uidvalidity => $v } : $m);
+			$valid ||= defined $v;
 			push @kw, { code => 'uidl', message => sprintf 'WARNING: %s: message %d, offset %s: %s',
 				    $o->{name}, $m->number, $m->offset, $w } if defined $w;
 			$st{messages}++;
@@ -588,7 +689,7 @@ sub dry_run {
 			# as a run places it: a message whose UID is kept goes to
 			# cur/ (Courier keeps the UIDs of cur/ only; mm_convert.c),
 			# and one with keywords (their letters are in the info)
-			$st{ $m->in_cur || (defined $m->{uid} && $valid) || ($m->{keywords} // '') =~ /\S/
+			$st{ $m->in_cur || (defined $uid && $valid) || ($m->{keywords} // '') =~ /\S/
 			     ? 'to_cur' : 'to_new' }++;
 		}
 		$st{warnings} = [ $mbox->warnings, @kw ];
