@@ -93,23 +93,28 @@ sub folder_jobs {
 # its ~/mbox, which UW's mbox driver served as INBOX (moving the
 # spool's new mail into it at each session) when the file exists, and
 # its ~/mail folder tree. Returns { home, mbox => { dir, file, src } or
-# undef, mail => a Dir or undef, notices => [WARNING texts] }. ~/mbox
-# is taken only as a regular file (one link: open_file checks it when
-# it is opened) that belongs to the home's owner, root, or one of
-# $o{owners}: anything else is another user's mail put there, or a
-# device, and is skipped with a WARNING.
+# undef, mail => a Dir or undef, notices => [WARNING texts], errors }.
+# ~/mbox is taken only as a regular file (one link: open_file checks it
+# when it is opened) that belongs to the home's owner, root, or one of
+# $o{owners}: anything else (another user's mail put there, a device,
+# a symlink) is an error: the user's read mail is there, and the spool
+# alone is not the INBOX.
 sub old_home {
 	my ($home, %o) = @_;
-	my %r = (home => $home, notices => []);
+	my %r = (home => $home, notices => [], errors => []);
 	my %mine = map { $_ => 1 } 0, $>, $home->uid, @{ $o{owners} || [] };
 	my %ent = map { $_->[0] => $_ } $home->list;
 	my $path = $home->path;
 	if (my $e = $ent{mbox}) {
-		my ($type, $uid) = @{$e}[ 1, 4 ];
+		my ($type, $links, $uid) = @{$e}[ 1, 3, 4 ];
 		if ($type ne 'f') {
-			push @{ $r{notices} }, "$path/mbox: not a regular file, not taken as INBOX: skipped";
+			push @{ $r{errors} }, "$path/mbox: not a regular file (UW-IMAP's INBOX): refused";
+		} elsif ($links > 1 && !$o{trust}) {
+			push @{ $r{errors} }, "$path/mbox: has other hard links (UW-IMAP's INBOX): refused "
+			  . '(give --trust-paths if that is right)';
 		} elsif (!$mine{$uid} && !$o{trust}) {
-			push @{ $r{notices} }, "$path/mbox: belongs to uid $uid, not to the home's owner: not taken as INBOX, skipped";
+			push @{ $r{errors} }, "$path/mbox: belongs to uid $uid, not to the home's owner (UW-IMAP's INBOX): refused "
+			  . '(give --trust-paths if that is right)';
 		} else {
 			$r{mbox} = { dir => $home, file => 'mbox', src => "$path/mbox" };
 		}
@@ -266,11 +271,31 @@ L<MigrateMail::FS> directory object), never through a link, owned by
 the Maildir's owner when run as root, synced. Returns C<.$name>, the
 folder's name in C<$md> (give it to mbox_to_maildir with C<< at => $md >>).
 
-=head2 ($paths, $file) = read_subscriptions($dir)
+=head2 ($paths, $file) = read_subscriptions($dir, home => $home, homes => [])
 
 The subscribed folders from F<.mailboxlist> or F<.subscriptions> in
-the folder tree C<$dir> (a directory object) or its parent (the home),
-as paths relative to C<$dir>. Only regular files with one link are read.
+the folder tree C<$dir> (a directory object) or the home (C<home>, a
+directory object; by default C<$dir>'s parent), as paths relative to
+C<$dir> (see C<subscription_path>); INBOX is left out. Only regular
+files with one link are read.
+
+=head2 $path = subscription_path($line, $base, @old_homes)
+
+A subscription as UW-IMAP or Pine wrote it (C<mail/foo>, C<~/mail/foo>,
+C<~alice/mail/foo>, C</home/alice/mail/foo>, C<foo>) as a path in the
+folder tree named C<$base> in the home (C<mail>): C<foo>. C<''> for
+C<INBOX> and C<mbox> (UW's INBOX when F<~/mbox> exists); undef for a
+name outside the tree. C<@old_homes>: the home's paths on the old
+server, for absolute names that do not go through C<$base/>.
+
+=head2 $home = old_home($dir, trust => 0, owners => [])
+
+What a UW-IMAP home (a directory object) holds for the migration:
+C<mbox> (F<~/mbox>, which UW served as INBOX: C<< { dir, file, src } >>,
+or undef), C<mail> (F<~/mail>, a directory object, or undef),
+C<notices> and C<errors> (a F<~/mbox> that is not a regular file, has
+other hard links, or belongs to neither the home's owner, root nor one
+of C<owners>). See L<mbox2vpopmail/UW-IMAP HOMES>.
 
 =head2 write_subscriptions($md, @names)
 

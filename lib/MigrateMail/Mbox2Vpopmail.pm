@@ -375,7 +375,10 @@ sub convert_one {
 		my $mbox = $home && $home->{mbox};
 		if ($mbox) {
 			my $t1 = Time::HiRes::time();
-			my $m = convert_mailbox($mbox, $maildir, $mbox->{src}, $opt);
+			# UW's ipop3d served it (Dovecot's mbox_snarf does the same
+			# moves: --old-pop3 dovecot then)
+			my $m = convert_mailbox($mbox, $maildir, $mbox->{src}, $opt,
+						defined $opt->{'old-pop3'} ? () : (old_pop3 => 'uw'));
 			@{$m}{qw(mailbox user source maildir folder)} = ($mbox->{src}, ($job->{addr} // $maildir) . '/mbox',
 									 $mbox->{src}, $maildir, 'INBOX');
 			$m->{elapsed} = Time::HiRes::time() - $t1;
@@ -456,7 +459,7 @@ sub old_home {
 	my ($job, $maildir, $opt) = @_;
 	require MigrateMail::Folders;
 	my $trust = $opt->{'trust-paths'};
-	my $md_uid = eval { MigrateMail::FS::open_dir($maildir, trust => $trust)->uid };
+	my $md_uid = defined $maildir ? eval { MigrateMail::FS::open_dir($maildir, trust => $trust)->uid } : undef;
 	my %r = (notices => [], warnings => [], errors => []);
 	if (defined $opt->{home}) {
 		$r{home} = eval {
@@ -487,6 +490,7 @@ sub old_home {
 	my $h = MigrateMail::Folders::old_home($r{home}, trust => $trust, owners => [ $md_uid // () ]);
 	$r{$_} = $h->{$_} for qw(mbox mail);
 	push @{ $r{notices} }, map { "WARNING: $_" } @{ $h->{notices} };
+	push @{ $r{errors} }, map { "ERROR: $_" } @{ $h->{errors} };
 	return \%r;
 }
 
