@@ -4,7 +4,9 @@
 # converted Maildir with the UIDVALIDITY and X-UIDs of the mbox. It drops
 # the courierimapuiddb entries of new/ when it opens a mailbox (only
 # cur/ is looked up, imapscanclient.c), so messages whose UID is kept
-# go to cur/ without S: Courier and Dovecot show them unread.
+# go to cur/ without S: Courier and Dovecot show them unread. Then a
+# UW-IMAP home (--home): ~/mbox's UIDs, the spool after them, the
+# folders subscribed from .mailboxlist, and the POP3 UIDLs.
 use strict;
 use warnings;
 use Test::More;
@@ -99,4 +101,73 @@ like($st, qr/^OK/, 'Dovecot: SELECT');
 my $sel = join '', @$u;
 ($st, $u) = $imap->cmd($cmds[1]);
 check('Dovecot', $sel . join('', @$u), 1003923649);
+undef $imap;
+$dc->stop;
+
+# A UW-IMAP home (--home, t/145_uw_home.t): ~/mbox numbered by UW
+# (X-IMAP, X-UID), the spool's newer mail never numbered, ~/mail's
+# folders and .mailboxlist with UW's mail/ and ~/mail/ prefixes. Both
+# servers must show ~/mbox's UIDVALIDITY and UIDs, the spool's mail
+# after them, the folders subscribed; Dovecot's POP3 UW ipop3d's UIDLs.
+sub spew {
+	my ($path, @text) = @_;
+	open my $fh, '>', $path or die "$path: $!";
+	print $fh @text;
+	close $fh;
+}
+sub umsg {
+	my ($subj, $day, @h) = @_;
+	return sprintf("From a\@example.com Mon Jan %2d 12:00:00 2001\n", $day) . join('', map { "$_\n" } @h)
+	  . "Subject: $subj\n\nbody of $subj\n\n";
+}
+my $h = "$dir/uwhome";
+make_path("$h/mail/Archive");
+spew("$h/mbox", "From MAILER-DAEMON Mon Jan  1 12:00:00 2001\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+       . "X-IMAP: 1003923649 0000000020\nStatus: RO\n\nThis text is part of the internal format of your mail folder.\n\n",
+     map { umsg("u$_", $_, 'X-UID: ' . ($_ * 2), $_ % 2 ? 'Status: RO' : ()) } 1 .. 6);
+spew("$dir/uwspool", map { umsg("s$_", $_) } 7 .. 8);
+spew("$h/mail/sent-mail", map { umsg("f$_", $_, 'Status: RO') } 1 .. 2);
+spew("$h/mail/Archive/old", umsg('a1', 3, 'Status: RO'));
+spew("$h/.mailboxlist", "mail/sent-mail\n~/mail/Archive/old\nINBOX\n");
+for my $who (qw(uwc uwd uwf)) {
+	make_path("$dir/$who");
+	my $o = `'$^X' -Mblib bin/mbox2vpopmail --maildir '$dir/$who/Maildir' --home '$h' '$dir/uwspool' 2>&1`;
+	is($? >> 8, 0, "UW home into $who: converted") or diag $o;
+	system('chown', '-R', "$uid:$gid", "$dir/$who");
+}
+my %uwant = ((map { ("u$_" => $_ * 2) } 1 .. 6));
+sub uw_check {
+	my ($what, $t) = @_;
+	my ($uv) = $t =~ /UIDVALIDITY (\d+)/;
+	is($uv, 1003923649, "$what: UIDVALIDITY of ~/mbox's X-IMAP");
+	my %got;
+	for my $r (split /^(?=\* \d+ FETCH )/m, $t) {
+		my ($f, $subj) = $r =~ /\A\* \d+ FETCH \((.*?)\r?\n.*?Subject: (\w+)/s or next;
+		($got{$subj}) = $f =~ /UID (\d+)/;
+	}
+	is_deeply({ map { ($_ => $got{$_}) } keys %uwant }, \%uwant, "$what: ~/mbox's UIDs kept");
+	is_deeply([ sort { $a <=> $b } @got{qw(s7 s8)} ], [ 21, 22 ], "$what: the spool's mail numbered after them");
+	# the subscribed folders (Courier lists their \Noselect parents too)
+	my @lsub = sort $t =~ /^\* LSUB \((?![^)]*Noselect)[^)]*\) "\." "?([^"\r\n]+)"?\r$/mg;
+	return \@lsub;
+}
+my @ucmds = ('SELECT INBOX', 'FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])', 'LSUB "" "*"');
+$t = MMCourier::imap("$dir/uwc/Maildir", $uid, $gid, @ucmds);
+is_deeply(uw_check('Courier, UW home', $t), [ 'INBOX.Archive.old', 'INBOX.sent-mail' ],
+	  'Courier, UW home: the folders of .mailboxlist subscribed') or diag $t;
+$dc = MMDovecot->new(dir => "$dir/dovecot-uw", uid => $uid, gid => $gid, users => [
+	{ name => 'uwd', pass => 'p', home => "$dir/uwd", extra => 'userdb_pop3_uidl_format=%%08Xu%%08Xv' },
+	{ name => 'uwf', pass => 'p', home => "$dir/uwf" } ]);
+$imap = $dc->imap('uwd', 'p');
+$t = join '', map { my ($s, $r) = $imap->cmd($_); (@$r, "$s\r\n") } @ucmds;
+is_deeply(uw_check('Dovecot, UW home', $t), [ 'Archive.old', 'sent-mail' ],
+	  'Dovecot, UW home: the folders of .mailboxlist subscribed') or diag $t;
+undef $imap;
+my @uw = map { sprintf '%08x%08x', 1003923649, $_ * 2 } 1 .. 6;
+for my $who (qw(uwd uwf)) {
+	my $ul = $dc->pop3_uidl($who, 'p');
+	my @l = map { $ul->{$_} } sort { $a <=> $b } keys %$ul;
+	is(scalar @l, 8, "Dovecot POP3 ($who): 8 messages in INBOX");
+	is_deeply([ @l[ 0 .. 5 ] ], \@uw, "Dovecot POP3 ($who): ~/mbox's UIDLs are UW ipop3d's");
+}
 done_testing;
