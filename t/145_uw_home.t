@@ -82,6 +82,32 @@ is($rc, 0, 're-run: exit 0');
 like($out, qr{^\Q$md\E/mbox: 7 messages, 0 bytes, 0 new, 0 cur, 7 skipped}m, 're-run: nothing added from ~/mbox');
 like($out, qr{^\Q$dir\E/spool/alice: 3 messages, 0 bytes, 0 new, 0 cur, 3 skipped}m, '... nor from the spool');
 
+# the cut-over pass after a UW session moved the spool's mail into
+# ~/mbox (numbered 21..23 there): the spool's copies are removed, ~/mbox
+# delivers them under UW's UIDLs; nothing lost, nothing twice
+make_path("$dir/snarf");
+system('cp', '-a', "$dir/home/alice", "$dir/snarf/alice") == 0 or die;
+system('cp', "$dir/spool/alice", "$dir/snarf/spool") == 0 or die;
+is((run("--maildir '$dir/snarf/md' --home '$dir/snarf/alice' '$dir/snarf/spool'"))[0], 0, 'bulk pass: exit 0');
+sub snarf {
+	my ($h, $spool) = @_;
+	my $sp = slurp($spool);
+	my $u = 20;
+	my $moved = join '', map { $u++; s/^X-UID: \d+\n//m; s/\n\n/\nX-UID: $u\nStatus: RO\n\n/; $_ } split /(?=^From )/m, $sp;
+	(my $mb = slurp("$h/mbox")) =~ s/^X-IMAP: 1003923649 0000000020$/sprintf 'X-IMAP: 1003923649 %010d', $u/me;
+	spew("$h/mbox", $mb, $moved);
+	spew($spool, '');
+}
+snarf("$dir/snarf/alice", "$dir/snarf/spool");
+($rc, $out, $err) = run("--sync --maildir '$dir/snarf/md' --home '$dir/snarf/alice' '$dir/snarf/spool'");
+is($rc, 0, 'sync after a UW session: exit 0') or diag $err;
+like($out, qr{snarf/spool: 0 messages, .* 3 removed}, "the spool's copies removed");
+like($out, qr{snarf/md/mbox: 10 messages, \d+ bytes, 0 new, 3 cur, 7 skipped}, '... delivered from ~/mbox');
+($files) = maildir_files("$dir/snarf/md");
+is_deeply([ sort keys %$files ], [ map { sprintf 'cur/3bd6a8c1%08x:2,%s', $_, $_ > 20 || $_ % 4 == 2 ? 'S' : '' }
+				    (map { $_ * 2 } 1 .. 6), 21 .. 23 ],
+	  'INBOX: each message once, named by the UIDL UW served');
+
 # the forecast: ~/mbox keeps all, the spool's mail was never numbered
 ($rc, $out) = run("-n --report '$dir/r.json' --maildir '$dir/none' --home '$dir/home/alice' '$dir/spool/alice'");
 is($rc, 0, 'dry run: exit 0');

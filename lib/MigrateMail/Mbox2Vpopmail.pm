@@ -369,10 +369,20 @@ sub convert_one {
 	return { %r, errors => $home->{errors}, failed_mailbox => 1, failure => 'admin' }
 	  if $home && @{ $home->{errors} };
 	if (defined $opt->{folders} || $home) {
-		my @parts;
-		# UW-IMAP's INBOX was ~/mbox: converted first, with its UIDs; the
-		# spool's mail (never numbered by UW) after it
+		# UW-IMAP's INBOX was ~/mbox: its messages keep their UIDs, the
+		# spool's mail (never numbered by UW) is numbered after them by
+		# the new server, being in no UID list. The spool goes first: a
+		# sync pass after a UW session moved spool mail into ~/mbox
+		# removes the spool's copies before ~/mbox's pass delivers them
+		# under their UIDL names (the other way round, ~/mbox's pass
+		# would take the spool's files for its messages, then the
+		# spool's pass remove them).
 		my $mbox = $home && $home->{mbox};
+		# with a folder tree or a home, the inbox comes only from a file given
+		my $src = $job->{src} eq '-' ? '/dev/null' : $job;
+		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt,
+					    $mbox ? (ignore_uids => 1, old_pop3 => 'none') : ());
+		my @parts;
 		if ($mbox) {
 			my $t1 = Time::HiRes::time();
 			# UW's ipop3d served it (Dovecot's mbox_snarf does the same
@@ -384,10 +394,6 @@ sub convert_one {
 			$m->{elapsed} = Time::HiRes::time() - $t1;
 			push @parts, $m;
 		}
-		# with a folder tree or a home, the inbox comes only from a file given
-		my $src = $job->{src} eq '-' ? '/dev/null' : $job;
-		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt,
-					    $mbox ? (ignore_uids => 1, old_pop3 => 'none') : ());
 		$inbox->{$_} = $r{$_} for grep { exists $r{$_} } qw(mailbox user source maildir size job);
 		if ($home) {
 			unshift @{ $inbox->{$_} }, @{ $home->{$_} } for qw(notices warnings errors);
