@@ -142,6 +142,12 @@ ok(-d "$amd/.sent-mail", "batch: alice's folders");
 like($err, qr{^WARNING: \Q$dir\E/bspool/bob: no home \Q$dir\E/home/bob: the spool alone is the INBOX$}m,
      'batch: bob has no home (a warning)');
 like($out, qr{^bob\@example.com: 3 messages, \d+ bytes, 3 new, 0 cur}m, "batch: bob's spool");
+# a job list: the home is named by the spool file's name
+($rc, $out) = run("--domain example.com --dir '$dir/bspool' --list-jobs");
+spew("$dir/jobs", $out);
+($rc, $out, $err) = run("-n --jobs-file '$dir/jobs' --homes '$dir/home'");
+is($rc, 0, 'jobs file: exit 0') or diag $err;
+like($out, qr{^\(dry run\) alice\@example.com/mbox: 7 messages}m, "jobs file: alice's ~/mbox");
 delete $ENV{VPOPMAIL};
 
 # usage
