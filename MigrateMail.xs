@@ -15,9 +15,11 @@
 #include "src/mm_convert.h"
 #include "src/mm_lock.h"
 #include "src/mm_oldpop3.h"
+#include "src/mm_keywords.h"
 
 typedef struct mm_mbox *MigrateMail__Mbox__Reader;
 typedef struct mm_keep *MigrateMail__Keep;
+typedef struct mm_keywords *MigrateMail__Keywords;
 
 /* Croak with the one error message format of the project. */
 static void croak_err(pTHX_ const char *what, const struct mm_err *err)

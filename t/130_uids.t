@@ -101,4 +101,35 @@ $st = mbox_to_maildir('t/data/pseudo.mbox', "$dir/nouidl", uidl_names => 0, uid_
 is(scalar(grep { /H[0-9a-f]{16}/ } keys %$files), 2, 'uidl_names => 0: usual names');
 ok(!-e "$dir/nouidl/dovecot-uidlist", 'uid_lists => 0: no list');
 
+# More keywords than Dovecot's 26 per Maildir, and one that is no IMAP
+# atom: the --dry-run forecast counts what the run then carries.
+open my $kfh, '>', "$dir/kw.mbox" or die;
+for my $i (1 .. 12) {
+	my @kw = map { sprintf 'kw%02d', $_ } 3 * $i - 2 .. 3 * $i;   # 36 names in all
+	push @kw, 'bad(x' if $i == 5;
+	printf $kfh "From a\@example.com Mon Jan %2d 12:00:00 2001\nX-Keywords: %s\nSubject: k%d\n\nbody\n\n", $i,
+	  join(' ', @kw), $i;
+}
+print $kfh "From a\@example.com Mon Jan 20 12:00:00 2001\nX-Keywords: bad(y\nSubject: only-bad\n\nbody\n\n";
+close $kfh;
+sub report {
+	my ($args) = @_;
+	my $out = `'$^X' -Mblib bin/mbox2vpopmail $args --report '$dir/kw.json' '$dir/kw.mbox' 2>&1`;
+	open my $fh, '<', "$dir/kw.json" or die "no report: $out";
+	local $/;
+	return (JSON::PP->new->decode(scalar <$fh>)->{mailboxes}[0], $out);
+}
+require JSON::PP;
+my ($dry, $dout) = report("-n --maildir '$dir/kwmd'");
+my ($real) = report("--maildir '$dir/kwmd'");
+is_deeply([ @{$real}{qw(keywords_kept keywords_dropped keywords_messages)} ], [ 26, 12, 9 ],
+	  'run: 26 names kept, 10 beyond them and 2 no atoms dropped, 9 messages with a keyword');
+is_deeply([ @{$dry}{qw(keywords_kept keywords_dropped keywords_messages to_cur to_new)} ],
+	  [ @{$real}{qw(keywords_kept keywords_dropped keywords_messages to_cur to_new)} ],
+	  '--dry-run: the same counts, the same placement');
+like($dout, qr/kw\.mbox: forecast: keywords: 26 kept on 9 messages, 12 dropped \(not IMAP atoms, or beyond the 26/m,
+     'the forecast line');
+my ($again) = report("-n --maildir '$dir/kwmd'");
+is($again->{keywords_dropped}, 12, "--dry-run over the Maildir: against its dovecot-keywords");
+
 done_testing;

@@ -605,7 +605,7 @@ sub convert_mailbox {
 	delete @o{qw(verify repair)} if $plan;
 	my $st = !$opt->{'dry-run'} ? mbox_to_maildir($src, $maildir, %o)
 	  : $plan && (defined $extra{at} || -d $maildir) ? mbox_to_maildir($src, $maildir, %o, dry_run => 1)
-	  : dry_run($src, \%o);
+	  : dry_run($src, \%o, $maildir);
 	# the plan for a Maildir not made yet: every message added
 	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts changed kept_deleted) }
 	  if $plan && !$st->{error};
@@ -660,7 +660,7 @@ sub worst {
 # --dry-run: read the mbox the same way, write nothing; a message over
 # the size limit is the ERROR the real run would give.
 sub dry_run {
-	my ($src, $o) = @_;
+	my ($src, $o, $maildir) = @_;
 	my $max = $o->{max_message_size} // 2 << 30;
 	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
@@ -671,6 +671,11 @@ sub dry_run {
 		my $mbox = MigrateMail::Mbox->new($src, %mo);
 		# the forecast: what clients keep (mm_oldpop3.c, as a run counts it)
 		my $keep = MigrateMail::Keep->new($o->{old_pop3} // 'auto');
+		# the keywords, against the Maildir's dovecot-keywords if it
+		# has one (read only; 26 names per Maildir, as a run counts)
+		my $kd = defined $maildir && -d $maildir
+		  ? eval { MigrateMail::FS::open_dir($maildir, trust => $o->{trust_paths}) } : undef;
+		my $kwc = MigrateMail::Keywords->new($kd ? $kd->fd : -1);
 		while (my $m = $mbox->next) {
 			my ($uid, $v) = @{$m}{qw(uid uidvalidity)};
 			# a UW user's spool beside ~/mbox: its UID headers are
@@ -696,14 +701,19 @@ sub dry_run {
 				next;
 			}
 			$st{bytes} += $m->size;
+			my ($letters, $dropped) = (0, 0);
+			($letters, $dropped) = $kwc->add($m->{keywords}) if defined $m->{keywords} && length $m->{keywords};
+			push @kw, { code => 'keywords', message => sprintf "WARNING: %s: message %d, offset %s: %d keyword(s) "
+				    . "of X-Keywords '%.80s' dropped: not an IMAP atom, or beyond the 26 a Dovecot Maildir holds",
+				    $o->{name}, $m->number, $m->offset, $dropped, $m->{keywords} } if $dropped;
 			# as a run places it: a message whose UID is kept goes to
 			# cur/ (Courier keeps the UIDs of cur/ only; mm_convert.c),
 			# and one with keywords (their letters are in the info)
-			$st{ $m->in_cur || (defined $uid && $valid) || ($m->{keywords} // '') =~ /\S/
-			     ? 'to_cur' : 'to_new' }++;
+			$st{ $m->in_cur || (defined $uid && $valid) || $letters ? 'to_cur' : 'to_new' }++;
 		}
 		$st{warnings} = [ $mbox->warnings, @kw ];
 		$st{keep} = $keep->result;
+		%st = (%st, %{ $kwc->result });
 		$st{format} = $mbox->format;
 		$st{format_reason} = $mbox->format_reason;
 		1;
@@ -752,6 +762,8 @@ sub report_one {
 	# what POP3 and IMAP clients will keep: the forecast, before cut-over
 	say_line(\*STDOUT, MigrateMail::Keep::forecast_line($r->{user} // $r->{mailbox}, $r->{keep}))
 	  if $r->{keep} && !$opt->{quiet} && $opt->{'dry-run'};
+	say_line(\*STDOUT, MigrateMail::Keep::keywords_line($r->{user} // $r->{mailbox}, $r))
+	  if ($r->{keywords_messages} || $r->{keywords_dropped}) && !$opt->{quiet} && $opt->{'dry-run'};
 	report_one($_, $opt) for @{ $r->{folders} || [] };
 	# flushed by turning autoflush on and back: STDOUT->flush would load
 	# IO::File and what it uses (about 3 ms of a plain run's start-up)
