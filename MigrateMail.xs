@@ -136,7 +136,7 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 	ST_UV(messages); ST_UV(delivered); ST_UV(to_new); ST_UV(to_cur);
 	ST_UV(bytes); ST_UV(skipped_pseudo); ST_UV(skipped_present);
 	ST_UV(failed); ST_UV(tmp_cleaned); ST_UV(verified); ST_UV(missing);
-	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(repaired);
+	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(pop3_list_written); ST_UV(repaired);
 	ST_UV(spilled); ST_UV(spill_peak); ST_UV(keywords_kept);
 	ST_UV(keywords_dropped); ST_UV(keywords_messages); ST_UV(uids_ignored);
 #undef ST_UV

@@ -39,6 +39,9 @@ struct walk {
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
+	uint64_t *pkeys;        /* every message's key, for Courier's POP3 */
+	size_t npkeys, pkeys_cap; /* list (uid_lists, a UIDL scheme) */
+	int pkeys_lost;         /* out of memory: no such list */
 	int uid_lists;          /* opts uid_lists: UIDs are to be kept */
 	int ignore_uids;        /* opts ignore_uids */
 	int digesting;          /* opts verify_digest */
@@ -153,6 +156,25 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 	w->uids[w->nuids].pop3 = w->uidl[0] && mm_keep_p_ok(w->uidl)
 					 ? strdup(w->uidl) : NULL;
 	w->nuids++;
+}
+
+/* Every message's key, in mbox order, for courierpop3dsizelist. */
+static void note_key(struct walk *w, uint64_t key)
+{
+	if (w->pkeys_lost || !w->uid_lists || w->keep.scheme == MM_OLDPOP3_NONE)
+		return;
+	if (w->npkeys == w->pkeys_cap) {
+		size_t n = w->pkeys_cap ? w->pkeys_cap * 2 : 1024;
+		uint64_t *k = realloc(w->pkeys, n * sizeof(*k));
+
+		if (k == NULL) {
+			w->pkeys_lost = 1;
+			return;
+		}
+		w->pkeys = k;
+		w->pkeys_cap = n;
+	}
+	w->pkeys[w->npkeys++] = key;
 }
 
 /* Next message that is mail (the pseudo message is counted and read for
@@ -271,6 +293,7 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, m->msgno, m->offset,
 				  "out of memory");
 	note_uid(w, m, p->key);
+	note_key(w, p->key);
 	*m_r = m;
 	return 1;
 }
@@ -288,6 +311,8 @@ static void walk_end(struct walk *w)
 	mm_keyset_free(&w->used);
 	mm_keymap_free(&w->next_k);
 	uids_free(w);
+	free(w->pkeys);
+	w->pkeys = NULL;
 	mm_keep_free(&w->keep);
 	mm_keywords_free(&w->kw);
 	for (size_t i = 0; i < w->nkws; i++)
@@ -678,6 +703,18 @@ int mm_convert(int src_fd, const char *maildir,
 			list_add(&st->errors, w.max_listed, &e);
 		else
 			st->uid_lists_written = r;
+	}
+	/* Courier's pop3d numbers every message (UID<n>-<uidv>) unless its
+	 * courierpop3dsizelist says otherwise: written, like the UID lists,
+	 * by the run that has the whole mbox, when messages are named by
+	 * the old server's UIDL, so that Courier serves those names */
+	if (!plan && ret == 0 && st->failed == 0 && opts && opts->uid_lists &&
+	    !w.pkeys_lost && w.npkeys > 0 && w.keep.st.pop3_kept > 0) {
+		r = mm_pop3list_write(md, w.pkeys, w.npkeys, &e);
+		if (r < 0)
+			list_add(&st->errors, w.max_listed, &e);
+		else
+			st->pop3_list_written = r;
 	}
 	if (w.kw_on && !plan)
 		keywords_end(&w, md);

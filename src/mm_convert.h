@@ -83,6 +83,7 @@ struct mm_convert_stats {
 	enum mm_format format;         /* the variant used */
 	char format_reason[MM_FORMAT_REASON_MAX]; /* and why (mm_mbox.h) */
 	int uid_lists_written;         /* 0, 1 or 2 */
+	int pop3_list_written;         /* courierpop3dsizelist: 0 or 1 */
 	struct mm_keep_stats keep;     /* POP3 UIDLs and IMAP UIDs kept */
 	unsigned long keywords_kept;   /* keyword occurrences carried */
 	unsigned long keywords_dropped; /* not atoms, beyond 26 names */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mm_fs.h"
@@ -137,4 +138,135 @@ int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
 	if (a < 0 || b < 0)
 		return -1;
 	return a + b;
+}
+
+/* POP3's octets of a message file (Courier counts CRLF line ends: the
+ * bytes and one more per LF, pop3dserver.c calcsize()) and whether its
+ * header has 8-bit bytes (its isutf8 flag). 0, or -1 (err_r). */
+static int pop3_size(int fd, unsigned long *size_r, int *utf8_r,
+		     struct mm_err *err_r)
+{
+	char buf[65536];
+	unsigned long bytes = 0, lf = 0;
+	int in_header = 1, last = '\n', utf8 = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+					  "cannot read a message: %s",
+					  strerror(errno));
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			int c = (unsigned char)buf[i];
+
+			if (c == '\n') {
+				lf++;
+				if (last == '\n')
+					in_header = 0;
+			} else if (in_header && c >= 0x80) {
+				utf8 = 1;
+			}
+			/* a CR before LF does not end the header line early */
+			if (c != '\r')
+				last = c;
+		}
+		bytes += (unsigned long)n;
+	}
+	*size_r = bytes + lf;
+	*utf8_r = utf8;
+	return 0;
+}
+
+int mm_pop3list_write(struct mm_maildir *md, const uint64_t *keys,
+		      size_t n, struct mm_err *err_r)
+{
+	static const char file[] = "courierpop3dsizelist";
+	struct mm_maildir_list list;
+	struct mm_fs_owner own;
+	char tmp[64];
+	struct stat st;
+	int dfd = mm_maildir_fd(md), fd, linked, r = 0;
+	FILE *f;
+
+	/* an existing list is the server's, as for the UID lists */
+	fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT) {
+		int e = errno, reg = fd >= 0 && fstat(fd, &st) == 0 &&
+				     S_ISREG(st.st_mode);
+
+		if (fd >= 0)
+			close(fd);
+		if (reg)
+			return 0;
+		return mm_err_set(err_r, MM_E_IO, fd >= 0 ? 0 : e, 0, 0,
+				  "cannot write %s: %s; left alone", file,
+				  fd >= 0 || e == ELOOP || e == ENXIO
+					  ? "it is not a regular file"
+					  : strerror(e));
+	}
+	if (mm_maildir_list(md, &list, err_r) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.mmtmp", file);
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		mm_maildir_list_free(&list);
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	/* version 3: "/3 NEXTUID UIDVALIDITY", then "NAME SIZE UID:UIDV:UTF8"
+	 * per message. UID 0 is Courier's "version 0" UIDL: the file name
+	 * up to the ':' (pop3dserver.c print_uidl()), which is the old
+	 * POP3 UIDL for the messages named by it; the messages this list
+	 * leaves out are numbered by Courier (UID<n>-<uidv>) */
+	fprintf(f, "/3 1 %lu\n", (unsigned long)time(NULL));
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct mm_maildir_entry *e =
+			mm_maildir_list_find(&list, keys[i]);
+		unsigned long size;
+		int mfd, utf8;
+
+		if (e == NULL)
+			continue; /* not delivered (reported elsewhere) */
+		if ((mfd = mm_maildir_open_entry(md, e, err_r)) < 0) {
+			r = -1;
+			break;
+		}
+		r = pop3_size(mfd, &size, &utf8, err_r);
+		close(mfd);
+		if (r == 0)
+			fprintf(f, "%s %lu 0:0:%d\n", e->name + 4, size, utf8);
+	}
+	mm_maildir_list_free(&list);
+	mm_fs_owner_of(dfd, &own);
+	if (r < 0 || fflush(f) != 0 ||
+	    (own.chown && fchown(fd, own.uid, own.gid) < 0) || fsync(fd) < 0) {
+		int e = errno;
+		fclose(f);
+		unlinkat(dfd, tmp, 0);
+		if (r < 0)
+			return -1;
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	fclose(f);
+	if (mm_maildir_move(dfd, tmp, dfd, file, 0, &linked) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		if (e == EEXIST)
+			return 0;
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	if (fsync(dfd) < 0)
+		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+				  "cannot sync the Maildir: %s", strerror(errno));
+	return 1;
 }

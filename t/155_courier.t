@@ -6,7 +6,8 @@
 # cur/ is looked up, imapscanclient.c), so messages whose UID is kept
 # go to cur/ without S: Courier and Dovecot show them unread. Then a
 # UW-IMAP home (--home): ~/mbox's UIDs, the spool after them, the
-# folders subscribed from .mailboxlist, and the POP3 UIDLs.
+# folders subscribed from .mailboxlist, and the POP3 UIDLs (Dovecot's,
+# and Courier's pop3d: courierpop3dsizelist).
 use strict;
 use warnings;
 use Test::More;
@@ -170,4 +171,43 @@ for my $who (qw(uwd uwf)) {
 	is(scalar @l, 8, "Dovecot POP3 ($who): 8 messages in INBOX");
 	is_deeply([ @l[ 0 .. 5 ] ], \@uw, "Dovecot POP3 ($who): ~/mbox's UIDLs are UW ipop3d's");
 }
+$dc->stop;
+
+# Courier's pop3d numbers every message (UID<n>-<uidv>) unless its
+# courierpop3dsizelist gives it UID 0: then it serves the file name, as
+# qmail-pop3d does. Written with the UID lists: the UW home's INBOX
+# serves UW's UIDLs for ~/mbox's messages (the spool's are numbered).
+my ($cu) = MMCourier::pop3_uidl("$dir/uwc/Maildir", $uid, $gid);
+my %cu = map { $_ => 1 } values %$cu;
+is(scalar keys %$cu, 8, 'Courier POP3, UW home: 8 messages');
+is(scalar(grep { $cu{$_} } @uw), 6, "Courier POP3, UW home: ~/mbox's UIDLs are UW ipop3d's");
+is(scalar(grep { /^UID\d+-\d+\z/ } keys %cu), 2, "Courier POP3, UW home: the spool's numbered by Courier");
+# the sizes in the list are what Courier counts itself (CRLF line ends,
+# a message without a final newline, 8-bit header bytes)
+spew("$dir/sizes.mbox", "From MAILER-DAEMON Mon Jan  1 12:00:00 2001\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+       . "X-IMAP: 1003923649 0000000020\nStatus: RO\n\nThis text is part of the internal format of your mail folder.\n\n",
+     umsg('plain', 1, 'X-UID: 1', 'Status: RO'),
+     "From a\@example.com Mon Jan  2 12:00:00 2001\r\nX-UID: 2\r\nSubject: crlf\r\n\r\nline 1\r\nline 2\r\n\r\n",
+     umsg("caf\xc3\xa9", 3, 'X-UID: 3'),
+     "From a\@example.com Mon Jan  4 12:00:00 2001\nX-UID: 4\nSubject: last\n\nno final newline");
+make_path("$dir/sz");
+$out = `'$^X' -Mblib bin/mbox2vpopmail --maildir '$dir/sz/Maildir' '$dir/sizes.mbox' 2>&1`;
+is($? >> 8, 0, 'sizes: converted') or diag $out;
+system('cp', '-a', "$dir/sz", "$dir/sz2") == 0 or die;
+unlink "$dir/sz2/Maildir/courierpop3dsizelist" or die;
+system('chown', '-R', "$uid:$gid", "$dir/sz", "$dir/sz2");
+my ($u1, $s1) = MMCourier::pop3_uidl("$dir/sz/Maildir", $uid, $gid);
+my ($u2, $s2) = MMCourier::pop3_uidl("$dir/sz2/Maildir", $uid, $gid);
+is_deeply([ sort values %$u1 ], [ map { sprintf '%08x%08x', 1003923649, $_ } 1 .. 4 ],
+	  "Courier POP3: UW's UIDLs (the file names)");
+is(scalar keys %$s1, 4, 'Courier POP3: 4 sizes listed');
+is_deeply($s1, $s2, 'Courier POP3: the sizes listed are those Courier counts itself');
+# and the 8-bit header flag: Courier wrote its own list in sz2
+sub sizelist {
+	open my $fh, '<', "$_[0]/Maildir/courierpop3dsizelist" or die "$_[0]: $!";
+	<$fh>;
+	return { map { my ($n, $sz, $f) = split ' '; (($n =~ /^([^:]+)/)[0] => join ' ', $sz, (split /:/, $f)[2]) } <$fh> };
+}
+is_deeply(sizelist("$dir/sz"), sizelist("$dir/sz2"), "courierpop3dsizelist: size and 8-bit flag as Courier's own");
+like(join(' ', values %$u2), qr/^UID\d+-\d+(?: UID\d+-\d+){3}\z/, '... which numbers them without the list');
 done_testing;
