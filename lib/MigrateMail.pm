@@ -183,7 +183,10 @@ included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
 C<skipped_pseudo>, C<skipped_present> (already in the Maildir),
 C<repaired> (damaged files replaced; with C<verify> and C<repair> also
 the messages that verification delivered again), C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
-C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<format>,
+C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<pop3_list_written>
+(1 when F<courierpop3dsizelist> was written: Courier's pop3d then serves
+the file names, the old UIDLs, as UIDLs), C<uids_ignored> (with
+C<ignore_uids>), C<format>,
 C<format_reason> (why that variant, see
 L<MigrateMail::Mbox/"$text = $mbox-E<gt>format_reason">),
 C<fsync> (the mode used: C<batch>, C<each> or C<none>), C<durability>
