@@ -37,8 +37,11 @@ int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
  * UID 0, Courier's "version 0" UIDL, with the message's POP3 size
  * (bytes plus one per line end, as Courier counts) and its 8-bit
  * header flag. Each file is read once for that. A list that exists is
- * left alone (the server's); one that is not a regular file is
- * reported. Returns 1 written, 0 not, -1 on error (err_r). */
+ * extended with the messages it lacks while it is ours (every UID 0:
+ * Courier numbered nothing yet), replaced only if it is still what was
+ * read; one Courier numbered messages in is left alone (the server's);
+ * one that is not a regular file with one link is reported. Returns 1
+ * written, 0 not, -1 on error (err_r). */
 int mm_pop3list_write(struct mm_maildir *md, const uint64_t *keys,
 		      size_t n, struct mm_err *err_r);
 

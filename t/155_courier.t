@@ -182,6 +182,28 @@ my %cu = map { $_ => 1 } values %$cu;
 is(scalar keys %$cu, 8, 'Courier POP3, UW home: 8 messages');
 is(scalar(grep { $cu{$_} } @uw), 6, "Courier POP3, UW home: ~/mbox's UIDLs are UW ipop3d's");
 is(scalar(grep { /^UID\d+-\d+\z/ } keys %cu), 2, "Courier POP3, UW home: the spool's numbered by Courier");
+# a UW session moved the spool's mail into ~/mbox (X-UID 21, 22) before
+# the cut-over pass: that pass adds them to the list, still ours (no
+# Courier session yet), and Courier serves UW's UIDLs for all 8
+system('cp', '-a', $h, "$dir/uwhome2") == 0 or die;
+system('cp', "$dir/uwspool", "$dir/uwspool2") == 0 or die;
+my $run2 = sub { `'$^X' -Mblib bin/mbox2vpopmail @_ --maildir '$dir/uws/Maildir' --home '$dir/uwhome2' '$dir/uwspool2' 2>&1` };
+make_path("$dir/uws");
+$out = $run2->();
+is($? >> 8, 0, 'UW home, bulk pass') or diag $out;
+(my $mb = do { local (@ARGV, $/) = "$dir/uwhome2/mbox"; <> }) =~ s/^X-IMAP: 1003923649 0000000020$/X-IMAP: 1003923649 0000000022/m;
+my $moved = do { local (@ARGV, $/) = "$dir/uwspool2"; <> };
+my $n = 20;
+$moved =~ s/^(Subject: s\d+)$/$n++; "X-UID: $n\nStatus: RO\n$1"/mge;
+spew("$dir/uwhome2/mbox", $mb, $moved);
+spew("$dir/uwspool2", '');
+$out = $run2->('--sync');
+is($? >> 8, 0, 'UW home, cut-over pass after a UW session') or diag $out;
+system('chown', '-R', "$uid:$gid", "$dir/uws");
+($cu) = MMCourier::pop3_uidl("$dir/uws/Maildir", $uid, $gid);
+is_deeply([ sort values %$cu ], [ sort @uw, map { sprintf '%08x%08x', 1003923649, $_ } 21, 22 ],
+	  "Courier POP3: the moved messages too serve UW's UIDLs (the list extended while ours)");
+
 # the sizes in the list are what Courier counts itself (CRLF line ends,
 # a message without a final newline, 8-bit header bytes)
 spew("$dir/sizes.mbox", "From MAILER-DAEMON Mon Jan  1 12:00:00 2001\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
