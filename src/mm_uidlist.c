@@ -229,7 +229,7 @@ int mm_pop3list_write(struct mm_maildir *md, const uint64_t *keys,
 	 * in it; until then it is ours (every UID 0), and extended with
 	 * the messages it lacks (a later pass's, another source's) */
 	if (mm_fs_read_at(dfd, file, 256u << 20, &old, &oldlen, err_r) < 0) {
-		char why[sizeof(err_r->text)];
+		char why[sizeof(err_r->text) + 8];
 		size_t fl = strlen(file);
 
 		/* "courierpop3dsizelist is a symlink: ..." -> "it is ..." */
