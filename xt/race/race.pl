@@ -249,6 +249,9 @@ my @POINTS = (
 	{ id => 'c2', what => 'mm_uidlist.c: courierimapuiddb.mmtmp, fchownat by name',
 	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid" ],
 	  variants => [ sym_hard('create', $M, 'courierimapuiddb.mmtmp', 'swap', $M, 'courierimapuiddb.mmtmp', $C) ] },
+	{ id => 'c3', what => 'mm_uidlist.c: courierpop3dsizelist.mmtmp, fchown on the descriptor',
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid" ],
+	  variants => [ sym_hard('create', $M, 'courierpop3dsizelist.mmtmp', 'swap', $M, 'courierpop3dsizelist.mmtmp', $C) ] },
 	(map {
 		my $sub = $_;
 		{ id => { tmp => 'd1', new => 'd2', cur => 'd3' }->{$sub},
