@@ -113,6 +113,15 @@ atom, or beyond the 26 names Dovecot allows per Maildir).
 
 =head2 $line = dovecot_hint($kept)
 
+=head1 MigrateMail::Keywords
+
+The keyword count of the same forecast, over F<src/mm_keywords.c> (the
+count a conversion makes): C<< $kw = MigrateMail::Keywords->new($dirfd) >>
+(the Maildir's directory descriptor, whose F<dovecot-keywords> names are
+taken as they are, or -1 for a new Maildir); C<< ($letters, $dropped) =
+$kw->add($x_keywords) >> per message; C<< $kw->result >>:
+C<keywords_kept>, C<keywords_dropped>, C<keywords_messages>.
+
 =head1 LICENSE
 
 Same terms as Perl itself.
