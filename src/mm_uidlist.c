@@ -294,8 +294,14 @@ int mm_pop3list_write(struct mm_maildir *md, const uint64_t *keys,
 		}
 		r = pop3_size(mfd, &size, &utf8, err_r);
 		close(mfd);
+		/* a file of new/ is listed by the name Courier's pop3d gives
+		 * it when it moves it into cur/ (maildir_getnew(): NAME:2,),
+		 * which it compares up to the ':' and beyond on one side only */
 		if (r == 0) {
-			fprintf(f, "%s %lu 0:0:%d\n", e->name + 4, size, utf8);
+			fprintf(f, "%s%s %lu 0:0:%d\n", e->name + 4,
+				strncmp(e->name, "new/", 4) == 0 &&
+					strchr(e->name, ':') == NULL ? ":2," : "",
+				size, utf8);
 			added++;
 		}
 	}

@@ -211,6 +211,7 @@ spew("$dir/sizes.mbox", "From MAILER-DAEMON Mon Jan  1 12:00:00 2001\nSubject: D
      umsg('plain', 1, 'X-UID: 1', 'Status: RO'),
      "From a\@example.com Mon Jan  2 12:00:00 2001\r\nX-UID: 2\r\nSubject: crlf\r\n\r\nline 1\r\nline 2\r\n\r\n",
      umsg("caf\xc3\xa9", 3, 'X-UID: 3'),
+     umsg('unread-xuidl', 3, 'X-UIDL: abc123'),
      "From a\@example.com Mon Jan  4 12:00:00 2001\nX-UID: 4\nSubject: last\n\nno final newline");
 make_path("$dir/sz");
 $out = `'$^X' -Mblib bin/mbox2vpopmail --maildir '$dir/sz/Maildir' '$dir/sizes.mbox' 2>&1`;
@@ -220,9 +221,9 @@ unlink "$dir/sz2/Maildir/courierpop3dsizelist" or die;
 system('chown', '-R', "$uid:$gid", "$dir/sz", "$dir/sz2");
 my ($u1, $s1) = MMCourier::pop3_uidl("$dir/sz/Maildir", $uid, $gid);
 my ($u2, $s2) = MMCourier::pop3_uidl("$dir/sz2/Maildir", $uid, $gid);
-is_deeply([ sort values %$u1 ], [ map { sprintf '%08x%08x', 1003923649, $_ } 1 .. 4 ],
-	  "Courier POP3: UW's UIDLs (the file names)");
-is(scalar keys %$s1, 4, 'Courier POP3: 4 sizes listed');
+is_deeply([ sort values %$u1 ], [ sort 'abc123', map { sprintf '%08x%08x', 1003923649, $_ } 1 .. 4 ],
+	  "Courier POP3: UW's UIDLs and an X-UIDL of a message in new/ (the file names)");
+is(scalar keys %$s1, 5, 'Courier POP3: 5 sizes listed');
 is_deeply($s1, $s2, 'Courier POP3: the sizes listed are those Courier counts itself');
 # and the 8-bit header flag: Courier wrote its own list in sz2
 sub sizelist {
@@ -231,5 +232,5 @@ sub sizelist {
 	return { map { my ($n, $sz, $f) = split ' '; (($n =~ /^([^:]+)/)[0] => join ' ', $sz, (split /:/, $f)[2]) } <$fh> };
 }
 is_deeply(sizelist("$dir/sz"), sizelist("$dir/sz2"), "courierpop3dsizelist: size and 8-bit flag as Courier's own");
-like(join(' ', values %$u2), qr/^UID\d+-\d+(?: UID\d+-\d+){3}\z/, '... which numbers them without the list');
+like(join(' ', values %$u2), qr/^UID\d+-\d+(?: UID\d+-\d+){4}\z/, '... which numbers them without the list');
 done_testing;
