@@ -173,7 +173,7 @@ is($rc, 3, 'hard-linked ~/mbox: exit 3');
 like($err, qr{^ERROR: \Q$dir\E/h2/hl/mbox: has other hard links}m, '... an ERROR');
 
 SKIP: {
-	skip 'ownership checks need root (CI runs as root)', 4 if $> != 0;
+	skip 'ownership checks need root (CI runs as root)', 6 if $> != 0;
 	# another user's file as ~/mbox
 	home("$dir/h3/eve");
 	system('chown', '-R', '65534:65534', "$dir/h3/eve") == 0 or die;
@@ -183,6 +183,13 @@ SKIP: {
 	($rc, $out, $err) = run("--maildir '$dir/h3md' --home '$dir/h3/eve' '$dir/spool/alice'");
 	is($rc, 3, "another uid's ~/mbox: exit 3");
 	like($err, qr{^ERROR: \Q$dir\E/h3/eve/mbox: belongs to uid 65533, not to the home's owner}m, '... an ERROR');
+	# the first run: no Maildir yet, its parent the user's, as the home
+	make_path("$dir/h4/parent");
+	home("$dir/h4/home");
+	system('chown', '-R', '65534:65534', "$dir/h4") == 0 or die;
+	($rc, $out, $err) = run("--maildir '$dir/h4/parent/Maildir' --home '$dir/h4/home' '$dir/spool/alice'");
+	is($rc, 0, "a home of the new Maildir's owner, before the Maildir exists: exit 0") or diag $err;
+	is((stat "$dir/h4/parent/Maildir/cur")[4], 65534, '... the Maildir is the owner\'s');
 	# a --homes tree a user owns
 	chown 65534, 65534, "$dir/h3";
 	$ENV{VPOPMAIL} = $vp;

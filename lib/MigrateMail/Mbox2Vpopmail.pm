@@ -465,7 +465,12 @@ sub old_home {
 	my ($job, $maildir, $opt) = @_;
 	require MigrateMail::Folders;
 	my $trust = $opt->{'trust-paths'};
-	my $md_uid = defined $maildir ? eval { MigrateMail::FS::open_dir($maildir, trust => $trust)->uid } : undef;
+	# the Maildir's owner (before the first run: its parent's, whose
+	# owner the new Maildir gets)
+	my $md_uid = !defined $maildir ? undef
+	  : eval { MigrateMail::FS::open_dir($maildir, trust => $trust)->uid }
+	  // eval { MigrateMail::FS::open_dir($maildir =~ m{\A(.*)/[^/]+/*\z} ? (length $1 ? $1 : '/') : '.',
+					 trust => $trust)->uid };
 	my %r = (notices => [], warnings => [], errors => []);
 	if (defined $opt->{home}) {
 		$r{home} = eval {
