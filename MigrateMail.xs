@@ -15,9 +15,11 @@
 #include "src/mm_convert.h"
 #include "src/mm_lock.h"
 #include "src/mm_oldpop3.h"
+#include "src/mm_keywords.h"
 
 typedef struct mm_mbox *MigrateMail__Mbox__Reader;
 typedef struct mm_keep *MigrateMail__Keep;
+typedef struct mm_keywords *MigrateMail__Keywords;
 
 /* Croak with the one error message format of the project. */
 static void croak_err(pTHX_ const char *what, const struct mm_err *err)
@@ -134,9 +136,9 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 	ST_UV(messages); ST_UV(delivered); ST_UV(to_new); ST_UV(to_cur);
 	ST_UV(bytes); ST_UV(skipped_pseudo); ST_UV(skipped_present);
 	ST_UV(failed); ST_UV(tmp_cleaned); ST_UV(verified); ST_UV(missing);
-	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(repaired);
+	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(pop3_list_written); ST_UV(repaired);
 	ST_UV(spilled); ST_UV(spill_peak); ST_UV(keywords_kept);
-	ST_UV(keywords_dropped); ST_UV(keywords_messages);
+	ST_UV(keywords_dropped); ST_UV(keywords_messages); ST_UV(uids_ignored);
 #undef ST_UV
 	(void)hv_stores(hv, "keep", keep_to_hv(aTHX_ &st->keep));
 	if (st->has_imapbase) {
@@ -264,6 +266,7 @@ static void opts_from_hv(pTHX_ HV *hv, struct mm_convert_opts *o)
 	if ((v = hv_fetchs(hv, "uidl_names", 0)) && !SvTRUE(*v))
 		o->old_pop3 = MM_OLDPOP3_NONE;
 	o->uid_lists = (v = hv_fetchs(hv, "uid_lists", 0)) ? SvTRUE(*v) : 1;
+	o->ignore_uids = (v = hv_fetchs(hv, "ignore_uids", 0)) ? SvTRUE(*v) : 0;
 }
 
 MODULE = MigrateMail	PACKAGE = MigrateMail::Mbox::Reader

@@ -161,7 +161,11 @@ missing is delivered again, see C<verify_maildir> below; croaks without
 C<verify>); C<old_pop3> (the old POP3 server whose UIDLs to keep:
 C<auto>, the default, C<uw>, C<dovecot>, C<qpopper>, C<gnu>, C<xuidl>
 or C<none>, see L<mbox2vpopmail/OLD POP3 SERVERS>; C<< uidl_names => 0 >>
-is C<none>) and C<uid_lists> (on by default); C<max_message_size> (bytes, default 2 GiB: see below);
+is C<none>) and C<uid_lists> (on by default); C<ignore_uids> (take
+no X-UID, X-IMAP or X-IMAPbase of this mbox as what clients saw: no
+file named by a UID-based UIDL, no UID list, no message in F<cur/> for
+its UID; for a UW-IMAP user's spool beside the F<~/mbox> UW served as
+INBOX, see L<mbox2vpopmail/UW-IMAP HOMES>); C<max_message_size> (bytes, default 2 GiB: see below);
 C<name> (for messages); C<trust_paths> (follow any symlink on
 the paths, take an mbox with other hard links); C<at> (a
 L<MigrateMail::FS> directory object: C<$maildir> is then one name in it,
@@ -179,7 +183,10 @@ included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
 C<skipped_pseudo>, C<skipped_present> (already in the Maildir),
 C<repaired> (damaged files replaced; with C<verify> and C<repair> also
 the messages that verification delivered again), C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
-C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<format>,
+C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<pop3_list_written>
+(1 when F<courierpop3dsizelist> was written: Courier's pop3d then serves
+the file names, the old UIDLs, as UIDLs), C<uids_ignored> (with
+C<ignore_uids>), C<format>,
 C<format_reason> (why that variant, see
 L<MigrateMail::Mbox/"$text = $mbox-E<gt>format_reason">),
 C<fsync> (the mode used: C<batch>, C<each> or C<none>), C<durability>

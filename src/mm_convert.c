@@ -39,7 +39,11 @@ struct walk {
 	struct mm_uid *uids;    /* X-UID of every message, in mbox order */
 	size_t nuids, uids_cap;
 	int uids_usable;        /* ascending, as a UID list needs */
+	uint64_t *pkeys;        /* every message's key, for Courier's POP3 */
+	size_t npkeys, pkeys_cap; /* list (uid_lists, a UIDL scheme) */
+	int pkeys_lost;         /* out of memory: no such list */
 	int uid_lists;          /* opts uid_lists: UIDs are to be kept */
+	int ignore_uids;        /* opts ignore_uids */
 	int digesting;          /* opts verify_digest */
 	struct mm_digest_list digests; /* what was read of each message */
 	int digests_lost;       /* out of memory: some were not kept */
@@ -107,6 +111,9 @@ static int walk_start(struct walk *w, int fd, const struct mm_convert_opts *o,
 	mm_keep_init(&w->keep, o ? o->old_pop3 : MM_OLDPOP3_NONE);
 	w->uids_usable = 1;
 	w->uid_lists = o ? o->uid_lists : 0;
+	w->ignore_uids = o ? o->ignore_uids : 0;
+	if (w->ignore_uids)
+		w->uid_lists = 0;
 	w->digesting = o ? o->verify_digest : 0;
 	w->mb = mm_mbox_new(fd, o ? &o->mbox : NULL, err_r);
 	return w->mb ? 0 : -1;
@@ -149,6 +156,25 @@ static void note_uid(struct walk *w, const struct mm_msg *m, uint64_t key)
 	w->uids[w->nuids].pop3 = w->uidl[0] && mm_keep_p_ok(w->uidl)
 					 ? strdup(w->uidl) : NULL;
 	w->nuids++;
+}
+
+/* Every message's key, in mbox order, for courierpop3dsizelist. */
+static void note_key(struct walk *w, uint64_t key)
+{
+	if (w->pkeys_lost || !w->uid_lists || w->keep.scheme == MM_OLDPOP3_NONE)
+		return;
+	if (w->npkeys == w->pkeys_cap) {
+		size_t n = w->pkeys_cap ? w->pkeys_cap * 2 : 1024;
+		uint64_t *k = realloc(w->pkeys, n * sizeof(*k));
+
+		if (k == NULL) {
+			w->pkeys_lost = 1;
+			return;
+		}
+		w->pkeys = k;
+		w->pkeys_cap = n;
+	}
+	w->pkeys[w->npkeys++] = key;
 }
 
 /* Next message that is mail (the pseudo message is counted and read for
@@ -215,6 +241,12 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 			return r;
 		}
 		w->st->messages++;
+		if (w->ignore_uids && (m->has_uid || m->has_imapbase)) {
+			/* the reader's message, as for MM_F_OLD below */
+			w->st->uids_ignored++;
+			((struct mm_msg *)m)->has_uid = 0;
+			((struct mm_msg *)m)->has_imapbase = 0;
+		}
 		if ((r = mm_keep_add(&w->keep, m, w->uidl, &named, &we)) < 0) {
 			*err_r = we;
 			return -1;
@@ -261,6 +293,7 @@ static int walk_next(struct walk *w, const struct mm_msg **m_r,
 		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, m->msgno, m->offset,
 				  "out of memory");
 	note_uid(w, m, p->key);
+	note_key(w, p->key);
 	*m_r = m;
 	return 1;
 }
@@ -278,6 +311,8 @@ static void walk_end(struct walk *w)
 	mm_keyset_free(&w->used);
 	mm_keymap_free(&w->next_k);
 	uids_free(w);
+	free(w->pkeys);
+	w->pkeys = NULL;
 	mm_keep_free(&w->keep);
 	mm_keywords_free(&w->kw);
 	for (size_t i = 0; i < w->nkws; i++)
@@ -675,6 +710,18 @@ int mm_convert(int src_fd, const char *maildir,
 			list_add(&st->errors, w.max_listed, &e);
 		else
 			st->uid_lists_written = r;
+	}
+	/* Courier's pop3d numbers every message (UID<n>-<uidv>) unless its
+	 * courierpop3dsizelist says otherwise: written, like the UID lists,
+	 * by the run that has the whole mbox, when messages are named by
+	 * the old server's UIDL, so that Courier serves those names */
+	if (!plan && ret == 0 && st->failed == 0 && opts && opts->uid_lists &&
+	    !w.pkeys_lost && w.npkeys > 0 && w.keep.st.pop3_kept > 0) {
+		r = mm_pop3list_write(md, w.pkeys, w.npkeys, &e);
+		if (r < 0)
+			list_add(&st->errors, w.max_listed, &e);
+		else
+			st->pop3_list_written = r;
 	}
 	if (w.kw_on && !plan)
 		keywords_end(&w, md);

@@ -31,6 +31,13 @@ struct mm_convert_opts {
 	 * has holes: after a kill or a failure, the re-run that completes
 	 * the mailbox writes it. */
 	int uid_lists;
+	/* Take no UID headers of this mbox (X-UID, X-IMAP, X-IMAPbase) as
+	 * the IMAP state clients saw: a UW-IMAP user's spool beside the
+	 * ~/mbox that UW served as INBOX (its mail was never numbered by
+	 * UW; any such headers came from elsewhere). No message is named
+	 * by a UID-based UIDL, none goes to cur/ for its UID, no UID list
+	 * is written, and the forecast counts them as not kept. */
+	int ignore_uids;
 	/* mm_verify() only: re-deliver what is missing or differs (opens
 	 * the Maildir to write; see there). */
 	int repair;
@@ -76,10 +83,14 @@ struct mm_convert_stats {
 	enum mm_format format;         /* the variant used */
 	char format_reason[MM_FORMAT_REASON_MAX]; /* and why (mm_mbox.h) */
 	int uid_lists_written;         /* 0, 1 or 2 */
+	int pop3_list_written;         /* courierpop3dsizelist: 0 or 1 */
 	struct mm_keep_stats keep;     /* POP3 UIDLs and IMAP UIDs kept */
 	unsigned long keywords_kept;   /* keyword occurrences carried */
 	unsigned long keywords_dropped; /* not atoms, beyond 26 names */
 	unsigned long keywords_messages; /* messages with a keyword */
+	unsigned long uids_ignored;    /* opts ignore_uids: messages with an
+					* X-UID, X-IMAP or X-IMAPbase taken
+					* as none */
 	uint64_t spilled, spill_peak;  /* a pipe's bytes copied to disk to
 					* check Content-Length (mm_mbox.h) */
 	/* verification only (mm_verify(), or verify_digest) */

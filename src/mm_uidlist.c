@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mm_fs.h"
+#include "mm_keyset.h"
 #include "mm_maildir_int.h"
 #include "mm_uidlist.h"
 
@@ -137,4 +140,220 @@ int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
 	if (a < 0 || b < 0)
 		return -1;
 	return a + b;
+}
+
+/* POP3's octets of a message file (Courier counts CRLF line ends: the
+ * bytes and one more per LF, pop3dserver.c calcsize()) and whether its
+ * header has 8-bit bytes (its isutf8 flag). 0, or -1 (err_r). */
+static int pop3_size(int fd, unsigned long *size_r, int *utf8_r,
+		     struct mm_err *err_r)
+{
+	char buf[65536];
+	unsigned long bytes = 0, lf = 0;
+	int in_header = 1, last = '\n', utf8 = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+					  "cannot read a message: %s",
+					  strerror(errno));
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			int c = (unsigned char)buf[i];
+
+			if (c == '\n') {
+				lf++;
+				if (last == '\n')
+					in_header = 0;
+			} else if (in_header && c >= 0x80) {
+				utf8 = 1;
+			}
+			/* a CR before LF does not end the header line early */
+			if (c != '\r')
+				last = c;
+		}
+		bytes += (unsigned long)n;
+	}
+	*size_r = bytes + lf;
+	*utf8_r = utf8;
+	return 0;
+}
+
+/* The existing courierpop3dsizelist text (len bytes) as ours to
+ * extend: a header "/3 ..." (or /2) and entries all with UID 0, that
+ * is, Courier has numbered nothing yet. Their base names go to have. 1
+ * ours, 0 Courier's, -1 out of memory. */
+static int pop3list_ours(const char *buf, size_t len, struct mm_keyset *have)
+{
+	const char *end = buf + len, *line, *nl;
+
+	if (len < 3 || buf[0] != '/' || (buf[1] != '3' && buf[1] != '2') ||
+	    buf[2] != ' ' || (nl = memchr(buf, '\n', len)) == NULL)
+		return 0;
+	for (line = nl + 1; line < end; line = nl + 1) {
+		const char *sp, *name_end, *colon;
+
+		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			return 0; /* cut short: not ours to extend */
+		/* "NAME SIZE UID:UIDV[:UTF8]": the UID after the last space */
+		for (sp = nl; sp > line && sp[-1] != ' '; sp--)
+			;
+		if (sp == line || nl - sp < 2 || sp[0] != '0' || sp[1] != ':')
+			return 0;
+		name_end = memchr(line, ' ', (size_t)(nl - line));
+		colon = memchr(line, ':', (size_t)(name_end - line));
+		if (mm_keyset_add(have, mm_maildir_plain_key(line,
+				  (size_t)((colon ? colon : name_end) - line))) < 0)
+			return -1;
+	}
+	return 1;
+}
+
+int mm_pop3list_write(struct mm_maildir *md, const uint64_t *keys,
+		      size_t n, struct mm_err *err_r)
+{
+	static const char file[] = "courierpop3dsizelist";
+	struct mm_maildir_list list;
+	struct mm_keyset have;
+	struct mm_fs_owner own;
+	char tmp[64], *old = NULL, *again = NULL;
+	size_t oldlen = 0, againlen = 0, added = 0;
+	int dfd = mm_maildir_fd(md), fd, r = 0, o;
+	FILE *f;
+
+	memset(&have, 0, sizeof(have));
+	/* an existing list is the server's once Courier numbered a message
+	 * in it; until then it is ours (every UID 0), and extended with
+	 * the messages it lacks (a later pass's, another source's) */
+	if (mm_fs_read_at(dfd, file, 256u << 20, &old, &oldlen, err_r) < 0) {
+		char why[sizeof(err_r->text) + 8];
+		size_t fl = strlen(file);
+
+		/* "courierpop3dsizelist is a symlink: ..." -> "it is ..." */
+		snprintf(why, sizeof(why), "%s%s",
+			 strncmp(err_r->text, file, fl) == 0 && err_r->text[fl] == ' ' ? "it" : "",
+			 strncmp(err_r->text, file, fl) == 0 && err_r->text[fl] == ' ' ? err_r->text + fl : err_r->text);
+		return mm_err_set(err_r, MM_E_IO, err_r->sys_errno, 0, 0,
+				  "cannot write %s: %s; left alone", file, why);
+	}
+	if (old && (o = pop3list_ours(old, oldlen, &have)) <= 0) {
+		free(old);
+		mm_keyset_free(&have);
+		if (o < 0)
+			return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
+					  "out of memory");
+		return 0;
+	}
+	if (mm_maildir_list(md, &list, err_r) < 0) {
+		free(old);
+		mm_keyset_free(&have);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.mmtmp", file);
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		free(old);
+		mm_keyset_free(&have);
+		mm_maildir_list_free(&list);
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	/* version 3: "/3 NEXTUID UIDVALIDITY", then "NAME SIZE UID:UIDV:UTF8"
+	 * per message. UID 0 is Courier's "version 0" UIDL: the file name
+	 * up to the ':' (pop3dserver.c print_uidl()), which is the old
+	 * POP3 UIDL for the messages named by it; the messages this list
+	 * leaves out are numbered by Courier (UID<n>-<uidv>) */
+	if (old)
+		fwrite(old, 1, oldlen, f);
+	else
+		fprintf(f, "/3 1 %lu\n", (unsigned long)time(NULL));
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct mm_maildir_entry *e =
+			mm_maildir_list_find(&list, keys[i]);
+		unsigned long size;
+		const char *b;
+		size_t blen;
+		int mfd, utf8;
+
+		if (e == NULL)
+			continue; /* not delivered (reported elsewhere) */
+		b = base_of(e->name, &blen);
+		if (mm_keyset_has(&have, mm_maildir_plain_key(b, blen)))
+			continue;
+		if ((mfd = mm_maildir_open_entry(md, e, err_r)) < 0) {
+			r = -1;
+			break;
+		}
+		r = pop3_size(mfd, &size, &utf8, err_r);
+		close(mfd);
+		/* a file of new/ is listed by the name Courier's pop3d gives
+		 * it when it moves it into cur/ (maildir_getnew(): NAME:2,),
+		 * which it compares up to the ':' and beyond on one side only */
+		if (r == 0) {
+			fprintf(f, "%s%s %lu 0:0:%d\n", e->name + 4,
+				strncmp(e->name, "new/", 4) == 0 &&
+					strchr(e->name, ':') == NULL ? ":2," : "",
+				size, utf8);
+			added++;
+		}
+	}
+	mm_maildir_list_free(&list);
+	mm_keyset_free(&have);
+	mm_fs_owner_of(dfd, &own);
+	if (r < 0 || added == 0 || fflush(f) != 0 ||
+	    (own.chown && fchown(fd, own.uid, own.gid) < 0) || fsync(fd) < 0) {
+		int e = errno;
+		fclose(f);
+		unlinkat(dfd, tmp, 0);
+		free(old);
+		if (r < 0)
+			return -1;
+		if (added == 0)
+			return 0;
+		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
+				  file, strerror(e));
+	}
+	fclose(f);
+	if (old) {
+		/* replaced only if it is still what was read: a Courier
+		 * session meanwhile makes it its own (a window of a few
+		 * system calls remains) */
+		struct mm_err e2;
+		int same = mm_fs_read_at(dfd, file, 256u << 20, &again, &againlen, &e2) == 0 &&
+			   again && againlen == oldlen && memcmp(again, old, oldlen) == 0;
+
+		free(again);
+		free(old);
+		if (!same || renameat(dfd, tmp, dfd, file) < 0) {
+			int e = errno;
+			unlinkat(dfd, tmp, 0);
+			if (!same)
+				return 0;
+			return mm_err_set(err_r, MM_E_IO, e, 0, 0,
+					  "cannot write %s: %s", file, strerror(e));
+		}
+	} else {
+		int linked;
+
+		if (mm_maildir_move(dfd, tmp, dfd, file, 0, &linked) < 0) {
+			int e = errno;
+			unlinkat(dfd, tmp, 0);
+			if (e == EEXIST)
+				return 0;
+			return mm_err_set(err_r, MM_E_IO, e, 0, 0,
+					  "cannot write %s: %s", file, strerror(e));
+		}
+	}
+	if (fsync(dfd) < 0)
+		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
+				  "cannot sync the Maildir: %s", strerror(errno));
+	return 1;
 }

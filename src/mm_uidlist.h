@@ -29,4 +29,20 @@ int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
 		     size_t n, uint32_t uidvalidity, uint32_t uid_next,
 		     struct mm_err *err_r);
 
+/* Write Courier's POP3 list (courierpop3dsizelist) for the n messages
+ * of keys (the mbox's, in its order; looked up in new/ and cur/), so
+ * that Courier's pop3d serves each message's file name as its UIDL
+ * (what qmail-pop3d serves: the old server's UIDL for the messages
+ * named by it) instead of numbering them UID<n>-<uidv>: every entry has
+ * UID 0, Courier's "version 0" UIDL, with the message's POP3 size
+ * (bytes plus one per line end, as Courier counts) and its 8-bit
+ * header flag. Each file is read once for that. A list that exists is
+ * extended with the messages it lacks while it is ours (every UID 0:
+ * Courier numbered nothing yet), replaced only if it is still what was
+ * read; one Courier numbered messages in is left alone (the server's);
+ * one that is not a regular file with one link is reported. Returns 1
+ * written, 0 not, -1 on error (err_r). */
+int mm_pop3list_write(struct mm_maildir *md, const uint64_t *keys,
+		      size_t n, struct mm_err *err_r);
+
 #endif

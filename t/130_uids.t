@@ -101,4 +101,68 @@ $st = mbox_to_maildir('t/data/pseudo.mbox', "$dir/nouidl", uidl_names => 0, uid_
 is(scalar(grep { /H[0-9a-f]{16}/ } keys %$files), 2, 'uidl_names => 0: usual names');
 ok(!-e "$dir/nouidl/dovecot-uidlist", 'uid_lists => 0: no list');
 
+# courierpop3dsizelist (Courier's pop3d serves the names of UID-0
+# entries; t/155 runs it): written with the UID lists, extended while
+# every UID is 0, left alone once Courier numbered a message, refused
+# when it is a symlink
+$st = mbox_to_maildir('t/data/pseudo.mbox', "$dir/pl");
+is($st->{pop3_list_written}, 1, 'courierpop3dsizelist written');
+like(slurp("$dir/pl/courierpop3dsizelist"),
+     qr{\A/3 1 \d+\n3b8f2c9d00000001:2,RSa 67 0:0:0\n3b8f2c9d00000002:2, 68 0:0:0\n\z},
+     '... UID 0 and the POP3 size (bytes and one per line end) of each message');
+is(mbox_to_maildir('t/data/pseudo.mbox', "$dir/pl")->{pop3_list_written}, 0, 'a re-run: nothing to add');
+for my $case ([ 'courier', "/3 5 1700000000\nother:2,S 10 4:1700000000:0\n" ], [ 'ours', "/3 1 1700000000\nother 10 0:0:0\n" ]) {
+	my ($what, $text) = @$case;
+	mkdir "$dir/pl-$what";
+	mkdir "$dir/pl-$what/$_" for qw(tmp new cur);
+	open my $pf, '>', "$dir/pl-$what/courierpop3dsizelist" or die;
+	print $pf $text;
+	close $pf;
+	$st = mbox_to_maildir('t/data/pseudo.mbox', "$dir/pl-$what");
+	if ($what eq 'courier') {
+		is(slurp("$dir/pl-$what/courierpop3dsizelist"), $text, 'a list Courier numbered in: left alone');
+	} else {
+		is(slurp("$dir/pl-$what/courierpop3dsizelist"), $text . "3b8f2c9d00000001:2,RSa 67 0:0:0\n"
+		   . "3b8f2c9d00000002:2, 68 0:0:0\n", 'a list still ours: extended, what it had kept');
+	}
+}
+mkdir "$dir/pl-link";
+mkdir "$dir/pl-link/$_" for qw(tmp new cur);
+symlink '/etc/passwd', "$dir/pl-link/courierpop3dsizelist" or die;
+$st = mbox_to_maildir('t/data/pseudo.mbox', "$dir/pl-link");
+like(join("\n", map { $_->{message} } @{ $st->{errors} }), qr/cannot write courierpop3dsizelist: .*left alone/,
+     'a symlink as courierpop3dsizelist: an error, left alone');
+is(readlink "$dir/pl-link/courierpop3dsizelist", '/etc/passwd', '... the link untouched');
+
+# More keywords than Dovecot's 26 per Maildir, and one that is no IMAP
+# atom: the --dry-run forecast counts what the run then carries.
+open my $kfh, '>', "$dir/kw.mbox" or die;
+for my $i (1 .. 12) {
+	my @kw = map { sprintf 'kw%02d', $_ } 3 * $i - 2 .. 3 * $i;   # 36 names in all
+	push @kw, 'bad(x' if $i == 5;
+	printf $kfh "From a\@example.com Mon Jan %2d 12:00:00 2001\nX-Keywords: %s\nSubject: k%d\n\nbody\n\n", $i,
+	  join(' ', @kw), $i;
+}
+print $kfh "From a\@example.com Mon Jan 20 12:00:00 2001\nX-Keywords: bad(y\nSubject: only-bad\n\nbody\n\n";
+close $kfh;
+sub report {
+	my ($args) = @_;
+	my $out = `'$^X' -Mblib bin/mbox2vpopmail $args --report '$dir/kw.json' '$dir/kw.mbox' 2>&1`;
+	open my $fh, '<', "$dir/kw.json" or die "no report: $out";
+	local $/;
+	return (JSON::PP->new->decode(scalar <$fh>)->{mailboxes}[0], $out);
+}
+require JSON::PP;
+my ($dry, $dout) = report("-n --maildir '$dir/kwmd'");
+my ($real) = report("--maildir '$dir/kwmd'");
+is_deeply([ @{$real}{qw(keywords_kept keywords_dropped keywords_messages)} ], [ 26, 12, 9 ],
+	  'run: 26 names kept, 10 beyond them and 2 no atoms dropped, 9 messages with a keyword');
+is_deeply([ @{$dry}{qw(keywords_kept keywords_dropped keywords_messages to_cur to_new)} ],
+	  [ @{$real}{qw(keywords_kept keywords_dropped keywords_messages to_cur to_new)} ],
+	  '--dry-run: the same counts, the same placement');
+like($dout, qr/kw\.mbox: forecast: keywords: 26 kept on 9 messages, 12 dropped \(not IMAP atoms, or beyond the 26/m,
+     'the forecast line');
+my ($again) = report("-n --maildir '$dir/kwmd'");
+is($again->{keywords_dropped}, 12, "--dry-run over the Maildir: against its dovecot-keywords");
+
 done_testing;

@@ -25,7 +25,9 @@ system('cp', 't/data/crlf.mbox', "$mail/Jan_backup") == 0 or die;
 system('cp', 't/data/crlf.mbox', "$mail/Jan.backup") == 0 or die;
 symlink '/etc/passwd', "$mail/evil" or die;
 open my $fh, '>', "$dir/home/.mailboxlist" or die;
-print $fh "mail/sent-mail\nmail/Archive/2001/Jan.backup\nINBOX\nmail/gone\n";
+# as UW and Pine write them: relative to the home, with ~/, absolute
+print $fh "mail/sent-mail\nmail/Archive/2001/Jan.backup\nINBOX\nmail/gone\n~/mail/Jan_backup\n"
+  . "/home/alice/mail/Archive/Caf\xc3\xa9 & Co\nmbox\n";
 close $fh;
 mkdir "$dir/md";
 open my $old, '>', "$dir/md/courierimapsubscribed.keep" or die;
@@ -48,8 +50,10 @@ for my $f (grep { !/^\.\.?$/ } keys %folders) {
 	ok(-f "$dir/md/$f/maildirfolder", "$f has maildirfolder");
 }
 is(scalar keys %{ (maildir_files("$dir/md/.sent-mail"))[0] }, 15, 'messages in the folder');
-is(slurp("$dir/md/subscriptions"), "sent-mail\nArchive.2001.Jan_backup\n", "Dovecot's subscriptions");
-is(slurp("$dir/md/courierimapsubscribed"), "INBOX.sent-mail\nINBOX.Archive.2001.Jan_backup\n",
+is(slurp("$dir/md/subscriptions"), "sent-mail\nArchive.2001.Jan_backup\nJan_backup_2\nArchive.Caf&AOk- &- Co\n",
+   "Dovecot's subscriptions (mail/, ~/mail/ and absolute names, to the file's folder; INBOX and mbox are no folder)");
+is(slurp("$dir/md/courierimapsubscribed"),
+   "INBOX.sent-mail\nINBOX.Archive.2001.Jan_backup\nINBOX.Jan_backup_2\nINBOX.Archive.Caf&AOk- &- Co\n",
    "Courier's courierimapsubscribed");
 like($err, qr/^WARNING: \Q$dir\E\/home\/.mailboxlist: subscribed folder 'gone' not found, not subscribed$/m,
      'a subscription to a missing folder is reported');
@@ -57,7 +61,8 @@ like($err, qr/^WARNING: \Q$dir\E\/home\/.mailboxlist: subscribed folder 'gone' n
 # A second run adds nothing, subscriptions are not repeated.
 $out = `'$^X' -Mblib bin/mbox2vpopmail --maildir '$dir/md' --folders '$mail' examples/sample.mbox 2>/dev/null`;
 like($out, qr{^\Q$dir\E/md/sent-mail: 15 messages, 0 bytes, 0 new, 0 cur, 15 skipped}m, 're-run: nothing added');
-is(slurp("$dir/md/subscriptions"), "sent-mail\nArchive.2001.Jan_backup\n", 'subscriptions not repeated');
+is(slurp("$dir/md/subscriptions"), "sent-mail\nArchive.2001.Jan_backup\nJan_backup_2\nArchive.Caf&AOk- &- Co\n",
+   'subscriptions not repeated');
 
 # Folders only (no inbox file), with vpopmail.
 my $vp = "$dir/vp";

@@ -38,8 +38,13 @@ like($err, qr{^WARNING: t/data/imapbase.mbox: message 1, offset 0: no X-UIDL hea
 ($out, $err, $st) = run(undef, '-s', '--old-pop3', 'none', 't/data/pseudo.mbox');
 like($out, qr/forecast: POP3 UIDLs: 0 of 2 kept, 2 will change \(2 no old UIDL\)/, "'none' keeps none");
 ($out, $err, $st) = run(undef, '--old-pop3', 'popa3d', 't/data/pseudo.mbox');
-is($st, 1, 'an unknown server: exit 1');
-like($err, qr/^ERROR: unknown old POP3 server 'popa3d'/m, '... naming it');
+is($st, 2, 'an unknown server: a usage error, exit 2');
+like($err, qr/^ERROR: unknown old POP3 server 'popa3d' \(auto, uw, dovecot, qpopper, gnu, xuidl, none\)$/m,
+     '... naming it');
+is($out, '', '... before any mbox is read');
+($out, $err, $st) = run(undef, '--format', 'mbox', 't/data/pseudo.mbox');
+is($st, 2, 'an unknown --format: exit 2');
+like($err, qr/^ERROR: unknown mbox format 'mbox'/m, '... naming it');
 
 ($out, $err, $st) = run(undef, '--no-such-option');
 is($st, 2, 'usage error gives exit 2');

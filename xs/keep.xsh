@@ -78,3 +78,63 @@ DESTROY(k)
     CODE:
 	mm_keep_free(k);
 	Safefree(k);
+
+# The keywords a --dry-run forecasts (mm_keywords.c, as a run counts
+# them): X-Keywords values in mbox order, against the dovecot-keywords
+# of the Maildir (a directory descriptor; -1: none, a new Maildir).
+
+MODULE = MigrateMail	PACKAGE = MigrateMail::Keywords
+
+PROTOTYPES: DISABLE
+
+MigrateMail::Keywords
+new(class, dfd = -1)
+	const char *class
+	int dfd
+    PREINIT:
+	struct mm_err e;
+    CODE:
+	PERL_UNUSED_VAR(class);
+	Newxz(RETVAL, 1, struct mm_keywords);
+	/* a dovecot-keywords that makes no sense: the run carries none
+	 * (mm_convert.c); counted from scratch here all the same */
+	if (dfd >= 0 && mm_keywords_init(RETVAL, dfd, &e) < 0)
+		memset(RETVAL, 0, sizeof(*RETVAL));
+    OUTPUT:
+	RETVAL
+
+# One message's X-Keywords value: (number of letters, number dropped).
+void
+add(k, kw)
+	MigrateMail::Keywords k
+	const char *kw
+    PREINIT:
+	char out[MM_INFO_MAX];
+	unsigned dropped = 0;
+	int n;
+    PPCODE:
+	if ((n = mm_keywords_letters(k, kw, out, &dropped)) < 0)
+		croak("ERROR: out of memory");
+	mXPUSHi(n);
+	mXPUSHu(dropped);
+
+SV *
+result(k)
+	MigrateMail::Keywords k
+    PREINIT:
+	HV *hv;
+    CODE:
+	hv = newHV();
+	(void)hv_stores(hv, "keywords_kept", newSVuv(k->kept));
+	(void)hv_stores(hv, "keywords_dropped", newSVuv(k->dropped));
+	(void)hv_stores(hv, "keywords_messages", newSVuv(k->messages));
+	RETVAL = newRV_noinc((SV *)hv);
+    OUTPUT:
+	RETVAL
+
+void
+DESTROY(k)
+	MigrateMail::Keywords k
+    CODE:
+	mm_keywords_free(k);
+	Safefree(k);

@@ -15,7 +15,7 @@ our $VERSION = '0.01';
 
 my %KNOWN = map { $_ => 1 } qw(format keep_headers timezone buffer_max fsync
   uid gid host batch lock lock_timeout lock_stale verify name uidl_names old_pop3 uid_lists
-  trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd
+  ignore_uids trust_paths at lock_path max_message_size repair sync state dry_run manifest_fd
   progress_fd);
 
 # Convert one mbox into one Maildir; see MigrateMail's POD.
@@ -59,7 +59,7 @@ sub _run {
 	  if $opt{sync} && $verify_only;
 	my %c = map { $_ => $opt{$_} }
 	  grep { defined $opt{$_} }
-	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names old_pop3 uid_lists
+	  qw(format keep_headers buffer_max fsync uid gid host batch uidl_names old_pop3 uid_lists ignore_uids
 	     trust_paths max_message_size repair);
 	# the Maildir's lock waits as long as the spool file's
 	$c{lock_timeout} = $opt{lock_timeout} // 30;

@@ -12,7 +12,7 @@ our $VERSION = '0.01';
 
 use Exporter 'import';
 our @EXPORT_OK = qw(folder_jobs folder_name read_subscriptions
-		    write_subscriptions make_folder);
+		    write_subscriptions make_folder old_home subscription_path);
 
 # One component of a UW-IMAP/Pine folder path as a Maildir++ name part:
 # "." is Maildir++'s hierarchy separator, so it becomes "_"; anything but
@@ -89,6 +89,78 @@ sub folder_jobs {
 	return { jobs => \@jobs, skipped => \@skipped, top => $top };
 }
 
+# A user's home on the old UW-IMAP server (a MigrateMail::FS::Dir):
+# its ~/mbox, which UW's mbox driver served as INBOX (moving the
+# spool's new mail into it at each session) when the file exists, and
+# its ~/mail folder tree. Returns { home, mbox => { dir, file, src } or
+# undef, mail => a Dir or undef, notices => [WARNING texts], errors }.
+# ~/mbox is taken only as a regular file (one link: open_file checks it
+# when it is opened) that belongs to the home's owner, root, or one of
+# $o{owners}: anything else (another user's mail put there, a device,
+# a symlink) is an error: the user's read mail is there, and the spool
+# alone is not the INBOX.
+sub old_home {
+	my ($home, %o) = @_;
+	my %r = (home => $home, notices => [], errors => []);
+	my %mine = map { $_ => 1 } 0, $>, $home->uid, @{ $o{owners} || [] };
+	my %ent = map { $_->[0] => $_ } $home->list;
+	my $path = $home->path;
+	if (my $e = $ent{mbox}) {
+		my ($type, $links, $uid) = @{$e}[ 1, 3, 4 ];
+		if ($type ne 'f') {
+			push @{ $r{errors} }, "$path/mbox: not a regular file (UW-IMAP's INBOX): refused";
+		} elsif ($links > 1 && !$o{trust}) {
+			push @{ $r{errors} }, "$path/mbox: has other hard links (UW-IMAP's INBOX): refused "
+			  . '(give --trust-paths if that is right)';
+		} elsif (!$mine{$uid} && !$o{trust}) {
+			push @{ $r{errors} }, "$path/mbox: belongs to uid $uid, not to the home's owner (UW-IMAP's INBOX): refused "
+			  . '(give --trust-paths if that is right)';
+		} else {
+			$r{mbox} = { dir => $home, file => 'mbox', src => "$path/mbox" };
+		}
+	}
+	if (my $e = $ent{mail}) {
+		if ($e->[1] eq 'd') {
+			$r{mail} = eval { $home->subdir('mail') };
+			push @{ $r{notices} }, "$path/mail: cannot read: " . ($@ =~ s/\n\z//r) unless $r{mail};
+		} else {
+			push @{ $r{notices} }, "$path/mail: not a directory, no folders taken from it";
+		}
+	}
+	return \%r;
+}
+
+# A line of .mailboxlist or .subscriptions as a path in the folder
+# tree ("foo/bar"), '' for INBOX (UW's INBOX, and ~/mbox, which UW
+# served as INBOX), or undef for a name outside the tree. UW writes
+# names as the user gave them: relative to the home ("mail/foo", since
+# the folder tree is ~/mail), with "~/" ("~/mail/foo"), absolute
+# ("/home/alice/mail/foo"), or relative to the tree itself (Pine's
+# folder collection: "foo"). $base: the tree's name in the home
+# ("mail"); $homes: the home's paths on the old server that an
+# absolute name may start with (e.g. "/home/alice").
+sub subscription_path {
+	my ($l, $base, @homes) = @_;
+	return '' if uc $l eq 'INBOX';
+	if ($l =~ m{\A/}) {
+		my $in_home;
+		for my $h (grep { defined && length } @homes) {
+			(my $hh = $h) =~ s{/+\z}{};
+			last if $in_home = $l =~ s{\A\Q$hh\E/}{};
+		}
+		# the old server's path of the home is not known: up to the tree
+		return '' if !$in_home && $l =~ m{\A/(?:[^/]+/)*mbox\z};
+		return undef unless $in_home || $l =~ s{\A/(?:.*?/)?\Q$base\E/}{$base/};
+	} else {
+		$l =~ s{\A~[^/]*/}{};
+	}
+	return '' if $l eq 'mbox';
+	$l =~ s{\A\Q$base\E/}{};
+	$l =~ s{/+\z}{};
+	return undef if $l eq '' || $l =~ m{(?:\A|/)\.\.?(?:/|\z)};
+	return $l;
+}
+
 # Create the Maildir++ folder's directory and its maildirfolder marker in
 # the Maildir $md (a MigrateMail::FS::Dir); the folder's own tmp/ new/
 # cur/ are made by the conversion. Owner: the Maildir's, when root.
@@ -105,9 +177,10 @@ sub make_folder {
 # files are the user's: read through the directory descriptors, only
 # when they are regular files with a single link.
 sub read_subscriptions {
-	my ($top) = @_;
+	my ($top, %o) = @_;
+	my @homes = @{ $o{homes} || [] };
 	my $base = basename($top->path);
-	my $home = eval { $top->subdir('..') };
+	my $home = $o{home} // eval { $top->subdir('..') };
 	for my $d (grep { defined } $top, $home) {
 		for my $f ('.mailboxlist', '.subscriptions') {
 			my $data = eval { $d->read_file($f) };
@@ -115,10 +188,11 @@ sub read_subscriptions {
 			my @subs;
 			for my $l (split /\n/, $data) {
 				$l =~ s/\r\z//;
-				next if $l eq '' || uc $l eq 'INBOX';
-				$l =~ s{\A~/}{};
-				$l =~ s{\A\Q$base\E/}{};
-				push @subs, $l;
+				next if $l eq '';
+				my $p = subscription_path($l, $base, @homes);
+				# INBOX (or ~/mbox, UW's INBOX) is subscribed anyway
+				next if defined $p && $p eq '';
+				push @subs, $p // $l;
 			}
 			my $where = $d == $top ? $top->path : dirname($top->path);
 			return (\@subs, "$where/$f");
@@ -197,11 +271,31 @@ L<MigrateMail::FS> directory object), never through a link, owned by
 the Maildir's owner when run as root, synced. Returns C<.$name>, the
 folder's name in C<$md> (give it to mbox_to_maildir with C<< at => $md >>).
 
-=head2 ($paths, $file) = read_subscriptions($dir)
+=head2 ($paths, $file) = read_subscriptions($dir, home => $home, homes => [])
 
 The subscribed folders from F<.mailboxlist> or F<.subscriptions> in
-the folder tree C<$dir> (a directory object) or its parent (the home),
-as paths relative to C<$dir>. Only regular files with one link are read.
+the folder tree C<$dir> (a directory object) or the home (C<home>, a
+directory object; by default C<$dir>'s parent), as paths relative to
+C<$dir> (see C<subscription_path>); INBOX is left out. Only regular
+files with one link are read.
+
+=head2 $path = subscription_path($line, $base, @old_homes)
+
+A subscription as UW-IMAP or Pine wrote it (C<mail/foo>, C<~/mail/foo>,
+C<~alice/mail/foo>, C</home/alice/mail/foo>, C<foo>) as a path in the
+folder tree named C<$base> in the home (C<mail>): C<foo>. C<''> for
+C<INBOX> and C<mbox> (UW's INBOX when F<~/mbox> exists); undef for a
+name outside the tree. C<@old_homes>: the home's paths on the old
+server, for absolute names that do not go through C<$base/>.
+
+=head2 $home = old_home($dir, trust => 0, owners => [])
+
+What a UW-IMAP home (a directory object) holds for the migration:
+C<mbox> (F<~/mbox>, which UW served as INBOX: C<< { dir, file, src } >>,
+or undef), C<mail> (F<~/mail>, a directory object, or undef),
+C<notices> and C<errors> (a F<~/mbox> that is not a regular file, has
+other hard links, or belongs to neither the home's owner, root nor one
+of C<owners>). See L<mbox2vpopmail/UW-IMAP HOMES>.
 
 =head2 write_subscriptions($md, @names)
 

@@ -8,7 +8,7 @@ use MigrateMail ();
 our $VERSION = '0.01';
 
 use Exporter 'import';
-our @EXPORT_OK = qw(forecast_line dovecot_hint);
+our @EXPORT_OK = qw(forecast_line keywords_line dovecot_hint);
 
 my %POP3_WHY = (no_uidl => 'no old UIDL', not_a_file_name => 'UIDL not a valid file name',
 		duplicate_uidl => 'duplicate UIDL',
@@ -34,6 +34,16 @@ sub forecast_line {
 	  . 'IMAP UIDs: %d of %d kept, %d will change%s', $name, $k->{pop3_kept} // 0, $n, $pop,
 	  _why($k->{pop3_why} || {}, \%POP3_WHY), $k->{pop3_kept_dovecot} // 0,
 	  $k->{imap_kept} // 0, $n, $imap, _why($k->{imap_why} || {}, \%IMAP_WHY);
+}
+
+# "NAME: forecast: keywords: ..." for the keyword counts of a mailbox
+# (keywords_kept, keywords_dropped, keywords_messages: of a dry run or
+# of mbox_to_maildir).
+sub keywords_line {
+	my ($name, $r) = @_;
+	return sprintf '%s: forecast: keywords: %d kept on %d messages, %d dropped%s', $name,
+	  $r->{keywords_kept} // 0, $r->{keywords_messages} // 0, $r->{keywords_dropped} // 0,
+	  $r->{keywords_dropped} ? ' (not IMAP atoms, or beyond the 26 names a Dovecot Maildir holds)' : '';
 }
 
 # What a Dovecot admin needs for the UIDLs carried as file names.
@@ -94,7 +104,23 @@ C<imap_why> (C<no_uid>, C<no_uidvalidity>, C<uids_not_ascending>).
 
 =head2 $line = forecast_line($name, $counts)
 
+=head2 $line = keywords_line($name, $counts)
+
+C<NAME: forecast: keywords: N kept on M messages, D dropped>, from
+C<keywords_kept>, C<keywords_messages> and C<keywords_dropped> (the
+occurrences carried, the messages with one, those dropped: not an IMAP
+atom, or beyond the 26 names Dovecot allows per Maildir).
+
 =head2 $line = dovecot_hint($kept)
+
+=head1 MigrateMail::Keywords
+
+The keyword count of the same forecast, over F<src/mm_keywords.c> (the
+count a conversion makes): C<< $kw = MigrateMail::Keywords->new($dirfd) >>
+(the Maildir's directory descriptor, whose F<dovecot-keywords> names are
+taken as they are, or -1 for a new Maildir); C<< ($letters, $dropped) =
+$kw->add($x_keywords) >> per message; C<< $kw->result >>:
+C<keywords_kept>, C<keywords_dropped>, C<keywords_messages>.
 
 =head1 LICENSE
 

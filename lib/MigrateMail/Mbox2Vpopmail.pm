@@ -20,7 +20,7 @@ use Exporter 'import';
 our @EXPORT_OK = qw(main convert_one summary_line parse_size json_text);
 
 my @OPTIONS = qw(domain|d=s dir=s map=s jobs|j=s maildir=s vpopmail-bin=s
-  folders=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
+  folders=s home=s homes=s report=s dry-run|n verbose|v quiet|q format=s keep-headers
   fsync=s verify repair timezone=s lock=s lock-timeout=i lock-stale=i max-message-size=s
   trust-paths vpopmail=s sync=s manifest=s verify-manifest=s old-pop3=s list-jobs jobs-file=s shard=s
   merge-reports retry-list=s progress! help|h man version);
@@ -63,6 +63,18 @@ sub main {
 	return verify_manifest(\%opt) if defined $opt{'verify-manifest'};
 	return merge_main(\%opt, @args) if $opt{'merge-reports'};
 
+	# --homes: the tree of the users' old homes, root's as a --dir is
+	if (defined $opt{homes}) {
+		$opt{_homes} = eval {
+			my $h = MigrateMail::FS::open_dir($opt{homes}, trust => $opt{'trust-paths'});
+			MigrateMail::Batch::check_owner($h, 'homes directory') unless $opt{'trust-paths'};
+			$h;
+		};
+		if (!$opt{_homes}) {
+			say_line(\*STDERR, "ERROR: $@");
+			return 3;
+		}
+	}
 	my @jobs;
 	if (defined $opt{dir}) {
 		my $list = eval { spool_jobs($opt{dir}, $opt{domain}, $opt{map},
@@ -276,8 +288,14 @@ sub check_options {
 		  if defined $opt->{dir} && !defined $opt->{domain} && !defined $opt->{map};
 		return "$o takes no other arguments" if @$args;
 		return "--maildir cannot be used with $o" if defined $opt->{maildir};
-		return "--folders cannot be used with $o" if defined $opt->{folders};
+		return "--folders cannot be used with $o (give --homes DIR: each user's old home brings its mail/)"
+		  if defined $opt->{folders};
+		return "--home is for one mailbox: with $o, give --homes DIR (DIR/USER the home of each)"
+		  if defined $opt->{home};
+		return "--homes $opt->{homes} is not a directory" if defined $opt->{homes} && !-d $opt->{homes};
 	} else {
+		return '--homes goes with --dir or --jobs-file (for one mailbox, --home DIR)' if defined $opt->{homes};
+		return "--home $opt->{home} is not a directory" if defined $opt->{home} && !-d $opt->{home};
 		return "--folders $opt->{folders} is not a directory"
 		  if defined $opt->{folders} && !-d $opt->{folders};
 		my ($addr, @rest) = classic_args($opt, @$args);
@@ -349,12 +367,48 @@ sub convert_one {
 		$maildir = "$dir/Maildir";
 	}
 	$r{maildir} = $maildir;
-	if (defined $opt->{folders}) {
-		# with a folder tree, the inbox comes only from a file given
+	my $home = defined $opt->{home} || $opt->{_homes} ? old_home($job, $maildir, $opt) : undef;
+	# nothing without the home: the spool alone would take the UID lists
+	return { %r, errors => $home->{errors}, failed_mailbox => 1, failure => 'admin' }
+	  if $home && @{ $home->{errors} };
+	if (defined $opt->{folders} || $home) {
+		# UW-IMAP's INBOX was ~/mbox: its messages keep their UIDs, the
+		# spool's mail (never numbered by UW) is numbered after them by
+		# the new server, being in no UID list. The spool goes first: a
+		# sync pass after a UW session moved spool mail into ~/mbox
+		# removes the spool's copies before ~/mbox's pass delivers them
+		# under their UIDL names (the other way round, ~/mbox's pass
+		# would take the spool's files for its messages, then the
+		# spool's pass remove them).
+		my $mbox = $home && $home->{mbox};
+		# with a folder tree or a home, the inbox comes only from a file given
 		my $src = $job->{src} eq '-' ? '/dev/null' : $job;
-		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt);
+		my $inbox = convert_mailbox($src, $maildir, $job->{name}, $opt,
+					    $mbox ? (ignore_uids => 1, old_pop3 => 'none') : ());
+		my @parts;
+		if ($mbox) {
+			my $t1 = Time::HiRes::time();
+			# UW's ipop3d served it (Dovecot's mbox_snarf does the same
+			# moves: --old-pop3 dovecot then)
+			my $m = convert_mailbox($mbox, $maildir, $mbox->{src}, $opt,
+						defined $opt->{'old-pop3'} ? () : (old_pop3 => 'uw'));
+			@{$m}{qw(mailbox user source maildir folder)} = ($mbox->{src}, ($job->{addr} // $maildir) . '/mbox',
+									 $mbox->{src}, $maildir, 'INBOX');
+			$m->{elapsed} = Time::HiRes::time() - $t1;
+			push @parts, $m;
+		}
 		$inbox->{$_} = $r{$_} for grep { exists $r{$_} } qw(mailbox user source maildir size job);
-		$inbox->{folders} = convert_folders($job, $maildir, $opt);
+		if ($home) {
+			unshift @{ $inbox->{$_} }, @{ $home->{$_} } for qw(notices warnings errors);
+			$inbox->{failed_mailbox} ||= @{ $home->{errors} } ? 1 : 0;
+		}
+		push @{ $inbox->{notices} }, sprintf 'WARNING: %s: %d messages carry UID headers (X-UID, X-IMAP, '
+		  . 'X-IMAPbase) although UW-IMAP served %s as INBOX and never numbered the spool\'s mail: '
+		  . 'taken as not what clients saw; they get new UIDs and UIDLs after those of %s',
+		  $job->{name}, $inbox->{uids_ignored}, $mbox->{src}, $mbox->{src}
+		  if $mbox && $inbox->{uids_ignored};
+		my $tree = defined $opt->{folders} ? $opt->{folders} : $home ? $home->{mail} : undef;
+		$inbox->{folders} = [ @parts, defined $tree ? @{ convert_folders($job, $maildir, $opt, $tree, $home) } : () ];
 		$inbox->{failed_mailbox} ||= grep { $_->{failed_mailbox} } @{ $inbox->{folders} };
 		$inbox->{failure} = worst(map { $_->{failed_mailbox} ? $_->{failure} // 'admin' : () }
 					  $inbox, @{ $inbox->{folders} });
@@ -403,12 +457,65 @@ sub check_quota {
 	return;
 }
 
+# The user's home on the old server (--home DIR, or --homes DIR/USER,
+# USER the spool file's name: the old login), held open as a
+# MigrateMail::FS::Dir, with its ~/mbox and ~/mail (see
+# MigrateMail::Folders::old_home). Returns { home, mbox, mail, notices,
+# warnings, errors }: a --home that cannot be used is an error of the
+# mailbox; a user without a home under --homes a warning (the spool
+# alone is the INBOX then, as UW served it).
+sub old_home {
+	my ($job, $maildir, $opt) = @_;
+	require MigrateMail::Folders;
+	my $trust = $opt->{'trust-paths'};
+	# the Maildir's owner (before the first run: its parent's, whose
+	# owner the new Maildir gets)
+	my $md_uid = !defined $maildir ? undef
+	  : eval { MigrateMail::FS::open_dir($maildir, trust => $trust)->uid }
+	  // eval { MigrateMail::FS::open_dir($maildir =~ m{\A(.*)/[^/]+/*\z} ? (length $1 ? $1 : '/') : '.',
+					 trust => $trust)->uid };
+	my %r = (notices => [], warnings => [], errors => []);
+	if (defined $opt->{home}) {
+		$r{home} = eval {
+			my $h = MigrateMail::FS::open_dir($opt->{home}, trust => $trust);
+			MigrateMail::Batch::check_owner($h, 'home directory', $md_uid) unless $trust;
+			$h;
+		};
+		if (!$r{home}) {
+			push @{ $r{errors} }, 'ERROR: ' . ($@ =~ s/\n\z//r);
+			return \%r;
+		}
+	} else {
+		my $user = defined $job->{file} ? $job->{file} : ($job->{src} =~ m{([^/]+)\z})[0];
+		my $top = $opt->{_homes};
+		my ($e) = defined $user && $user !~ /\A\./ ? grep { $_->[0] eq $user } $top->list : ();
+		if (!$e) {
+			push @{ $r{warnings} }, sprintf 'WARNING: %s: no home %s/%s: the spool alone is the INBOX',
+			  $job->{name}, $top->path, $user // '?';
+			return \%r;
+		}
+		$r{home} = $e->[1] eq 'd' ? eval { $top->subdir($user) } : undef;
+		if (!$r{home}) {
+			push @{ $r{notices} }, sprintf 'WARNING: %s/%s: %s: the spool alone is the INBOX', $top->path, $user,
+			  $e->[1] eq 'd' ? 'cannot read: ' . ($@ =~ s/\n\z//r) : 'not a directory';
+			return \%r;
+		}
+	}
+	my $h = MigrateMail::Folders::old_home($r{home}, trust => $trust, owners => [ $md_uid // () ]);
+	$r{$_} = $h->{$_} for qw(mbox mail);
+	push @{ $r{notices} }, map { "WARNING: $_" } @{ $h->{notices} };
+	push @{ $r{errors} }, map { "ERROR: $_" } @{ $h->{errors} };
+	return \%r;
+}
+
 # Every mbox of the --folders tree into its Maildir++ folder, then the
 # subscriptions. The tree and the Maildir are held open as directory
 # descriptors (MigrateMail::FS): nothing below them is reached by a path
 # that the user could swap while we work.
 sub convert_folders {
-	my ($job, $maildir, $opt) = @_;
+	my ($job, $maildir, $opt, $tree, $home) = @_;
+	$tree //= $opt->{folders};
+	my $tname = ref $tree ? $tree->path : $tree;
 	my $who = $job->{addr} // $maildir;
 	my $trust = $opt->{'trust-paths'};
 	my ($md, $list);
@@ -416,16 +523,18 @@ sub convert_folders {
 	require MigrateMail::Folders;
 	my $ok = eval {
 		$md = MigrateMail::FS::open_dir($maildir, trust => $trust) unless $opt->{'dry-run'};
-		my $top = MigrateMail::FS::open_dir($opt->{folders}, trust => $trust);
+		my $top = ref $tree ? $tree : MigrateMail::FS::open_dir($tree, trust => $trust);
+		# a home's mail/ is the user's (the home was checked, and the
+		# --homes tree is root's)
 		MigrateMail::Batch::check_owner($top, 'folder directory', $md ? $md->uid : ())
-		  unless $trust;
+		  unless $trust || ref $tree;
 		$list = MigrateMail::Folders::folder_jobs($top, trust => $trust,
 							  owners => [ $md ? $md->uid : () ]);
 		1;
 	};
 	if (!$ok) {
 		chomp(my $e = $@);
-		return [ { mailbox => $opt->{folders}, user => $who, source => $opt->{folders},
+		return [ { mailbox => $tname, user => $who, source => $tname,
 			   errors => [ "ERROR: $e" ], failed_mailbox => 1 } ];
 	}
 	my @res;
@@ -441,7 +550,7 @@ sub convert_folders {
 		push @res, $r;
 	}
 	my %by_path = map { ($_->{path} => $_->{name}) } @{ $list->{jobs} };
-	my ($subs, $from) = MigrateMail::Folders::read_subscriptions($list->{top});
+	my ($subs, $from) = MigrateMail::Folders::read_subscriptions($list->{top}, $home ? (home => $home->{home}) : ());
 	my @names;
 	for my $s (@$subs) {
 		if (defined $by_path{$s}) {
@@ -491,7 +600,7 @@ sub convert_mailbox {
 	my %o = (name => $name, %from, %extra);
 	$o{$_} = $opt->{$_} for grep { defined $opt->{$_} } qw(format timezone fsync lock verify repair sync);
 	$o{keep_headers} = 1 if $opt->{'keep-headers'};
-	$o{old_pop3} = $opt->{'old-pop3'} if defined $opt->{'old-pop3'};
+	$o{old_pop3} = $opt->{'old-pop3'} if defined $opt->{'old-pop3'} && !defined $extra{old_pop3};
 	$o{trust_paths} = 1 if $opt->{'trust-paths'};
 	$o{lock_timeout} = $opt->{'lock-timeout'} if defined $opt->{'lock-timeout'};
 	$o{lock_stale} = $opt->{'lock-stale'} if defined $opt->{'lock-stale'};
@@ -504,14 +613,14 @@ sub convert_mailbox {
 	delete @o{qw(verify repair)} if $plan;
 	my $st = !$opt->{'dry-run'} ? mbox_to_maildir($src, $maildir, %o)
 	  : $plan && (defined $extra{at} || -d $maildir) ? mbox_to_maildir($src, $maildir, %o, dry_run => 1)
-	  : dry_run($src, \%o);
+	  : dry_run($src, \%o, $maildir);
 	# the plan for a Maildir not made yet: every message added
 	$st->{sync} //= { to_add => $st->{to_new} + $st->{to_cur}, map { $_ => 0 } qw(reflagged removed conflicts changed kept_deleted) }
 	  if $plan && !$st->{error};
 	$r{$_} = $st->{$_} for grep { exists $st->{$_} } qw(messages bytes to_new to_cur
 	  skipped_pseudo skipped_present failed delivered verified missing mismatched
 	  repaired uidvalidity uid_last format format_reason fsync durability verify_method spilled spill_peak sync keep
-	  keywords_kept keywords_dropped keywords_messages in_place);
+	  keywords_kept keywords_dropped keywords_messages in_place uids_ignored);
 	# --fsync batch where syncfs() does not make it durable: allowed, said
 	push @{ $r{notices} }, "WARNING: $name: durability $st->{durability}: a crash may lose "
 	  . "messages reported delivered (without --fsync, mode each is used there)"
@@ -559,7 +668,7 @@ sub worst {
 # --dry-run: read the mbox the same way, write nothing; a message over
 # the size limit is the ERROR the real run would give.
 sub dry_run {
-	my ($src, $o) = @_;
+	my ($src, $o, $maildir) = @_;
 	my $max = $o->{max_message_size} // 2 << 30;
 	my %st = (messages => 0, bytes => 0, to_new => 0, to_cur => 0, skipped_pseudo => 0,
 		  skipped_present => 0, failed => 0, errors => [], warnings => []);
@@ -579,9 +688,21 @@ sub dry_run {
 		die 'ERROR: ' . ($o->{name} // 'stdin') . ": $why\n" if defined($why = $mbox->not_an_mbox);
 		# the forecast: what clients keep (mm_oldpop3.c, as a run counts it)
 		my $keep = MigrateMail::Keep->new($o->{old_pop3} // 'auto');
+		# the keywords, against the Maildir's dovecot-keywords if it
+		# has one (read only; 26 names per Maildir, as a run counts)
+		my $kd = defined $maildir && -d $maildir
+		  ? eval { MigrateMail::FS::open_dir($maildir, trust => $o->{trust_paths}) } : undef;
+		my $kwc = MigrateMail::Keywords->new($kd ? $kd->fd : -1);
 		while (my $m = $mbox->next) {
-			my (undef, $w) = $keep->add($m);
-			$valid ||= defined $m->{uidvalidity};
+			my ($uid, $v) = @{$m}{qw(uid uidvalidity)};
+			# a UW user's spool beside ~/mbox: its UID headers are
+			# not what clients saw (mm_convert.c, ignore_uids)
+			if ($o->{ignore_uids} && (defined $uid || defined $v)) {
+				$st{uids_ignored}++;
+				$uid = $v = undef;
+			}
+			my (undef, $w) = $keep->add($o->{ignore_uids} ? { %$m, uid => $uid, uidvalidity => $v } : $m);
+			$valid ||= defined $v;
 			push @kw, { code => 'uidl', message => sprintf 'WARNING: %s: message %d, offset %s: %s',
 				    $o->{name}, $m->number, $m->offset, $w } if defined $w;
 			$st{messages}++;
@@ -597,14 +718,19 @@ sub dry_run {
 				next;
 			}
 			$st{bytes} += $m->size;
+			my ($letters, $dropped) = (0, 0);
+			($letters, $dropped) = $kwc->add($m->{keywords}) if defined $m->{keywords} && length $m->{keywords};
+			push @kw, { code => 'keywords', message => sprintf "WARNING: %s: message %d, offset %s: %d keyword(s) "
+				    . "of X-Keywords '%.80s' dropped: not an IMAP atom, or beyond the 26 a Dovecot Maildir holds",
+				    $o->{name}, $m->number, $m->offset, $dropped, $m->{keywords} } if $dropped;
 			# as a run places it: a message whose UID is kept goes to
 			# cur/ (Courier keeps the UIDs of cur/ only; mm_convert.c),
 			# and one with keywords (their letters are in the info)
-			$st{ $m->in_cur || (defined $m->{uid} && $valid) || ($m->{keywords} // '') =~ /\S/
-			     ? 'to_cur' : 'to_new' }++;
+			$st{ $m->in_cur || (defined $uid && $valid) || $letters ? 'to_cur' : 'to_new' }++;
 		}
 		$st{warnings} = [ $mbox->warnings, @kw ];
 		$st{keep} = $keep->result;
+		%st = (%st, %{ $kwc->result });
 		$st{format} = $mbox->format;
 		$st{format_reason} = $mbox->format_reason;
 		1;
@@ -653,6 +779,8 @@ sub report_one {
 	# what POP3 and IMAP clients will keep: the forecast, before cut-over
 	say_line(\*STDOUT, MigrateMail::Keep::forecast_line($r->{user} // $r->{mailbox}, $r->{keep}))
 	  if $r->{keep} && !$opt->{quiet} && $opt->{'dry-run'};
+	say_line(\*STDOUT, MigrateMail::Keep::keywords_line($r->{user} // $r->{mailbox}, $r))
+	  if ($r->{keywords_messages} || $r->{keywords_dropped}) && !$opt->{quiet} && $opt->{'dry-run'};
 	report_one($_, $opt) for @{ $r->{folders} || [] };
 	# flushed by turning autoflush on and back: STDOUT->flush would load
 	# IO::File and what it uses (about 3 ms of a plain run's start-up)

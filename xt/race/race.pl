@@ -251,6 +251,9 @@ my @POINTS = (
 	{ id => 'c2', what => 'mm_uidlist.c: courierimapuiddb.mmtmp, fchownat by name',
 	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid" ],
 	  variants => [ sym_hard('create', $M, 'courierimapuiddb.mmtmp', 'swap', $M, 'courierimapuiddb.mmtmp', $C) ] },
+	{ id => 'c3', what => 'mm_uidlist.c: courierpop3dsizelist.mmtmp, fchown on the descriptor',
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid" ],
+	  variants => [ sym_hard('create', $M, 'courierpop3dsizelist.mmtmp', 'swap', $M, 'courierpop3dsizelist.mmtmp', $C) ] },
 	# keywords (issue 16): Courier's directory of per-message keyword
 	# files, one of its files, Dovecot's dovecot-keywords
 	{ id => 'k1', what => 'mm_keywords.c: courierimapkeywords/ mkdirat, then files in it',
