@@ -694,8 +694,9 @@ int mm_convert(int src_fd, const char *maildir,
 	 * is the server's from then on, so a list written with holes would
 	 * keep them after the re-run that delivers the rest. A killed or
 	 * failed run writes none; the re-run that completes the mailbox
-	 * writes it, finding the earlier runs' files by key. (Extending an
-	 * existing list instead would mean telling ours from the server's.)
+	 * writes it, finding the earlier runs' files by key. A later such
+	 * run (a --sync cut-over) rewrites a list that is still byte for
+	 * byte ours (mm_uidlist.h), so what arrived since keeps its UIDs.
 	 * A Maildir-wide trouble (msgno 0: maildirsize, a directory sync)
 	 * loses no message, and as names are deterministic a list stays
 	 * right even for a file that must be delivered again. */
@@ -705,7 +706,13 @@ int mm_convert(int src_fd, const char *maildir,
 
 		if (w.uids[w.nuids - 1].uid >= next)
 			next = w.uids[w.nuids - 1].uid + 1;
-		r = mm_uidlist_write(md, w.uids, w.nuids, st->uidvalidity, next, &e);
+		struct mm_err we;
+		int warned = 0;
+
+		r = mm_uidlist_write(md, w.uids, w.nuids, st->uidvalidity, next,
+				     &e, &we, &warned);
+		if (warned)
+			list_add(&st->warnings, w.max_listed, &we);
 		if (r < 0)
 			list_add(&st->errors, w.max_listed, &e);
 		else

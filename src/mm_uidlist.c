@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mm_digest.h"
 #include "mm_fs.h"
 #include "mm_keyset.h"
 #include "mm_maildir_int.h"
@@ -28,47 +29,98 @@ static const char *base_of(const char *name, size_t *len_r)
 	return b;
 }
 
-/* Write one list atomically (tmp name, then rename without replacing). */
-static int write_list(int dfd, const char *file, int dovecot,
-		      const struct mm_uid *uids, size_t n,
-		      const struct mm_maildir_list *list, uint32_t validity,
-		      uint32_t next, struct mm_err *err_r)
+/* What we know of the lists we wrote: migratemail-uidlists in the
+ * Maildir, "migratemail-uidlists 1" then "<list> <size> mm64:<digest>"
+ * per list, the size and digest (mm_digest.h) of the bytes we wrote.
+ * A list whose bytes are still those is ours, and a later pass may
+ * rewrite it; any change by the server (Dovecot adds a G<guid> or the
+ * files it found, Courier rewrites its own layout) makes it the
+ * server's for good. A record file that is missing or does not parse
+ * knows no list: every list is then the server's. */
+#define MM_UIDREC_FILE "migratemail-uidlists"
+#define MM_UIDREC_HEAD "migratemail-uidlists 1\n"
+#define MM_UIDLIST_MAX ((size_t)256 << 20)
+
+static const char *const list_names[2] = { "dovecot-uidlist",
+					   "courierimapuiddb" };
+
+struct uidrec {
+	uint64_t size, digest;
+	int have;
+};
+
+static void uidrec_read(int dfd, struct uidrec rec[2])
 {
-	char tmp[64];
+	struct mm_err e;
+	char *buf = NULL, *p, *nl;
+	size_t len = 0;
+
+	memset(rec, 0, 2 * sizeof(*rec));
+	if (mm_fs_read_at(dfd, MM_UIDREC_FILE, 1 << 16, &buf, &len, &e) < 0 ||
+	    buf == NULL)
+		return;
+	if (len < sizeof(MM_UIDREC_HEAD) - 1 ||
+	    memcmp(buf, MM_UIDREC_HEAD, sizeof(MM_UIDREC_HEAD) - 1) != 0) {
+		free(buf);
+		return;
+	}
+	for (p = buf + sizeof(MM_UIDREC_HEAD) - 1; (nl = strchr(p, '\n'));
+	     p = nl + 1) {
+		char name[32], hex[17];
+		unsigned long long size;
+		int used = 0;
+
+		*nl = '\0';
+		if (sscanf(p, "%31s %llu mm64:%16[0-9a-f]%n", name, &size, hex,
+			   &used) != 3 || p[used] != '\0' || strlen(hex) != 16)
+			continue;
+		for (int i = 0; i < 2; i++)
+			if (strcmp(name, list_names[i]) == 0) {
+				rec[i].size = size;
+				rec[i].digest = strtoull(hex, NULL, 16);
+				rec[i].have = 1;
+			}
+	}
+	free(buf);
+}
+
+static int uidrec_write(int dfd, const struct uidrec rec[2],
+			struct mm_err *err_r)
+{
 	struct mm_fs_owner own;
-	struct stat st;
-	FILE *f;
-	int fd, linked;
+	char buf[256];
+	size_t n = 0;
 
-	/* an existing list is the server's: left alone. Looked at without
-	 * following a link or blocking on a FIFO; what is no list at all is
-	 * reported (and left alone too). */
-	fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0 || errno != ENOENT) {
-		int e = errno, reg = fd >= 0 && fstat(fd, &st) == 0 &&
-				     S_ISREG(st.st_mode);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", MM_UIDREC_HEAD);
+	for (int i = 0; i < 2; i++)
+		if (rec[i].have)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+					      "%s %llu mm64:%016llx\n",
+					      list_names[i],
+					      (unsigned long long)rec[i].size,
+					      (unsigned long long)rec[i].digest);
+	mm_fs_owner_of(dfd, &own);
+	return mm_fs_replace_at(dfd, MM_UIDREC_FILE, buf, n, &own, err_r);
+}
 
-		if (fd >= 0)
-			close(fd);
-		if (reg)
-			return 0;
-		return mm_err_set(err_r, MM_E_IO, fd >= 0 ? 0 : e, 0, 0,
-				  "cannot write %s: %s; left alone", file,
-				  fd >= 0 || e == ELOOP || e == ENXIO
-					  ? "it is not a regular file"
-					  : strerror(e));
-	}
-	snprintf(tmp, sizeof(tmp), "%s.mmtmp", file);
-	unlinkat(dfd, tmp, 0);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
-				  file, strerror(e));
-	}
+static uint64_t digest_of(const void *p, size_t len)
+{
+	struct mm_digest d;
+
+	mm_digest_init(&d);
+	mm_digest_add(&d, p, len);
+	return mm_digest_final(&d);
+}
+
+/* The text of one list. 0, or -1 out of memory. */
+static int format_list(int dovecot, const struct mm_uid *uids, size_t n,
+		       const struct mm_maildir_list *list, uint32_t validity,
+		       uint32_t next, char **buf_r, size_t *len_r)
+{
+	FILE *f = open_memstream(buf_r, len_r);
+
+	if (f == NULL)
+		return -1;
 	if (dovecot)
 		fprintf(f, "3 V%u N%u\n", validity, next);
 	else
@@ -91,52 +143,237 @@ static int write_list(int dfd, const char *file, int dovecot,
 			fprintf(f, dovecot ? "%u :%.*s\n" : "%u %.*s\n",
 				uids[i].uid, (int)len, b);
 	}
+	if (ferror(f)) {
+		fclose(f);
+		free(*buf_r);
+		*buf_r = NULL;
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Read all of the regular file fd (at most max bytes). 0, or -1. */
+static int read_all(int fd, size_t size, char **buf_r)
+{
+	char *buf = malloc(size + 1);
+	size_t got = 0;
+
+	if (buf == NULL)
+		return -1;
+	while (got <= size) {
+		ssize_t r = read(fd, buf + got, size + 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (r == 0 && got != size)) {
+			free(buf);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got != size) { /* it grew while read: not what was stat'ed */
+		free(buf);
+		return -1;
+	}
+	*buf_r = buf;
+	return 0;
+}
+
+/* The same file, unchanged: inode, size, times. */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size && a->st_nlink == b->st_nlink &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Write one list atomically: a new one by a tmp name and a rename
+ * without replacing; an existing one only while it is ours (rec: the
+ * bytes we wrote last), by a tmp name renamed over it. rec is updated
+ * to what was written. 1 written, 0 not, -1 error (err_r); a changed
+ * UIDVALIDITY is a warning (warn_r, *warned_r = 1). */
+static int write_list(int dfd, int which, const struct mm_uid *uids,
+		      size_t n, const struct mm_maildir_list *list,
+		      uint32_t validity, uint32_t next, struct uidrec *rec,
+		      struct mm_err *err_r, struct mm_err *warn_r,
+		      int *warned_r)
+{
+	const char *file = list_names[which];
+	int dovecot = which == 0;
+	char tmp[64], *old = NULL, *text = NULL;
+	size_t textlen = 0;
+	struct mm_fs_owner own;
+	struct stat st, now;
+	int fd, linked, ofd = -1;
+
+	/* an existing list is the server's unless it is still, byte for
+	 * byte, what we wrote. Looked at without following a link or
+	 * blocking on a FIFO; what is no list at all is reported (and
+	 * left alone too). */
+	ofd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (ofd >= 0 || errno != ENOENT) {
+		int e = errno, reg = ofd >= 0 && fstat(ofd, &st) == 0 &&
+				     S_ISREG(st.st_mode);
+		unsigned ov = 0, on = 0;
+
+		if (!reg) {
+			if (ofd >= 0)
+				close(ofd);
+			return mm_err_set(err_r, MM_E_IO, ofd >= 0 ? 0 : e, 0, 0,
+					  "cannot write %s: %s; left alone", file,
+					  ofd >= 0 || e == ELOOP || e == ENXIO
+						  ? "it is not a regular file"
+						  : strerror(e));
+		}
+		if (!rec->have || st.st_nlink != 1 ||
+		    (uint64_t)st.st_size != rec->size ||
+		    (size_t)st.st_size > MM_UIDLIST_MAX ||
+		    read_all(ofd, (size_t)st.st_size, &old) < 0 ||
+		    digest_of(old, (size_t)st.st_size) != rec->digest) {
+			/* the server's (or not known to be ours) */
+			free(old);
+			close(ofd);
+			return 0;
+		}
+		old[st.st_size] = '\0';
+		if ((dovecot ? sscanf(old, "3 V%u N%u\n", &ov, &on)
+			     : sscanf(old, "1 %u %u\n", &ov, &on)) != 2) {
+			free(old);
+			close(ofd);
+			return 0;
+		}
+		if (ov != validity) {
+			free(old);
+			close(ofd);
+			if (warn_r && !*warned_r) {
+				mm_err_set(warn_r, MM_E_IO, 0, 0, 0,
+					   "the mbox's UIDVALIDITY is %u, %s has "
+					   "%u (the old server renumbered its "
+					   "messages): the UID lists are left "
+					   "alone", validity, file, ov);
+				*warned_r = 1;
+			}
+			return 0;
+		}
+		/* the next UID never goes back */
+		if (on > next)
+			next = on;
+	}
+	if (format_list(dovecot, uids, n, list, validity, next, &text,
+			&textlen) < 0) {
+		free(old);
+		if (ofd >= 0)
+			close(ofd);
+		return mm_err_set(err_r, MM_E_NOMEM, ENOMEM, 0, 0,
+				  "out of memory");
+	}
+	if (old && (size_t)st.st_size == textlen &&
+	    memcmp(old, text, textlen) == 0) {
+		/* the same list: nothing to write */
+		free(old);
+		free(text);
+		close(ofd);
+		return 0;
+	}
+	free(old);
+	snprintf(tmp, sizeof(tmp), "%s.mmtmp", file);
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
 	/* the lists belong to the Maildir's owner, like the messages: set
 	 * on the descriptor, as the name may already be a link elsewhere */
 	mm_fs_owner_of(dfd, &own);
-	if (fflush(f) != 0 || (own.chown && fchown(fd, own.uid, own.gid) < 0) ||
-	    fsync(fd) < 0) {
+	if (fd < 0 || mm_fs_write_all(fd, text, textlen) < 0 ||
+	    (own.chown && fchown(fd, own.uid, own.gid) < 0) || fsync(fd) < 0) {
 		int e = errno;
-		fclose(f);
-		unlinkat(dfd, tmp, 0);
+		if (fd >= 0) {
+			close(fd);
+			unlinkat(dfd, tmp, 0);
+		}
+		free(text);
+		if (ofd >= 0)
+			close(ofd);
 		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
 				  file, strerror(e));
 	}
-	fclose(f);
-	/* the writer's no-replace move: by link where RENAME_NOREPLACE is
-	 * missing (FUSE, NFS) */
-	if (mm_maildir_move(dfd, tmp, dfd, file, 0, &linked) < 0) {
+	close(fd);
+	if (ofd >= 0) {
+		/* replaced only if the name is still the file we read: the
+		 * same inode, size and times as the descriptor we read it
+		 * by, looked at again right before the rename. A server
+		 * writing it between that look and the rename (a window of
+		 * two system calls, as for courierpop3dsizelist) would lose
+		 * that write; Dovecot and Courier write their lists by a
+		 * rename of their own, under their lock, so the next
+		 * session of theirs reads ours and numbers from it. */
+		struct stat cur;
+		int same = fstat(ofd, &cur) == 0 && same_file(&cur, &st) &&
+			   fstatat(dfd, file, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   S_ISREG(now.st_mode) && same_file(&now, &st);
+
+		close(ofd);
+		if (!same || renameat(dfd, tmp, dfd, file) < 0) {
+			int e = errno;
+			unlinkat(dfd, tmp, 0);
+			free(text);
+			if (!same)
+				return 0; /* the server's now */
+			return mm_err_set(err_r, MM_E_IO, e, 0, 0,
+					  "cannot write %s: %s", file, strerror(e));
+		}
+	} else if (mm_maildir_move(dfd, tmp, dfd, file, 0, &linked) < 0) {
+		/* the writer's no-replace move: by link where
+		 * RENAME_NOREPLACE is missing (FUSE, NFS) */
 		int e = errno;
 		unlinkat(dfd, tmp, 0);
+		free(text);
 		if (e == EEXIST)
 			return 0; /* the server made one meanwhile: its own */
 		return mm_err_set(err_r, MM_E_IO, e, 0, 0, "cannot write %s: %s",
 				  file, strerror(e));
 	}
+	rec->size = textlen;
+	rec->digest = digest_of(text, textlen);
+	rec->have = 1;
+	free(text);
 	return 1;
 }
 
 int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
 		     size_t n, uint32_t uidvalidity, uint32_t uid_next,
-		     struct mm_err *err_r)
+		     struct mm_err *err_r, struct mm_err *warn_r,
+		     int *warned_r)
 {
 	struct mm_maildir_list list;
+	struct uidrec rec[2];
 	struct mm_err e2;
-	int a, b;
+	int dfd = mm_maildir_fd(md), a, b;
 
+	*warned_r = 0;
 	if (mm_maildir_list(md, &list, err_r) < 0)
 		return -1;
-	a = write_list(mm_maildir_fd(md), "dovecot-uidlist", 1, uids, n, &list,
-		       uidvalidity, uid_next, err_r);
+	uidrec_read(dfd, rec);
+	a = write_list(dfd, 0, uids, n, &list, uidvalidity, uid_next, &rec[0],
+		       err_r, warn_r, warned_r);
 	/* one list refused is no reason to leave out the other */
-	b = write_list(mm_maildir_fd(md), "courierimapuiddb", 0, uids, n, &list,
-		       uidvalidity, uid_next, a < 0 ? &e2 : err_r);
+	b = write_list(dfd, 1, uids, n, &list, uidvalidity, uid_next, &rec[1],
+		       a < 0 ? &e2 : err_r, warn_r, warned_r);
 	mm_maildir_list_free(&list);
 	/* the renames are durable before the run reports success */
-	if ((a > 0 || b > 0) && fsync(mm_maildir_fd(md)) < 0 && a >= 0 &&
-	    b >= 0)
+	if ((a > 0 || b > 0) && fsync(dfd) < 0 && a >= 0 && b >= 0)
 		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
 				  "cannot sync the Maildir: %s", strerror(errno));
+	/* then what we wrote is recorded (a stop before: the lists are
+	 * the server's, left alone by later passes, as before) */
+	if ((a > 0 || b > 0) &&
+	    uidrec_write(dfd, rec, a < 0 || b < 0 ? &e2 : err_r) < 0 &&
+	    a >= 0 && b >= 0)
+		return -1;
 	if (a < 0 || b < 0)
 		return -1;
 	return a + b;

@@ -17,17 +17,26 @@ struct mm_uid {
 
 /* Write dovecot-uidlist and courierimapuiddb into the Maildir of md for
  * the n messages of uids (ascending UIDs), whose files are looked up in
- * new/ and cur/ by key. A list that exists already is left alone (the
- * server owns it from then on); it is looked at with O_NOFOLLOW and
- * O_NONBLOCK, and one that is not a regular file (a symlink, a FIFO) is
- * reported and left alone as well, the other list still written. Each
- * list is synced, then the directory. uid_next: the UID the next message
- * gets. Returns the number of lists written (0-2), or -1 on error
- * (err_r: the first). The caller writes them only once every message of
- * the mbox is in the Maildir (mm_convert.c). */
+ * new/ and cur/ by key. A list that exists already is the server's and
+ * left alone, unless it is still ours: byte for byte what an earlier
+ * pass wrote, by the size and digest recorded in migratemail-uidlists
+ * (see mm_uidlist.c). Ours, it is rewritten with the current set (a
+ * --sync pass adds what arrived, leaves out what was removed; same
+ * bytes: not written), through a tmp name renamed over it only if the
+ * name is still the file read (inode, size, times), unless its
+ * UIDVALIDITY is not the mbox's: then both lists are left alone with a
+ * warning (warn_r, *warned_r = 1). Lists are looked at with O_NOFOLLOW
+ * and O_NONBLOCK, and one that is not a regular file (a symlink, a
+ * FIFO) is reported and left alone, the other list still written. Each
+ * list is synced, then the directory, then the record. uid_next: the
+ * UID the next message gets (never less than an existing list's).
+ * Returns the number of lists written (0-2), or -1 on error (err_r: the
+ * first). The caller writes them only once every message of the mbox
+ * is in the Maildir (mm_convert.c). */
 int mm_uidlist_write(struct mm_maildir *md, const struct mm_uid *uids,
 		     size_t n, uint32_t uidvalidity, uint32_t uid_next,
-		     struct mm_err *err_r);
+		     struct mm_err *err_r, struct mm_err *warn_r,
+		     int *warned_r);
 
 /* Write Courier's POP3 list (courierpop3dsizelist) for the n messages
  * of keys (the mbox's, in its order; looked up in new/ and cur/), so
