@@ -111,7 +111,19 @@ has no UID list yet, F<dovecot-uidlist> and F<courierimapuiddb> keep the
 IMAP UIDs. They are written only by a run in which no message failed, so
 that a list never has holes: after a kill or a failure, the run that
 completes the mailbox writes them. A list that exists is the server's
-and is left alone; a list name that is not a regular file (a FIFO, a
+and is left alone, unless it is still byte for byte what an earlier run
+of ours wrote (its size and 64-bit digest are recorded in
+F<migratemail-uidlists> in the Maildir): then a later complete run (a
+B<--sync> cut-over) rewrites it with the mbox's current UIDs, so that
+messages the old server numbered after the first pass keep their UIDs
+and removed ones leave the list; the rewrite goes to a tmp name, renamed
+over the list only if the name is still the file that was read (inode,
+size, times), and counts in C<uid_lists_written>. Once Dovecot or
+Courier changed a list (Dovecot adds a C<G> field or the files it
+found) it is the server's for good. If the mbox's UIDVALIDITY is not
+the list's (the old server renumbered), or a message the list lacks has
+a UID below the list's next UID (which would renumber what a server may
+have seen), the list is left alone with a WARNING. A list name that is not a regular file (a FIFO, a
 symlink) is reported and left alone too. Nothing is ever written or
 chowned through a symlink or a hard link; a Maildir, tmp/, new/ or cur/
 that is a symlink is refused, and so is a symlink on the way to the

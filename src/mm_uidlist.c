@@ -181,6 +181,54 @@ static int read_all(int fd, size_t size, char **buf_r)
 	return 0;
 }
 
+/* Does the new text of a list of ours only add UIDs at or above the
+ * old one's next UID (next) and keep each line below it as it was (or
+ * drop it)? Both list their UIDs ascending after the header line. A
+ * server that read the old list (its index, its caches) then sees
+ * nothing renumbered. 0 if so, or the first UID that is not. */
+static unsigned long only_added(const char *old, size_t oldlen,
+				const char *text, size_t textlen,
+				unsigned long next)
+{
+	const char *oe = old + oldlen, *te = text + textlen;
+	const char *o = memchr(old, '\n', oldlen), *t = memchr(text, '\n', textlen);
+
+	if (o == NULL || t == NULL)
+		return 1;
+	for (o++, t++; t < te;) {
+		const char *tn = memchr(t, '\n', (size_t)(te - t));
+		unsigned long tu = strtoul(t, NULL, 10);
+
+		if (tn == NULL)
+			return tu ? tu : 1;
+		if (tu < next) {
+			/* find the old line of that UID */
+			for (;;) {
+				const char *on;
+				unsigned long ou;
+
+				if (o >= oe)
+					return tu;
+				on = memchr(o, '\n', (size_t)(oe - o));
+				if (on == NULL)
+					return tu;
+				ou = strtoul(o, NULL, 10);
+				if (ou < tu) {
+					o = on + 1;
+					continue;
+				}
+				if (ou != tu || on - o != tn - t ||
+				    memcmp(o, t, (size_t)(tn - t)) != 0)
+					return tu;
+				o = on + 1;
+				break;
+			}
+		}
+		t = tn + 1;
+	}
+	return 0;
+}
+
 /* The same file, unchanged: inode, size, times. */
 static int same_file(const struct stat *a, const struct stat *b)
 {
@@ -210,6 +258,7 @@ static int write_list(int dfd, int which, const struct mm_uid *uids,
 	struct mm_fs_owner own;
 	struct stat st, now;
 	int fd, linked, ofd = -1;
+	unsigned long next_old = 0;
 
 	/* an existing list is the server's unless it is still, byte for
 	 * byte, what we wrote. Looked at without following a link or
@@ -261,6 +310,7 @@ static int write_list(int dfd, int which, const struct mm_uid *uids,
 			return 0;
 		}
 		/* the next UID never goes back */
+		next_old = on;
 		if (on > next)
 			next = on;
 	}
@@ -279,6 +329,25 @@ static int write_list(int dfd, int which, const struct mm_uid *uids,
 		free(text);
 		close(ofd);
 		return 0;
+	}
+	if (old) {
+		unsigned long bad = only_added(old, (size_t)st.st_size, text,
+					       textlen, next_old);
+
+		if (bad) {
+			free(old);
+			free(text);
+			close(ofd);
+			if (warn_r && !*warned_r) {
+				mm_err_set(warn_r, MM_E_IO, 0, 0, 0,
+					   "%s left alone: the mbox gives UID "
+					   "%lu to a message it does not list "
+					   "so, below its next UID %lu",
+					   file, bad, next_old);
+				*warned_r = 1;
+			}
+			return 0;
+		}
 	}
 	free(old);
 	snprintf(tmp, sizeof(tmp), "%s.mmtmp", file);
@@ -308,9 +377,13 @@ static int write_list(int dfd, int which, const struct mm_uid *uids,
 		 * by, looked at again right before the rename. A server
 		 * writing it between that look and the rename (a window of
 		 * two system calls, as for courierpop3dsizelist) would lose
-		 * that write; Dovecot and Courier write their lists by a
-		 * rename of their own, under their lock, so the next
-		 * session of theirs reads ours and numbers from it. */
+		 * that write: the files it had numbered then get new UIDs
+		 * from it. Our rewrite only adds UIDs at or above those of
+		 * our earlier list and drops removed files, so a server that
+		 * read our list unchanged (Courier keeps its UIDs in
+		 * courierimapuiddb alone; Dovecot rewrites the list, adding
+		 * its G field, when it first opens it, making it its own)
+		 * sees a consistent list. */
 		struct stat cur;
 		int same = fstat(ofd, &cur) == 0 && same_file(&cur, &st) &&
 			   fstatat(dfd, file, &now, AT_SYMLINK_NOFOLLOW) == 0 &&

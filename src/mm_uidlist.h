@@ -24,8 +24,9 @@ struct mm_uid {
  * --sync pass adds what arrived, leaves out what was removed; same
  * bytes: not written), through a tmp name renamed over it only if the
  * name is still the file read (inode, size, times), unless its
- * UIDVALIDITY is not the mbox's: then both lists are left alone with a
- * warning (warn_r, *warned_r = 1). Lists are looked at with O_NOFOLLOW
+ * UIDVALIDITY is not the mbox's, or it would get a message below its
+ * next UID that it did not have (or a line below it changed): then it
+ * is left alone with a warning (warn_r, *warned_r = 1: the first). Lists are looked at with O_NOFOLLOW
  * and O_NONBLOCK, and one that is not a regular file (a symlink, a
  * FIFO) is reported and left alone, the other list still written. Each
  * list is synced, then the directory, then the record. uid_next: the

@@ -65,19 +65,20 @@ like(slurp("$md/migratemail-uidlists"),
      'what was written is recorded');
 is((stat "$md/migratemail-uidlists")[2] & 07777, 0600, 'the record is 0600');
 
-# two messages arrive on the old server (UIDs 4, 5), message 2 is deleted
-spew($mbox, uid_mbox(1100000000, 5, 1, 3, 4, 5));
+# two messages arrive on the old server (UIDs 7, 8: 4-6 went to mail
+# deleted there before the cut-over), message 2 is deleted
+spew($mbox, uid_mbox(1100000000, 8, 1, 3, 7, 8));
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, '--report', "$dir/r2.json", $mbox);
 is($rc, 0, 'the cut-over pass') or diag $err;
 like($out, qr/: 4 messages, \d+ bytes, 0 new, 2 cur, 2 skipped, 0 re-flagged, 1 removed, /, 'two added, one removed') or diag $out;
 ($h, @l) = parse_dovecot(slurp("$md/dovecot-uidlist"));
-is($h, '3 V1100000000 N6', 'dovecot-uidlist: same UIDVALIDITY, next UID 6');
-my @want = expected($md, 1, 3, 4, 5);
+is($h, '3 V1100000000 N9', 'dovecot-uidlist: same UIDVALIDITY, next UID 9');
+my @want = expected($md, 1, 3, 7, 8);
 is(scalar(grep { defined $_->[1] } @want), 4, 'the four messages are there');
-is_deeply(\@l, \@want, 'dovecot-uidlist: 1, 3, 4, 5 with their files');
+is_deeply(\@l, \@want, 'dovecot-uidlist: 1, 3, 7, 8 with their files');
 ($h, @l) = parse_courier(slurp("$md/courierimapuiddb"));
-is($h, '1 1100000000 6', 'courierimapuiddb header');
-is_deeply(\@l, \@want, 'courierimapuiddb: 1, 3, 4, 5 with their files');
+is($h, '1 1100000000 9', 'courierimapuiddb header');
+is_deeply(\@l, \@want, 'courierimapuiddb: 1, 3, 7, 8 with their files');
 ok(!-e "$md/dovecot-uidlist.mmtmp" && !-e "$md/courierimapuiddb.mmtmp", 'no tmp left');
 is((stat "$md/dovecot-uidlist")[2] & 07777, 0600, 'still 0600');
 
@@ -99,11 +100,11 @@ is($rc, 0, 'a pass with nothing new') or diag $err;
 is_deeply([ map { (stat "$md/$_")[1] } qw(dovecot-uidlist courierimapuiddb) ], \@ino, 'lists not rewritten');
 
 # the server touched them: Dovecot appended a line, Courier changed a byte
-my $dl = slurp("$md/dovecot-uidlist") . "6 :1234567890.M1P1.new,S=10\n";
+my $dl = slurp("$md/dovecot-uidlist") . "9 :1234567890.M1P1.new,S=10\n";
 spew("$md/dovecot-uidlist", $dl);
-(my $cl = slurp("$md/courierimapuiddb")) =~ s/\A1 1100000000 6/1 1100000000 7/;
+(my $cl = slurp("$md/courierimapuiddb")) =~ s/\A1 1100000000 9/1 1100000000 10/;
 spew("$md/courierimapuiddb", $cl);
-spew($mbox, uid_mbox(1100000000, 6, 1, 3, 4, 5, 6));
+spew($mbox, uid_mbox(1100000000, 9, 1, 3, 7, 8, 9));
 ($out, $err, $rc) = mm('--sync', '--maildir', $md, $mbox);
 is($rc, 0, 'a pass after the server wrote the lists') or diag $err;
 like($out, qr/: 5 messages, \d+ bytes, 0 new, 1 cur, 4 skipped, /, 'the message delivered');
@@ -122,6 +123,20 @@ is($rc, 0, 'a pass with a new UIDVALIDITY') or diag "$out$err";
 like(slurp("$dir/r3.json"), qr/"WARNING: [^"]*UIDVALIDITY is 1200000000, dovecot-uidlist has 1100000000 .*left alone/m,
      'a WARNING says so');
 is_deeply([ map { slurp("$md2/$_") } qw(dovecot-uidlist courierimapuiddb) ], \@keep, 'both lists left alone');
+
+# a message the list lacks with a UID below its next one would renumber
+# what a server may have seen: left alone, with a WARNING
+my $md4 = "$dir/Maildir4";
+spew($mbox, uid_mbox(1100000000, 5, 1, 5));
+($out, $err, $rc) = mm('--maildir', $md4, $mbox);
+is($rc, 0, 'pass 1 with UIDs 1 and 5') or diag $err;
+@keep = map { slurp("$md4/$_") } qw(dovecot-uidlist courierimapuiddb);
+spew($mbox, uid_mbox(1100000000, 5, 1, 3, 5));
+($out, $err, $rc) = mm('--sync', '--maildir', $md4, '--report', "$dir/r4.json", $mbox);
+is($rc, 0, 'a pass with a UID 3 now') or diag "$out$err";
+like(slurp("$dir/r4.json"), qr/"WARNING: [^"]*dovecot-uidlist left alone: the mbox gives UID 3 to a message it does not list so, below its next UID 6"/,
+     'a WARNING says so');
+is_deeply([ map { slurp("$md4/$_") } qw(dovecot-uidlist courierimapuiddb) ], \@keep, 'both lists left alone');
 
 # a list replaced by a symlink is no list: reported, not followed
 my $md3 = "$dir/Maildir3";
