@@ -164,6 +164,10 @@ spew("$ROOTDIR/mbox1", mbox('admin@race.invalid', 'one', 'plain'), 0600);
 spew("$ROOTDIR/mboxuid", "From a\@race.invalid Mon Jan  1 00:00:00 2001\n"
      . "X-IMAPbase: 1003923649 0000000002\nSubject: uid one\nX-UID: 1\n\none\n\n"
      . "From b\@race.invalid Mon Jan  1 00:00:01 2001\nSubject: uid two\nX-UID: 2\n\ntwo\n\n", 0600);
+spew("$ROOTDIR/mboxuid2", "From a\@race.invalid Mon Jan  1 00:00:00 2001\n"
+     . "X-IMAPbase: 1003923649 0000000003\nSubject: uid one\nX-UID: 1\n\none\n\n"
+     . "From b\@race.invalid Mon Jan  1 00:00:01 2001\nSubject: uid two\nX-UID: 2\n\ntwo\n\n"
+     . "From c\@race.invalid Mon Jan  1 00:00:02 2001\nSubject: uid three\nX-UID: 3\n\nthree\n\n", 0600);
 spew("$ROOTDIR/mboxkw", "From k\@race.invalid Mon Jan  1 00:00:00 2001\n"
      . "Subject: keywords\nX-Keywords: \$Label1 Work\nStatus: RO\n\nkw\n\n", 0600);
 spew("$ROOTDIR/mboxsync", '', 0600);
@@ -254,6 +258,19 @@ my @POINTS = (
 	{ id => 'c3', what => 'mm_uidlist.c: courierpop3dsizelist.mmtmp, fchown on the descriptor',
 	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid" ],
 	  variants => [ sym_hard('create', $M, 'courierpop3dsizelist.mmtmp', 'swap', $M, 'courierpop3dsizelist.mmtmp', $C) ] },
+	# the UID lists' record, and a later pass rewriting lists still ours
+	{ id => 'u1', what => 'mm_uidlist.c: migratemail-uidlists.mmtmp, swapped as it is made',
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid" ],
+	  variants => [ sym_hard('create', $M, 'migratemail-uidlists.mmtmp', 'swap', $M,
+				 'migratemail-uidlists.mmtmp', $C) ] },
+	{ id => 'u2', what => 'mm_uidlist.c: a later pass rewriting dovecot-uidlist (ours): its .mmtmp swapped',
+	  prep => sub {
+		  MigrateMail::Mbox2Vpopmail::main('-q', '--fsync', 'none', '--maildir', $M,
+						    "$ROOTDIR/mboxuid") == 0 or die "race.pl: u2 prep\n";
+	  },
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxuid2" ],
+	  variants => [ sym_hard('create', $M, 'dovecot-uidlist.mmtmp', 'swap', $M,
+				 'dovecot-uidlist.mmtmp', $C) ] },
 	# keywords (issue 16): Courier's directory of per-message keyword
 	# files, one of its files, Dovecot's dovecot-keywords
 	{ id => 'k1', what => 'mm_keywords.c: courierimapkeywords/ mkdirat, then files in it',
@@ -321,9 +338,7 @@ my @POINTS = (
 		  spew("$ROOTDIR/mboxsync", mbox('admin@race.invalid', 'sync', 'sync'), 0600);
 		  MigrateMail::Mbox2Vpopmail::main('-q', '--fsync', 'none', '--maildir', $M,
 						    "$ROOTDIR/mboxsync") == 0 or die "race.pl: s2 prep\n";
-		  spew("$ROOTDIR/mboxkw", "From k\@race.invalid Mon Jan  1 00:00:00 2001\n"
-     . "Subject: keywords\nX-Keywords: \$Label1 Work\nStatus: RO\n\nkw\n\n", 0600);
-spew("$ROOTDIR/mboxsync", '', 0600);
+		  spew("$ROOTDIR/mboxsync", '', 0600);
 	  },
 	  args => [ '--fsync', 'none', '--sync', '--maildir', $M, "$ROOTDIR/mboxsync" ],
 	  variants => [ sym_hard('create', "$M/tmp", '*', 'swap', "$M/tmp", '=', $C),
