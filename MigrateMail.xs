@@ -139,6 +139,7 @@ static SV *stats_to_hv(pTHX_ const struct mm_convert_stats *st)
 	ST_UV(mismatched); ST_UV(uid_lists_written); ST_UV(pop3_list_written); ST_UV(repaired);
 	ST_UV(spilled); ST_UV(spill_peak); ST_UV(keywords_kept);
 	ST_UV(keywords_dropped); ST_UV(keywords_messages); ST_UV(uids_ignored);
+	ST_UV(linked); ST_UV(batches); ST_UV(batches_by_file);
 #undef ST_UV
 	(void)hv_stores(hv, "keep", keep_to_hv(aTHX_ &st->keep));
 	if (st->has_imapbase) {

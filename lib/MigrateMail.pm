@@ -86,7 +86,19 @@ Nothing is exported by default.
 Converts one mbox (a path, or a handle read from its current position)
 into the Maildir C<$maildir>, which is created (mode 0700, with tmp/,
 new/ and cur/) if its parent exists. The whole loop runs in C: read,
-split, unquote, write into tmp/, make durable, rename into new/ or cur/.
+split, unquote, write into tmp/, make durable, link or rename into new/
+or cur/. On ext4 (and tmpfs), where that was measured faster, each
+message is an unnamed file of tmp/ (O_TMPFILE), written, given its
+owner and mtime and kept open until its batch is synced, then linked
+into new/ or cur/ under its name (linkat(), which never replaces a
+name): durable before it is visible, and a crash or kill leaves nothing
+in tmp/. Elsewhere (xfs and btrfs, where it was slower; NFS, FUSE and
+others without it or not measured), in fsync mode C<each>, for a
+repair, or with too few open files to spare (batches are capped by
+C<ulimit -n>) it is a file in tmp/ renamed after the sync. The
+environment variable C<MIGRATEMAIL_NO_TMPFILE> (for tests) makes it
+renamed files everywhere (C<1>) or O_TMPFILEs wherever they work
+(C<0>).
 
 Each message becomes one file: its bytes as L<MigrateMail::Mbox> gives
 them, mode 0600, owned by the Maildir's owner (when run as root), its
@@ -151,7 +163,8 @@ Maildir, no message lost) and left alone; nothing blocks on it.
 Options: C<format>, C<keep_headers>, C<timezone>, C<buffer_max> (as for
 L<MigrateMail::Mbox/new>); C<fsync> (C<auto>, the default: every message
 durable before it is visible, syncs batched with syncfs() where the file
-system honours it, else C<each>; C<batch>; C<each>: an fsync of every
+system honours it (or an fsync of each file of the batch while much
+else is dirty), else C<each>; C<batch>; C<each>: an fsync of every
 file before its rename; C<none>; see L<mbox2vpopmail/DURABILITY>); C<batch>
 (messages per batch, 256); C<uid>, C<gid> (owner of what is created,
 instead of the Maildir's); C<host> (the host part of names); C<lock>
@@ -193,6 +206,9 @@ to it).
 Returns a hash reference: C<messages> (read, the pseudo message
 included), C<delivered>, C<to_new>, C<to_cur>, C<bytes>,
 C<skipped_pseudo>, C<skipped_present> (already in the Maildir),
+C<linked> (of C<delivered>: made as O_TMPFILEs and linked, not renamed
+from tmp/), C<batches> (synced batches) and C<batches_by_file> (of them,
+those synced by an fsync of each file, not syncfs()),
 C<repaired> (damaged files replaced; with C<verify> and C<repair> also
 the messages that verification delivered again), C<failed>, C<tmp_cleaned> (leftovers of a killed run removed),
 C<uidvalidity>, C<uid_last>, C<uid_lists_written>, C<pop3_list_written>
@@ -298,7 +314,10 @@ Before the first message, one empty file of ours (F<tmp/mmtmp.probe>;
 F<new/.mmtmp.probe> and F<cur/.mmtmp.probe:2,>, which Maildir readers
 skip) is created, moved into F<new/> and on into F<cur/> the way every
 message is, and removed; run as root for a Maildir of another user, it
-is chowned too. A target that cannot take the delivery protocol stops
+is chowned too. Then, on ext4, one empty O_TMPFILE of F<tmp/> is chowned, linked
+into F<new/> as F<.mmtmp.probe> and linked once more (which must fail:
+the name is taken) and removed; where any of that fails, messages are
+files in tmp/ renamed, without a word (it is not an error). A target that cannot take the delivery protocol stops
 the call at once with one C<error> naming the file system and what it
 lacks, for example
 

@@ -757,6 +757,9 @@ int mm_convert(int src_fd, const char *maildir,
 		st->bytes = ms->bytes;
 	}
 	st->tmp_cleaned = ms->tmp_cleaned;
+	st->linked = ms->linked;
+	st->batches = ms->batches;
+	st->batches_by_file = ms->batches_by_file;
 	st->fsync = ms->fsync;
 	st->durable = ms->durable;
 	memcpy(st->durability, ms->durability, sizeof(st->durability));

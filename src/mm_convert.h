@@ -75,6 +75,11 @@ struct mm_convert_stats {
 					* (verify) missing ones delivered */
 	unsigned long failed;          /* messages not delivered by error */
 	unsigned long tmp_cleaned;     /* leftovers of a killed run removed */
+	unsigned long linked;          /* delivered as O_TMPFILEs linked by
+					* descriptor (else renamed from tmp/) */
+	unsigned long batches;         /* synced batches (fsync batch, each) */
+	unsigned long batches_by_file; /* of them: each file fsynced, not
+					* syncfs (much else was dirty) */
 	enum mm_fsync fsync;           /* the fsync mode used */
 	int durable;                   /* it makes messages durable there */
 	char durability[160];          /* the mode and why (mm_fstype.h) */

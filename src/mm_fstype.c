@@ -7,35 +7,36 @@
 
 /* f_type values (linux/magic.h, zfs). Where syncfs() is honoured, the
  * kernel's ->sync_fs commits the journal or log after writing back
- * every dirty inode of the file system. */
+ * every dirty inode of the file system. Fields: magic, name, syncfs_ok,
+ * why, remote, tmpfile (mm_fstype.h). */
 static const struct mm_fstype known[] = {
-	{ 0xEF53, "ext4", 1, NULL, 0 },        /* ext2 and ext3 share it */
-	{ 0x58465342, "xfs", 1, NULL, 0 },
-	{ 0x9123683E, "btrfs", 1, NULL, 0 },
-	{ 0xF2F52010, "f2fs", 1, NULL, 0 },
-	{ 0x3153464A, "jfs", 1, NULL, 0 },
-	{ 0x52654973, "reiserfs", 1, NULL, 0 },
-	{ 0x2FC12FC1, "zfs", 1, NULL, 0 },     /* zil_commit() */
+	{ 0xEF53, "ext4", 1, NULL, 0, 1 },     /* ext2 and ext3 share it */
+	{ 0x58465342, "xfs", 1, NULL, 0, 0 },
+	{ 0x9123683E, "btrfs", 1, NULL, 0, 0 },
+	{ 0xF2F52010, "f2fs", 1, NULL, 0, 0 },
+	{ 0x3153464A, "jfs", 1, NULL, 0, 0 },
+	{ 0x52654973, "reiserfs", 1, NULL, 0, 0 },
+	{ 0x2FC12FC1, "zfs", 1, NULL, 0, 0 },     /* zil_commit() */
 	{ 0x794C7630, "overlayfs", 1,
-	  "which syncs its upper file system", 0 },
+	  "which syncs its upper file system", 0, 0 },
 	/* nothing survives a reboot, whatever is synced: batch costs least */
-	{ 0x01021994, "tmpfs", 1, "which keeps nothing across a reboot", 0 },
-	{ 0x858458F6, "ramfs", 1, "which keeps nothing across a reboot", 0 },
+	{ 0x01021994, "tmpfs", 1, "which keeps nothing across a reboot", 0, 1 },
+	{ 0x858458F6, "ramfs", 1, "which keeps nothing across a reboot", 0, 1 },
 	/* virtiofs is FUSE too, and would honour it; we cannot tell */
-	{ 0x65735546, "fuse", 0, "syncfs is not passed to the daemon", 0 },
+	{ 0x65735546, "fuse", 0, "syncfs is not passed to the daemon", 0, 0 },
 	{ 0x6969, "nfs", 0,
 	  "syncfs commits nothing on the server; durable only with a sync "
-	  "export", 1 },
-	{ 0xFF534D42, "cifs", 0, "syncfs does not flush on the server", 1 },
-	{ 0xFE534D42, "smb2", 0, "syncfs does not flush on the server", 1 },
-	{ 0x517B, "smb", 0, "syncfs does not flush on the server", 1 },
-	{ 0x01021997, "9p", 0, "syncfs is not passed to the server", 0 },
+	  "export", 1, 0 },
+	{ 0xFF534D42, "cifs", 0, "syncfs does not flush on the server", 1, 0 },
+	{ 0xFE534D42, "smb2", 0, "syncfs does not flush on the server", 1, 0 },
+	{ 0x517B, "smb", 0, "syncfs does not flush on the server", 1, 0 },
+	{ 0x01021997, "9p", 0, "syncfs is not passed to the server", 0, 0 },
 	/* named in messages only (mode each: no journal, or not known) */
-	{ 0x4D44, "vfat/msdos", 0, NULL, 0 },
-	{ 0x2011BAB0, "exfat", 0, NULL, 0 },
-	{ 0x5346544E, "ntfs", 0, NULL, 0 },
-	{ 0x7366746E, "ntfs3", 0, NULL, 0 },
-	{ 0x00C36400, "ceph", 0, NULL, 0 },
+	{ 0x4D44, "vfat/msdos", 0, NULL, 0, 0 },
+	{ 0x2011BAB0, "exfat", 0, NULL, 0, 0 },
+	{ 0x5346544E, "ntfs", 0, NULL, 0, 0 },
+	{ 0x7366746E, "ntfs3", 0, NULL, 0, 0 },
+	{ 0x00C36400, "ceph", 0, NULL, 0, 0 },
 };
 
 void mm_fstype_lookup(unsigned long magic, struct mm_fstype *t_r)

@@ -25,6 +25,9 @@ struct mm_fstype {
 	const char *why;     /* the reason, for the report */
 	int remote;          /* flock() on a directory there is a lock of
 			      * this host only (NFS, SMB) */
+	int tmpfile;         /* messages as O_TMPFILEs linked after the sync
+			      * are faster there (measured: bench/RESULTS.md;
+			      * mm_maildir_probe() checks that it works) */
 };
 
 /* The file system whose f_type is magic (0: could not be told). */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "mm_fs.h"
@@ -132,6 +134,35 @@ static int open_top(struct mm_maildir *md, const char *path,
 	return fd;
 }
 
+/* Where ext4 says how much of it is dirty (by_file() in
+ * mm_maildir_sync.c): /sys/fs/ext4/<its block device>/delayed_allocation_
+ * blocks, the device named by /sys/dev/block/MAJ:MIN. "" when it is not
+ * ext4 or that cannot be found. */
+static void find_dirty_counter(struct mm_maildir *md, const struct stat *st,
+			       unsigned long magic)
+{
+	char link[64], target[256], path[sizeof(md->dirty_path)];
+	const char *dev;
+	struct statfs sf;
+	ssize_t n;
+
+	md->dirty_path[0] = '\0';
+	if (magic != 0xEF53 || fstatfs(md->dfd, &sf) < 0)
+		return;
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st->st_dev),
+		 minor(st->st_dev));
+	if ((n = readlink(link, target, sizeof(target) - 1)) <= 0)
+		return;
+	target[n] = '\0';
+	dev = strrchr(target, '/');
+	dev = dev ? dev + 1 : target;
+	if (snprintf(path, sizeof(path), "/sys/fs/ext4/%s/delayed_allocation_blocks",
+		     dev) >= (int)sizeof(path) || access(path, R_OK) < 0)
+		return;
+	strcpy(md->dirty_path, path);
+	md->fs_bsize = (uint64_t)sf.f_bsize;
+}
+
 /* Remove what a killed run of ours left in tmp/; leave other files. */
 static int clean_tmp(struct mm_maildir *md, struct mm_err *err_r)
 {
@@ -203,6 +234,15 @@ struct mm_maildir *mm_maildir_open(const char *path,
 		md->opts.batch_bytes = UINT64_C(64) << 20;
 	if (md->opts.max_size == 0)
 		md->opts.max_size = MM_MAX_SIZE_DEFAULT;
+	md->batch_cap = md->opts.batch_max;
+	{
+		const char *how = getenv("MIGRATEMAIL_SYNC");
+
+		md->sync_how = how == NULL ? MM_SYNC_AUTO
+			       : strcmp(how, "syncfs") == 0 ? MM_SYNC_FS
+			       : strcmp(how, "files") == 0 ? MM_SYNC_FILES
+			       : MM_SYNC_AUTO;
+	}
 	md->chown = geteuid() == 0;
 	mm_maildir_set_host(md, md->opts.host);
 	md->pend = calloc(md->opts.batch_max, sizeof(*md->pend));
@@ -224,6 +264,8 @@ struct mm_maildir *mm_maildir_open(const char *path,
 		sys_err(err_r, "cannot stat", path);
 		goto fail;
 	}
+	find_dirty_counter(md, &st, fs.magic);
+	md->fs_tmpfile = fs.tmpfile;
 	md->uid = md->opts.owner_given ? md->opts.uid : st.st_uid;
 	md->gid = md->opts.owner_given ? md->opts.gid : st.st_gid;
 	/* files are born ours: a chown to ourselves would only cost an
@@ -263,8 +305,15 @@ void mm_maildir_discard(struct mm_maildir *md)
 	mm_maildir_abort(md);
 	/* what is in flight lands (its failures go unreported) */
 	mm_maildir_land(md, NULL);
-	for (unsigned i = 0; i < md->npend; i++)
-		unlinkat(md->tmpfd, md->pend[i].tmp, 0);
+	for (unsigned i = 0; i < md->npend; i++) {
+		struct mm_pending *p = &md->pend[i];
+
+		/* an O_TMPFILE goes with its last descriptor */
+		if (p->anon && p->fd >= 0)
+			close(p->fd);
+		else if (!p->anon)
+			unlinkat(md->tmpfd, p->tmp, 0);
+	}
 	md->npend = 0;
 	mm_maildir_unlock(md);
 	if (md->dfd >= 0)
@@ -327,10 +376,13 @@ int mm_maildir_open_entry(const struct mm_maildir *md,
 			     MM_FS_FILE, 1, NULL, err_r);
 }
 
-/* Create tmp/<tmp> for a message whose name will be base. */
+/* Create the file of a message whose name will be base: an unnamed
+ * O_TMPFILE in tmp/ where mm_maildir_probe() found that it works (not
+ * for a repair, which replaces a file: renamed from tmp/<tmp>), else
+ * tmp/<tmp>. tmp names it in messages either way. */
 static int start(struct mm_maildir *md, const char *tmp, const char *base,
-		 int plain, uint64_t key, unsigned long msgno, uint64_t offset,
-		 struct mm_err *err_r)
+		 int plain, int repair, uint64_t key, unsigned long msgno,
+		 uint64_t offset, struct mm_err *err_r)
 {
 	if (md->cur_fd >= 0)
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
@@ -346,9 +398,27 @@ static int start(struct mm_maildir *md, const char *tmp, const char *base,
 	md->cur_size = 0;
 	md->cur_msgno = msgno;
 	md->cur_offset = offset;
-	md->cur_fd = openat(md->tmpfd, md->cur_tmp,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0600);
+	md->cur_anon = md->create != MM_CREATE_NAMED && !repair;
+	if (md->cur_anon) {
+		md->cur_fd = openat(md->tmpfd, ".",
+				    O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+		/* out of descriptors (taken by something else since open):
+		 * the batches let go of theirs, and from now on messages
+		 * are named files in tmp/, closed at commit (what they lose
+		 * is reported through mm_maildir_failure()) */
+		if (md->cur_fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			mm_maildir_publish(md, NULL);
+			mm_maildir_land(md, NULL);
+			md->create = MM_CREATE_NAMED;
+			md->batch_cap = md->opts.batch_max;
+			md->cur_anon = 0;
+		}
+	}
+	if (!md->cur_anon) {
+		md->cur_fd = openat(md->tmpfd, md->cur_tmp,
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				    O_CLOEXEC, 0600);
+	}
 	if (md->cur_fd < 0)
 		return mm_err_set(err_r, MM_E_IO, errno, 0, 0,
 				  "cannot create tmp/%s: %s", md->cur_tmp,
@@ -363,8 +433,8 @@ int mm_maildir_begin(struct mm_maildir *md, time_t name_time, uint64_t hash,
 	char name[MM_NAME_MAX];
 
 	mm_maildir_base_name(md, name_time, hash, k, name, sizeof(name));
-	return start(md, name, name, 0, mm_maildir_key(hash, k), msgno, offset,
-		     err_r);
+	return start(md, name, name, 0, 0, mm_maildir_key(hash, k), msgno,
+		     offset, err_r);
 }
 
 int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
@@ -377,8 +447,9 @@ int mm_maildir_begin_named(struct mm_maildir *md, const char *base,
 		return mm_err_set(err_r, MM_E_USAGE, 0, 0, 0,
 				  "'%s' cannot be a Maildir file name", base);
 	snprintf(tmp, sizeof(tmp), "%s%s", MM_TMP_PREFIX, base);
-	return start(md, tmp, base, 1, mm_maildir_plain_key(base, strlen(base)),
-		     msgno, offset, err_r);
+	return start(md, tmp, base, 1, 0,
+		     mm_maildir_plain_key(base, strlen(base)), msgno, offset,
+		     err_r);
 }
 
 int mm_maildir_begin_repair(struct mm_maildir *md, int in_cur,
@@ -395,7 +466,7 @@ int mm_maildir_begin_repair(struct mm_maildir *md, int in_cur,
 	 * and the prefix makes it a leftover of ours for clean_tmp() */
 	snprintf(tmp, sizeof(tmp), "%sR%016llx", MM_TMP_PREFIX,
 		 (unsigned long long)key);
-	if (start(md, tmp, name, 1, key, msgno, offset, err_r) < 0)
+	if (start(md, tmp, name, 1, 1, key, msgno, offset, err_r) < 0)
 		return -1;
 	md->cur_repair = 1;
 	md->cur_repair_in_cur = in_cur;
@@ -457,7 +528,8 @@ void mm_maildir_abort(struct mm_maildir *md)
 	md->wlen = 0;
 	close(md->cur_fd);
 	md->cur_fd = -1;
-	unlinkat(md->tmpfd, md->cur_tmp, 0);
+	if (!md->cur_anon)
+		unlinkat(md->tmpfd, md->cur_tmp, 0);
 }
 
 int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
@@ -473,6 +545,8 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 	ts[0].tv_sec = ts[1].tv_sec = mtime;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	memcpy(p->tmp, md->cur_tmp, sizeof(p->tmp));
+	p->anon = md->cur_anon;
+	p->fd = -1;
 	p->msgno = md->cur_msgno;
 	p->offset = md->cur_offset;
 	if (flush_buf(md) < 0) {
@@ -490,7 +564,10 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 	      futimens(fd, ts) < 0 ||
 	      (md->opts.fsync == MM_FSYNC_EACH && fsync(fd) < 0);
 	e = errno;
-	if (close(fd) < 0 && !bad) {
+	if (p->anon && !bad) {
+		/* kept open: it has no name to be found by until linked */
+		p->fd = fd;
+	} else if (close(fd) < 0 && !bad) {
 		bad = 1;
 		e = errno;
 	}
@@ -520,7 +597,7 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 	md->npend++;
 	md->pend_bytes += p->size;
 	if (md->opts.fsync == MM_FSYNC_NONE ||
-	    md->npend >= md->opts.batch_max ||
+	    md->npend >= md->batch_cap ||
 	    md->pend_bytes >= md->opts.batch_bytes)
 		return mm_maildir_publish(md, err_r);
 	return 0;

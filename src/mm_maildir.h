@@ -1,8 +1,13 @@
 /* mm_maildir.h - durable, idempotent, symlink-safe Maildir delivery.
  *
- * A message is written into tmp/, made durable, then renamed into new/ or
- * cur/ without ever replacing an existing file, so a reader never sees a
- * partial message. Names are deterministic for a given source message:
+ * A message is written into tmp/, made durable, then linked or renamed
+ * into new/ or cur/ without ever replacing an existing file, so a reader
+ * never sees a partial message. Where O_TMPFILE is faster (ext4, tmpfs:
+ * mm_fstype.h) and works (mm_maildir_probe(); fsync mode batch or none),
+ * the file in tmp/ has no name: it is kept open until its batch is synced and linked by
+ * its descriptor (linkat(), EEXIST when the name is taken), so a crash
+ * leaves nothing in tmp/; else it is tmp/<name>, renamed. Names are
+ * deterministic for a given source message:
  *
  *	<time>.H<16 hex digits>[_<k>].<host>,S=<size>[:2,<flags>]
  *
@@ -19,7 +24,8 @@
  * mm_maildir_close() wait for it. Its losses are reported then.
  *
  * Everything is opened relative to directory descriptors with O_NOFOLLOW,
- * files with O_CREAT|O_EXCL, owners set on descriptors (mm_fs.h): a
+ * files with O_CREAT|O_EXCL (or O_TMPFILE: no name at all), owners set
+ * on descriptors (mm_fs.h): a
  * symlink or hard link planted in the Maildir is never written or
  * chowned through, and a Maildir, tmp/, new/ or cur/ that is a symlink
  * is refused.
@@ -37,7 +43,10 @@
 enum mm_fsync {
 	MM_FSYNC_AUTO = 0,  /* batch where the file system honours syncfs(),
 			     * else each (mm_fstype.h) */
-	MM_FSYNC_BATCH,     /* sync a batch of files at once, then rename */
+	MM_FSYNC_BATCH,     /* sync a batch of files at once, then link or
+			     * rename them; their entries are committed by
+			     * the next batch's sync, the last batch's by
+			     * fsyncs of new/ and cur/ in mm_maildir_flush() */
 	MM_FSYNC_EACH,      /* fsync every file before its rename; after a
 			     * batch of renames, new/, cur/ and the last
 			     * file moved */
@@ -72,6 +81,8 @@ struct mm_maildir_opts {
 
 struct mm_maildir_stats {
 	unsigned long delivered, to_new, to_cur;
+	unsigned long linked;      /* of delivered: O_TMPFILEs linked by
+				    * descriptor, not renamed from tmp/ */
 	uint64_t bytes;
 	unsigned long tmp_cleaned; /* leftovers of a killed run removed */
 	unsigned long batches;
@@ -79,6 +90,8 @@ struct mm_maildir_stats {
 	int durable;               /* it makes messages durable here */
 	char durability[160];      /* mode and why: "batch (syncfs on ext4)" */
 	unsigned long repaired;    /* damaged files replaced (not delivered) */
+	unsigned long batches_by_file; /* of batches: synced file by file
+				    * (much else dirty), not by syncfs() */
 };
 
 struct mm_maildir;
@@ -202,7 +215,8 @@ int mm_maildir_commit(struct mm_maildir *md, time_t mtime, int in_cur,
 /* Give up the started message: its tmp/ file is removed. */
 void mm_maildir_abort(struct mm_maildir *md);
 
-/* Make every committed message durable and visible now. */
+/* Make every committed message durable and visible now, its directory
+ * entry too. */
 int mm_maildir_flush(struct mm_maildir *md, struct mm_err *err_r);
 
 /* Committed messages can still be lost when their batch is made durable

@@ -17,10 +17,42 @@
  * one being written */
 #define MM_FAIL_CAP(md) (2 * (md)->opts.batch_max + MM_FAIL_SPARE)
 
-/* A message written to tmp/ (and closed), waiting to be made durable
- * and visible. */
+/* How a message's file is made (mm_maildir_probe() decides at open). */
+enum mm_create {
+	MM_CREATE_NAMED = 0, /* tmp/NAME (O_EXCL), closed at commit, renamed */
+	MM_CREATE_EMPTY,     /* O_TMPFILE in tmp/, kept open, linked with
+			      * linkat(fd, "", AT_EMPTY_PATH) */
+	MM_CREATE_PROC,      /* the same, linked through /proc/self/fd/N */
+};
+
+/* Open files a batch may hold (O_TMPFILE): the rest of RLIMIT_NOFILE
+ * after what is open at mm_maildir_open() and this spare, halved for
+ * the batch in flight and the one being written. Where that cuts a
+ * batch below MM_FD_MIN: named files (closed at commit) instead, in
+ * batches of batch_max: a sync per batch costs more than unnamed files save
+ * (about 8 ms against 10 us a message on journaled ext4). */
+#define MM_FD_SPARE 48
+#define MM_FD_MIN 128
+
+/* A batch is synced file by file (not syncfs) when its file system has
+ * this much more dirty data than the batch and the next hold (ext4,
+ * which counts it), or the whole system MM_SYNC_FOREIGN_ANY more dirty
+ * page cache (elsewhere: where it is is not told); by at most
+ * MM_SYNC_THREADS threads (mm_maildir_sync.c by_file()). */
+#define MM_SYNC_FOREIGN (UINT64_C(64) << 20)
+#define MM_SYNC_FOREIGN_ANY (UINT64_C(256) << 20)
+#define MM_SYNC_THREADS 8
+
+enum mm_sync_how { MM_SYNC_AUTO = 0, MM_SYNC_FS, MM_SYNC_FILES };
+#define MM_DIR_NEW 1u
+#define MM_DIR_CUR 2u
+
+/* A message written (to tmp/, or O_TMPFILE in it and left open),
+ * waiting to be made durable and visible. */
 struct mm_pending {
 	int in_cur;
+	int anon;               /* no name in tmp/: O_TMPFILE, linked by fd */
+	int fd;                 /* anon: its descriptor until linked, or -1 */
 	int err;                /* errno of its rename, once tried; else 0 */
 	unsigned long msgno;    /* where it came from, for error reports */
 	uint64_t offset;
@@ -41,6 +73,12 @@ struct mm_batch {
 	unsigned n;
 	int sync_errno;         /* the sync failed: none of it may show */
 	int dirs_errno;         /* syncing new/ or cur/ failed */
+	int by_file;            /* synced file by file, not by syncfs() */
+	unsigned dirs_made;     /* MM_DIR_NEW|MM_DIR_CUR: it linked or renamed
+				 * into them (in mode batch, made durable
+				 * by the next batch's sync or the flush) */
+	unsigned dirs_done;     /* of md->dirs_owed when it took off: made
+				 * durable by its sync */
 	int running;            /* a thread works on it */
 	pthread_t thread;
 };
@@ -50,6 +88,17 @@ struct mm_maildir {
 	int dfd, tmpfd, newfd, curfd;
 	int lockfd;             /* the lock file's, on NFS and SMB; else -1 */
 	int link_only;          /* no RENAME_NOREPLACE here: link+unlink */
+	enum mm_create create;  /* how messages are made (a repair: named) */
+	int fs_tmpfile;         /* the file system is one where O_TMPFILEs
+				 * are faster (mm_fstype.h) */
+	unsigned batch_cap;     /* messages per batch: opts.batch_max, or
+				 * fewer when open files are scarce */
+	enum mm_sync_how sync_how; /* MIGRATEMAIL_SYNC (tests, benchmarks) */
+	/* ext4's count of its dirty blocks not yet allocated (delayed
+	 * allocation): /sys/fs/ext4/<dev>/delayed_allocation_blocks, of
+	 * fs_bsize bytes each; "" elsewhere */
+	char dirty_path[96];
+	uint64_t fs_bsize;
 	struct mm_err warning;  /* about the target, said once */
 	int has_warning;
 	int chown;              /* running as root: give files to uid/gid */
@@ -63,6 +112,7 @@ struct mm_maildir {
 	unsigned nfail, fail_head;
 
 	int cur_fd;             /* the message being written, or -1 */
+	int cur_anon;           /* it is an O_TMPFILE (no name in tmp/) */
 	char cur_base[MM_NAME_MAX];
 	int cur_plain;          /* name is cur_base alone, no ",S=" */
 	unsigned long cur_msgno;
@@ -78,6 +128,10 @@ struct mm_maildir {
 	unsigned npend;
 	uint64_t pend_bytes;
 	struct mm_batch flight; /* the one being synced and renamed */
+	unsigned dirs_owed;     /* MM_DIR_*: entries made there by landed
+				 * batches whose sync has not happened yet
+				 * (mode batch; written only while no batch
+				 * is in flight) */
 	struct mm_quota *quota; /* maildirsize, or NULL (mm_quota.h) */
 
 	struct mm_maildir_stats st;
@@ -104,6 +158,10 @@ void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
 /* Find, check and recount maildirsize (md->quota); its trouble is
  * reported through mm_maildir_failure() with msgno 0. */
 void mm_maildir_quota_open(struct mm_maildir *md);
+/* Link the open unnamed file fd as dirfd/name, the way md->create says
+ * (never replacing: EEXIST). 0 or -1 (errno). */
+int mm_maildir_link_fd(enum mm_create how, int fd, int dirfd,
+		       const char *name);
 /* Move fromfd/from to tofd/to, never replacing a file that is there:
  * renameat2(RENAME_NOREPLACE), or where the file system lacks it (or
  * link_only) link and unlink, as qmail does. *linked_r: 0 renamed, 1
@@ -120,7 +178,12 @@ int mm_maildir_lock(struct mm_maildir *md, const char *path,
 void mm_maildir_unlock(struct mm_maildir *md);
 /* Check that tmp/ new/ cur/ can take the delivery protocol (create,
  * no-replace move, ':' in names, chown when needed), with one empty
- * file of ours; sets md->link_only and md->warning. 0, or -1 with one
+ * file of ours; sets md->link_only and md->warning. Then, where the
+ * mode fits (batch or none, renames without replacing, open files to
+ * spare, md->fs_tmpfile or MIGRATEMAIL_NO_TMPFILE=0, not
+ * MIGRATEMAIL_NO_TMPFILE=1), whether an O_TMPFILE of tmp/
+ * can be given to the owner and linked into new/ without replacing a
+ * name there: sets md->create and md->batch_cap. 0, or -1 with one
  * error naming the file system and what it lacks. */
 int mm_maildir_probe(struct mm_maildir *md, const char *path,
 		     struct mm_err *err_r);

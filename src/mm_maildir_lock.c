@@ -44,6 +44,9 @@
  * no-replace move, moved on into cur/ under a name with ":2,", and
  * removed. Outside tmp/ its names start with '.', which Maildir readers
  * skip, and a leftover of a killed run is removed by the next open.
+ * Then, where messages can be made unnamed (probe_tmpfile()), one empty
+ * O_TMPFILE of tmp/ is given to the owner, linked into new/, linked
+ * there again to see EEXIST, and removed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -52,7 +55,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -243,6 +249,96 @@ static int colon_refused(struct mm_maildir *md)
 #define NO_COLON "':' (the Maildir info separator) is not allowed in file names"
 #define NO_MOVE "cannot rename without replacing and cannot hard-link"
 
+/* Descriptors this process has open now (what /proc/self/fd lists,
+ * less the listing's own); 64 when it cannot be told. */
+static unsigned fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (d == NULL)
+		return 64;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0;
+}
+
+/* Messages one batch may hold open (O_TMPFILE), by RLIMIT_NOFILE: what
+ * is left after the descriptors open now and MM_FD_SPARE, halved (the
+ * batch in flight and the one being written), at most batch_max. */
+static unsigned fd_batch_cap(const struct mm_maildir *md)
+{
+	struct rlimit rl;
+	unsigned long left, used;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return md->opts.batch_max;
+	used = fds_open() + MM_FD_SPARE;
+	left = rl.rlim_cur > used ? (unsigned long)(rl.rlim_cur - used) / 2 : 0;
+	return left < md->opts.batch_max ? (unsigned)left : md->opts.batch_max;
+}
+
+/* Can messages be made as O_TMPFILEs of tmp/, linked into new/ and cur/
+ * by their descriptors after the batch's sync (nothing in tmp/ with a
+ * name, nothing left there by a crash)? Only in modes batch and none
+ * (each fsyncs and renames files by name, for file systems that are
+ * told about renames only: FUSE, NFS), where renames do not replace
+ * (else this file system is not one to try it on), and with
+ * descriptors to spare. One empty file: created, given to the owner,
+ * linked (AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH before Linux
+ * 6.10, else /proc/self/fd/N), linked once more to see EEXIST, removed.
+ * Only where the file system is one where that is faster (the table of
+ * mm_fstype.c: ext4, tmpfs), or MIGRATEMAIL_NO_TMPFILE=0 says so.
+ * Sets md->create and md->batch_cap; a failure is not an error (the
+ * messages go through named files in tmp/, as without O_TMPFILE). */
+static void probe_tmpfile(struct mm_maildir *md)
+{
+	static const enum mm_create ways[] = { MM_CREATE_EMPTY,
+					       MM_CREATE_PROC };
+	const char *no = getenv("MIGRATEMAIL_NO_TMPFILE");
+	unsigned cap = md->opts.batch_max;
+	int fd;
+
+	md->create = MM_CREATE_NAMED;
+	/* MIGRATEMAIL_NO_TMPFILE (for tests): 1 never, 0 wherever it
+	 * works; unset, where it is faster (mm_fstype.h) */
+	if (no != NULL && *no != '\0' ? strcmp(no, "0") != 0
+				       : !md->fs_tmpfile)
+		return;
+	if (md->link_only ||
+	    (md->opts.fsync != MM_FSYNC_BATCH &&
+	     md->opts.fsync != MM_FSYNC_NONE))
+		return;
+	/* mode none links each message as it is committed: one open */
+	if (md->opts.fsync == MM_FSYNC_BATCH &&
+	    (cap = fd_batch_cap(md)) < MM_FD_MIN && cap < md->opts.batch_max)
+		return;
+	fd = openat(md->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) /* EOPNOTSUPP, EISDIR (before Linux 3.11), EINVAL... */
+		return;
+	if (md->chown && fchown(fd, md->uid, md->gid) < 0) {
+		close(fd);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+		if (mm_maildir_link_fd(ways[i], fd, md->newfd, PROBE_NEW) < 0)
+			continue;
+		if (mm_maildir_link_fd(ways[i], fd, md->newfd, PROBE_NEW) < 0 &&
+		    errno == EEXIST) {
+			md->create = ways[i];
+			md->batch_cap = cap;
+		}
+		break;
+	}
+	unlinkat(md->newfd, PROBE_NEW, 0);
+	close(fd);
+}
+
 int mm_maildir_probe(struct mm_maildir *md, const char *path,
 		     struct mm_err *err_r)
 {
@@ -303,5 +399,6 @@ int mm_maildir_probe(struct mm_maildir *md, const char *path,
 	if (unlinkat(md->curfd, PROBE_CUR, 0) < 0)
 		return cannot(md, path, errno, err_r,
 			      "cannot remove a file from cur/");
+	probe_tmpfile(md);
 	return 0;
 }

@@ -1,19 +1,22 @@
 /* mm_maildir_sync.c - making delivered messages durable and visible:
- * batched syncs, no-replace renames, directory syncs, maildirsize lines
- * (written before the renames they count: see mm_quota.h).
+ * batched syncs, no-replace links and renames, directory syncs,
+ * maildirsize lines (written before the links they count: see
+ * mm_quota.h).
  *
  * In fsync modes batch and each, a full batch is handed to a thread of
- * its own, which syncs the file system (batch; each synced every file
- * when it was committed), renames the batch's files and syncs the
- * directories, while the caller writes the next batch: the wait for the
- * disk overlaps the work of creating files. The thread makes only
- * system calls on its batch; what they did is accounted for by the
- * caller (settle()) when it waits for the thread, before the next
- * hand-off and in mm_maildir_flush(). */
+ * its own, which syncs it (batch: syncfs(), or each file when much else
+ * is dirty; each synced every file when it was committed), links its
+ * O_TMPFILEs (or renames its files in tmp/) into new/ and cur/ and syncs
+ * the directories, while the caller writes the next batch: the wait for
+ * the disk overlaps the work of creating files. The thread makes only
+ * system calls on its batch (and closes its descriptors); what they did
+ * is accounted for by the caller (settle()) when it waits for the
+ * thread, before the next hand-off and in mm_maildir_flush(). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,7 +43,12 @@ static int problem(struct mm_maildir *md, struct mm_err *err_r, int e,
 void mm_maildir_lost(struct mm_maildir *md, struct mm_pending *p, int e,
 		     const char *what, const char *to)
 {
-	unlinkat(md->tmpfd, p->tmp, 0);
+	/* an O_TMPFILE has no name: it goes with its descriptor */
+	if (!p->anon)
+		unlinkat(md->tmpfd, p->tmp, 0);
+	else if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
 	if (md->nfail >= MM_FAIL_CAP(md))
 		return; /* the caller did not drain; never happens in mm_convert */
 	mm_err_set(&md->fail[md->nfail++], MM_E_IO, e, p->msgno, p->offset,
@@ -74,41 +82,200 @@ int mm_maildir_move(int fromfd, const char *from, int tofd, const char *to,
 	return r;
 }
 
-/* tmp/NAME -> new/ or cur/, never replacing an existing file (the way
- * mm_maildir_probe() found to work at open), but for a repair. */
-static int rename_file(const struct mm_maildir *md, struct mm_pending *p)
+int mm_maildir_link_fd(enum mm_create how, int fd, int dirfd,
+		       const char *name)
 {
-	int linked;
+	char proc[32];
+
+	/* linkat() never replaces a name: EEXIST when it is taken, by a
+	 * file, a symlink (not followed) or a directory */
+	if (how == MM_CREATE_EMPTY)
+		return linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/* Into new/ or cur/, never replacing an existing file, but for a
+ * repair: an O_TMPFILE linked by its descriptor (then closed), or
+ * tmp/NAME moved the way mm_maildir_probe() found to work at open. */
+static int place_file(const struct mm_maildir *md, struct mm_pending *p)
+{
+	int dirfd = p->in_cur ? md->curfd : md->newfd;
+	int linked, r, e;
 
 	if (p->replace) /* a repair: the one rename that may replace */
 		return mm_maildir_rename_over(md, p);
-	return mm_maildir_move(md->tmpfd, p->tmp,
-			       p->in_cur ? md->curfd : md->newfd, p->final,
-			       md->link_only, &linked);
+	if (!p->anon)
+		return mm_maildir_move(md->tmpfd, p->tmp, dirfd, p->final,
+				       md->link_only, &linked);
+	r = mm_maildir_link_fd(md->create, p->fd, dirfd, p->final);
+	e = errno;
+	/* durable already (synced before): a late error of close() is
+	 * no news about its bytes */
+	close(p->fd);
+	p->fd = -1;
+	errno = e;
+	return r;
 }
 
-/* One round trip for the whole batch: syncfs() writes back every file
- * of tmp/'s file system. Where it is missing, fsync each file. */
-static int sync_files(const struct mm_maildir *md, const struct mm_batch *b)
+/* fsync one file of the batch: by its descriptor (an O_TMPFILE), else
+ * opened by its name in tmp/. 0 or -1 (errno). */
+static int sync_one(const struct mm_maildir *md, const struct mm_pending *p)
 {
-	if (syncfs(md->tmpfd) == 0)
-		return 0;
-	if (errno != ENOSYS)
-		return -1;
-	for (unsigned i = 0; i < b->n; i++) {
-		int fd = openat(md->tmpfd, b->p[i].tmp,
-				O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = p->anon ? p->fd
+			 : openat(md->tmpfd, p->tmp,
+				  O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int r, e;
 
-		if (fd < 0 || fsync(fd) < 0) {
-			int e = errno;
-			if (fd >= 0)
-				close(fd);
-			errno = e;
-			return -1;
-		}
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	e = errno;
+	if (!p->anon)
 		close(fd);
+	errno = e;
+	return r;
+}
+
+/* The files of one batch fsynced by a few threads at once: each fsync
+ * of a file whose journal commit is already done still flushes the
+ * disk's cache, and flushes asked for while one is under way are
+ * merged into the next. */
+struct sync_work {
+	const struct mm_maildir *md;
+	const struct mm_batch *b;
+	unsigned next;          /* the next file to take (atomic) */
+	int err;                /* the first errno (atomic), 0 */
+};
+
+static void *sync_worker(void *arg)
+{
+	struct sync_work *w = arg;
+	unsigned i;
+
+	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
+	       w->b->n) {
+		int zero = 0;
+
+		if (sync_one(w->md, &w->b->p[i]) < 0)
+			__atomic_compare_exchange_n(&w->err, &zero, errno, 0,
+						    __ATOMIC_RELAXED,
+						    __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Every file of the batch fsynced, and nothing else: writeback of all
+ * of them started first (sync_file_range), then the fsyncs from up to
+ * MM_SYNC_THREADS threads (this one among them). 0 or -1 (errno). */
+static int sync_each_file(const struct mm_maildir *md,
+			  const struct mm_batch *b)
+{
+	struct sync_work w = { md, b, 0, 0 };
+	pthread_t th[MM_SYNC_THREADS - 1];
+	unsigned k = 0, want = b->n / 8 + 1;
+
+	for (unsigned i = 0; i < b->n; i++)
+		if (b->p[i].anon)
+			sync_file_range(b->p[i].fd, 0, 0,
+					SYNC_FILE_RANGE_WRITE);
+	if (want > MM_SYNC_THREADS)
+		want = MM_SYNC_THREADS;
+	while (k + 1 < want) {
+		pthread_attr_t attr;
+		int r;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		r = pthread_create(&th[k], &attr, sync_worker, &w);
+		pthread_attr_destroy(&attr);
+		if (r != 0)
+			break; /* fewer helpers, the same work */
+		k++;
+	}
+	sync_worker(&w);
+	while (k > 0)
+		pthread_join(th[--k], NULL);
+	if (w.err) {
+		errno = w.err;
+		return -1;
 	}
 	return 0;
+}
+
+/* The first number in the file path (read whole), or 0. */
+static uint64_t read_number(const char *path, const char *key)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t total = 0;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (key == NULL)
+		return strtoull(buf, NULL, 10);
+	/* /proc/meminfo: the sum of the lines starting with a key of
+	 * "A|B", in kB */
+	for (const char *k = buf; *k; k++) {
+		const char *line = k;
+		size_t len;
+
+		for (const char *want = key; *want; want += len + (want[len] == '|')) {
+			len = strcspn(want, "|");
+			if (strncmp(line, want, len) == 0 && line[len] == ':')
+				total += strtoull(line + len + 1, NULL, 10) * 1024;
+		}
+		if ((k = strchr(k, '\n')) == NULL)
+			break;
+	}
+	return total;
+}
+
+/* syncfs() or an fsync of each file? syncfs() is one round trip for the
+ * whole batch (and its maildirsize line), but it writes back every dirty
+ * file of the file system, other processes' too. Where more is dirty
+ * than this batch and the next, each file is synced instead: on ext4,
+ * which says how much of it is dirty (its blocks waiting for delayed
+ * allocation), MM_SYNC_FOREIGN more; elsewhere, where only the whole
+ * system's dirty page cache is known (/proc/meminfo Dirty + Writeback,
+ * other file systems' too), MM_SYNC_FOREIGN_ANY more.
+ * MIGRATEMAIL_SYNC=syncfs|files (read at open: md->sync_how) makes
+ * either the rule, for tests and benchmarks. */
+static int by_file(const struct mm_maildir *md, const struct mm_batch *b)
+{
+	uint64_t mine = 0;
+
+	if (md->sync_how != MM_SYNC_AUTO)
+		return md->sync_how == MM_SYNC_FILES;
+	for (unsigned i = 0; i < b->n; i++)
+		mine += b->p[i].size;
+	if (md->dirty_path[0] != '\0')
+		return read_number(md->dirty_path, NULL) * md->fs_bsize >
+		       2 * mine + MM_SYNC_FOREIGN;
+	return read_number("/proc/meminfo", "Dirty|Writeback") >
+	       2 * mine + MM_SYNC_FOREIGN_ANY;
+}
+
+/* Make the batch's files durable: syncfs() of tmp/'s file system (the
+ * unnamed O_TMPFILEs too), or each file (by_file(), and where syncfs()
+ * is missing). b->by_file says which. 0 or -1 (errno). */
+static int sync_files(const struct mm_maildir *md, struct mm_batch *b)
+{
+	b->by_file = by_file(md, b);
+	if (!b->by_file) {
+		if (syncfs(md->tmpfd) == 0)
+			return 0;
+		if (errno != ENOSYS)
+			return -1;
+		b->by_file = 1;
+	}
+	return sync_each_file(md, b);
 }
 
 /* Mode each, after the renames and the directory syncs: fsync the last
@@ -144,33 +311,47 @@ static int sync_last(const struct mm_maildir *md, const struct mm_batch *b)
 	return 0;
 }
 
-/* Sync (in mode batch), rename, sync the directories: system calls only,
- * on the batch's own files, so that it may run in a thread. */
+/* fsync new/ and cur/ as dirs says (MM_DIR_*). 0 or -1 (errno). */
+static int sync_dirs(const struct mm_maildir *md, unsigned dirs)
+{
+	return ((dirs & MM_DIR_NEW) && fsync(md->newfd) < 0) ||
+	       ((dirs & MM_DIR_CUR) && fsync(md->curfd) < 0) ? -1 : 0;
+}
+
+/* Sync (in mode batch), link or rename, sync the directories: system
+ * calls only, on the batch's own files, so that it may run in a thread.
+ *
+ * In mode batch the directories are not synced after the batch's links:
+ * the next batch's syncfs() commits them with its files (one journal
+ * commit fewer a batch), and mm_maildir_flush() syncs what the last
+ * batch made, before the run reports anything. The entries of earlier
+ * batches (md->dirs_owed) are made durable here: by the syncfs(), or,
+ * when the files were synced one by one (which promises nothing about
+ * the directories), by fsyncs of their own. */
 static void move_batch(const struct mm_maildir *md, struct mm_batch *b)
 {
-	int new_dirty = 0, cur_dirty = 0;
-
 	b->sync_errno = b->dirs_errno = 0;
-	if (md->opts.fsync == MM_FSYNC_BATCH && sync_files(md, b) < 0) {
-		b->sync_errno = errno;
-		return;
+	b->dirs_made = b->dirs_done = 0;
+	if (md->opts.fsync == MM_FSYNC_BATCH) {
+		if (sync_files(md, b) < 0) {
+			b->sync_errno = errno;
+			return;
+		}
+		if (b->by_file && sync_dirs(md, md->dirs_owed) < 0)
+			b->dirs_errno = errno;
+		else
+			b->dirs_done = md->dirs_owed;
 	}
 	for (unsigned i = 0; i < b->n; i++) {
 		struct mm_pending *p = &b->p[i];
 
-		p->err = rename_file(md, p) < 0 ? errno : 0;
+		p->err = place_file(md, p) < 0 ? errno : 0;
 		if (p->err)
 			continue;
-		if (p->in_cur)
-			cur_dirty = 1;
-		else
-			new_dirty = 1;
+		b->dirs_made |= p->in_cur ? MM_DIR_CUR : MM_DIR_NEW;
 	}
-	if (md->opts.fsync != MM_FSYNC_NONE &&
-	    ((new_dirty && fsync(md->newfd) < 0) ||
-	     (cur_dirty && fsync(md->curfd) < 0)))
-		b->dirs_errno = errno;
-	else if (md->opts.fsync == MM_FSYNC_EACH && sync_last(md, b) < 0)
+	if (md->opts.fsync == MM_FSYNC_EACH &&
+	    (sync_dirs(md, b->dirs_made) < 0 || sync_last(md, b) < 0))
 		b->dirs_errno = errno;
 }
 
@@ -237,12 +418,22 @@ static int settle(struct mm_maildir *md, struct mm_batch *b,
 		}
 		mm_keyset_add(&md->present, p->key);
 		md->st.delivered++;
+		if (p->anon)
+			md->st.linked++;
 		md->st.bytes += p->size;
 		if (p->in_cur)
 			md->st.to_cur++;
 		else
 			md->st.to_new++;
 	}
+	if (b->by_file)
+		md->st.batches_by_file++;
+	b->by_file = 0;
+	/* what it synced of earlier batches' entries, what it owes */
+	md->dirs_owed &= ~b->dirs_done;
+	if (md->opts.fsync == MM_FSYNC_BATCH)
+		md->dirs_owed |= b->dirs_made;
+	b->dirs_made = b->dirs_done = 0;
 	b->n = 0;
 	if (b->dirs_errno) {
 		problem(md, NULL, b->dirs_errno, "cannot sync %s: %s",
@@ -293,8 +484,9 @@ void mm_maildir_quota_open(struct mm_maildir *md)
  * maildirsize first, so that a kill between the two leaves the file
  * high (by this batch), never low; the next run's recount mends it
  * (mm_quota.h). In fsync mode batch the thread's syncfs() makes the line
- * durable with the batch's files; otherwise it is synced at the end
- * (a power cut before then is also mended by the recount). */
+ * durable with the batch's files; otherwise (and when a batch is synced
+ * file by file) it is synced at the end (a power cut before then is also
+ * mended by the recount). */
 static int quota_before(struct mm_maildir *md, const struct mm_batch *b,
 			struct mm_err *err_r)
 {
@@ -345,6 +537,16 @@ int mm_maildir_flush(struct mm_maildir *md, struct mm_err *err_r)
 
 	if (mm_maildir_land(md, ret < 0 ? &e2 : err_r) < 0)
 		ret = -1;
+	/* the entries of the last batch (mode batch): durable now, before
+	 * anything says they are there */
+	if (md->dirs_owed) {
+		if (sync_dirs(md, md->dirs_owed) < 0) {
+			problem(md, ret < 0 ? &e2 : err_r, errno,
+				"cannot sync %s: %s", "the Maildir");
+			ret = -1;
+		}
+		md->dirs_owed = 0;
+	}
 	/* what was lost is taken back; the file is synced (and recounted
 	 * when it has grown past the Maildir++ limit) */
 	if (md->quota && mm_quota_finish(md->quota, &e3) < 0 &&

@@ -1,11 +1,17 @@
 # Counts and lists that survive kills: 30 random kill -9's of
 # mbox2vpopmail during a conversion into a Maildir with a maildirsize,
 # from an mbox with X-IMAPbase/X-UID headers, then one complete run.
-# After every kill maildirsize is never below what the Maildir holds and
-# a UID list, if there is one, is whole; after the complete run
-# maildirsize is exactly what vpopmail's recount finds and the UID lists
-# hold every message with its X-UID. In single mode (--maildir) and in
-# batch mode (--dir with --jobs 2, through the vuserinfo stand-in).
+# After every kill maildirsize is never below what the Maildir holds, a
+# UID list, if there is one, is whole, every file in new/ and cur/ is
+# whole (its bytes are the message its name says, of the size it
+# promises), and tmp/ holds no file with a name (messages are O_TMPFILEs
+# there until they are linked into new/ or cur/); after the complete run
+# maildirsize is exactly what vpopmail's recount finds, the UID lists
+# hold every message with its X-UID, and tmp/ is empty. In single mode
+# (--maildir) and in batch mode (--dir with --jobs 2, through the
+# vuserinfo stand-in); and in single mode with MIGRATEMAIL_NO_TMPFILE=1,
+# the named files in tmp/ of file systems without O_TMPFILE (a kill
+# leaves some, which the next run removes).
 use strict;
 use warnings;
 use Test::More;
@@ -45,6 +51,10 @@ my @want = gen_mbox("$dir/gen.mbox", n => $N);
 	is($uid, $N, "corpus: $N messages with X-UIDs");
 }
 
+# What a complete run delivers: "new/NAME" or "cur/NAME" -> its bytes
+# (the same for every Maildir of a trial: one mbox).
+my %ref;
+
 # Start the script in a process group of its own (batch mode forks jobs).
 sub start {
 	my (@args) = @_;
@@ -64,13 +74,19 @@ sub start {
 # deliveries: each run is killed after half the start-up and a random
 # share of what is left to deliver.
 sub timing {
-	my ($setup, @args) = @_;
+	my ($setup, $mds, @args) = @_;
 	my @took;
 	for (1, 2) {
 		my $t = time;
 		waitpid start(@args), 0;
 		push @took, time - $t;
 	}
+	%ref = ();
+	for my $sub (qw(new cur)) {
+		opendir my $d, "$mds->[0]/$sub" or die "$mds->[0]/$sub: $! (" . slurp("$dir/err") . ")";
+		$ref{"$sub/$_"} = slurp("$mds->[0]/$sub/$_") for grep { !/^\./ } readdir $d;
+	}
+	is(scalar keys %ref, $N, "the complete run delivers $N messages");
 	$setup->();
 	return @took;
 }
@@ -111,6 +127,23 @@ sub lists_whole {
 	return @bad ? join('; ', @bad) : '';
 }
 
+# Files in new/ and cur/ that are not what a complete run delivers under
+# that name, and names left in tmp/.
+sub half_written {
+	my ($md) = @_;
+	my ($bad, $tmp) = (0, 0);
+	for my $sub (qw(new cur)) {
+		opendir my $d, "$md/$sub" or next;
+		for my $f (grep { !/^\./ } readdir $d) {
+			my $want = $ref{"$sub/$f"};
+			$bad++ if !defined $want || slurp("$md/$sub/$f") ne $want;
+		}
+	}
+	opendir my $d, "$md/tmp" or return ($bad, 0);
+	$tmp = grep { !/^\./ } readdir $d;
+	return ($bad, $tmp);
+}
+
 sub delivered {
 	my $n = 0;
 	for my $md (@_) {
@@ -123,11 +156,13 @@ sub delivered {
 }
 
 sub trial {
-	my ($mode, $setup, $mds, @args) = @_;
+	my ($mode, $named, $setup, $mds, @args) = @_;
+	# 0: O_TMPFILE wherever it works, not only where it is faster
+	local $ENV{MIGRATEMAIL_NO_TMPFILE} = $named ? 1 : 0;
 	$setup->();
-	my ($full, $idle) = timing($setup, @args);
+	my ($full, $idle) = timing($setup, $mds, @args);
 	my $work = $full > $idle ? $full - $idle : 0.1;
-	my ($landed, $low, $high, $holes, $lowest) = (0, 0, 0, 0, 0);
+	my ($landed, $low, $high, $holes, $lowest, $half, $in_tmp) = (0, 0, 0, 0, 0, 0, 0);
 	for my $k (1 .. $KILLS) {
 		# a random share of what is left, so that the kills spread over
 		# the whole conversion whatever the machine's speed today
@@ -146,6 +181,9 @@ sub trial {
 				$lowest = $uc - $count if $uc - $count > $lowest;
 			}
 			$high++ if $count > $uc;
+			my ($bad, $tmp) = half_written($md);
+			$half += $bad;
+			$in_tmp++ if $tmp;
 			my $why = lists_whole($md, 1);
 			if ($why ne '') {
 				diag "$mode: after kill $k: $why" unless $holes;
@@ -155,12 +193,23 @@ sub trial {
 	}
 	diag sprintf "%s: %d kills, %d mid-run (a complete run takes %.2f s, %.2f s with "
 	  . "nothing to do); maildirsize low %d times (by up to %d messages), high %d times "
-	  . "(mended by the next run), UID lists with holes %d times", $mode, $KILLS, $landed,
-	  $full, $idle, $low, $lowest, $high, $holes;
+	  . "(mended by the next run), UID lists with holes %d times, files left in tmp/ %d times",
+	  $mode, $KILLS, $landed, $full, $idle, $low, $lowest, $high, $holes, $in_tmp;
 	cmp_ok($landed, '>=', $KILLS / 3, "$mode: most kills land mid-run");
 	is($low, 0, "$mode: after no kill is maildirsize below the Maildir"
 	   . ($low ? " (by up to $lowest messages)" : ''));
 	is($holes, 0, "$mode: no UID list with holes after any kill");
+	is($half, 0, "$mode: nothing half-written visible after any kill");
+	if ($named) {
+		# killed between create and rename: the next open removes them
+		# (what the test would see if O_TMPFILEs left anything)
+		SKIP: {
+			skip "$mode: only $landed kills mid-run", 1 if $landed < 5;
+			cmp_ok($in_tmp, '>', 0, "$mode: some kills left named files in tmp/");
+		}
+	} else {
+		is($in_tmp, 0, "$mode: no kill left a file in tmp/");
+	}
 
 	# the complete run
 	waitpid(start(@args), 0);
@@ -180,18 +229,22 @@ sub trial {
 		is($bytes, $ub, "$mode: maildirsize sums the S= sizes");
 		is($def, $QUOTA, "$mode: the quota line is kept");
 		is(lists_whole($md), '', "$mode: the UID lists hold every message with its X-UID");
+		is_deeply([ half_written($md) ], [ 0, 0 ], "$mode: every file whole, tmp/ empty");
 	}
 }
 
 # Single mode.
 my $single = "$dir/single";
-trial('single', sub {
+my $single_setup = sub {
 	system('rm', '-rf', $single);
 	mkdir $single or die;
 	open my $q, '>', "$single/maildirsize" or die;
 	print $q "$QUOTA\n0 0\n";
 	close $q;
-}, [ $single ], @LOCK, '--maildir', $single, "$dir/uids.mbox");
+};
+trial('single', 0, $single_setup, [ $single ], @LOCK, '--maildir', $single, "$dir/uids.mbox");
+trial('single, MIGRATEMAIL_NO_TMPFILE=1', 1, $single_setup, [ $single ], @LOCK, '--maildir', $single,
+      "$dir/uids.mbox");
 
 # Batch mode: two mailboxes, two jobs.
 my $vp = "$dir/vpopmail";
@@ -201,7 +254,7 @@ system('cp', 't/vpopmail/vuserinfo', "$vp/bin/") == 0 or die;
 system('cp', "$dir/uids.mbox", "$spool/$_") == 0 || die for qw(alice bob);
 my @mds = map { "$vp/domains/example.com/$_/Maildir" } qw(alice bob);
 $ENV{VPOPMAIL} = $vp;
-trial('batch', sub {
+trial('batch', 0, sub {
 	system('rm', '-rf', "$vp/domains");
 	for (@mds) {
 		make_path($_);

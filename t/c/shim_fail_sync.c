@@ -1,16 +1,20 @@
 /* shim_fail_sync.c - an LD_PRELOAD library for t/270_durability.t: a
  * disk that stops syncing. Test code only; built by the test.
  *
- *   MM_SHIM_FAIL=syncfs|fsync  the call that fails
+ *   MM_SHIM_FAIL=syncfs|fsync|fdatasync  the call that fails
  *   MM_SHIM_AFTER=N            it succeeds N times, then every later call
  *                              fails with EIO (a dead disk stays dead)
- *   MM_SHIM_LOG=PATH           one line per successful fsync or syncfs of
- *                              anything: "synced <path> <size>" for each
- *                              file it made durable (for syncfs, each
- *                              file in the directory it was given: tmp/)
+ *   MM_SHIM_LOG=PATH           one line per file a successful fsync,
+ *                              fdatasync or syncfs made durable:
+ *                              "synced <path> <size> <dev>:<ino>" (for
+ *                              syncfs, each file in the directory it was
+ *                              given, tmp/, and each regular file of
+ *                              that file system this process holds open:
+ *                              the unnamed O_TMPFILEs of a batch)
  *
  * The test compares what is visible in new/ and cur/ afterwards with
- * what this log says was durable.
+ * what this log says was durable, by inode: a file keeps its inode when
+ * it is renamed from tmp/ or linked from an O_TMPFILE.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -34,10 +38,13 @@ struct lines {
 	size_t len, cap;
 };
 
-static void add_line(struct lines *l, const char *path, long long size)
+static void add_line(struct lines *l, const char *path, const struct stat *st)
 {
-	char line[4096 + 256 + 48];
-	int len = snprintf(line, sizeof(line), "synced %s %lld\n", path, size);
+	char line[4096 + 256 + 96];
+	int len = snprintf(line, sizeof(line), "synced %s %lld %llu:%llu\n",
+			   path, (long long)st->st_size,
+			   (unsigned long long)st->st_dev,
+			   (unsigned long long)st->st_ino);
 
 	if (len <= 0 || len >= (int)sizeof(line))
 		return;
@@ -84,27 +91,41 @@ static int fd_path(int fd, char *buf, size_t sz)
 }
 
 /* What a sync of fd, if it succeeds, makes durable: the file's bytes
- * now, or (syncfs) those of every file in the directory now. Taken
- * before the sync, so that nothing written after it counts. */
-static void will_sync(int fd, int whole_dir, struct lines *l)
+ * now, or (syncfs) those of every file in the directory now and of
+ * every regular file of its file system open here. Taken before the
+ * sync, so that nothing written after it counts. */
+static void will_sync(int fd, int whole_fs, struct lines *l)
 {
 	char path[4096], file[4096 + 256 + 2];
-	struct stat st;
+	struct stat st, fst;
 	struct dirent *de;
+	dev_t dev;
 	DIR *d;
 
 	if (fd_path(fd, path, sizeof(path)) < 0 || fstat(fd, &st) < 0)
 		return;
-	if (!whole_dir || !S_ISDIR(st.st_mode)) {
-		add_line(l, path, (long long)st.st_size);
+	if (!whole_fs || !S_ISDIR(st.st_mode)) {
+		add_line(l, path, &st);
 		return;
 	}
-	if ((d = opendir(path)) == NULL)
+	dev = st.st_dev;
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+			if (de->d_name[0] != '.' && stat(file, &fst) == 0)
+				add_line(l, file, &fst);
+		}
+		closedir(d);
+	}
+	if ((d = opendir("/proc/self/fd")) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-		if (de->d_name[0] != '.' && stat(file, &st) == 0)
-			add_line(l, file, (long long)st.st_size);
+		int n = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && n != dirfd(d) &&
+		    fstat(n, &fst) == 0 && S_ISREG(fst.st_mode) &&
+		    fst.st_dev == dev && fd_path(n, file, sizeof(file)) == 0)
+			add_line(l, file, &fst);
 	}
 	closedir(d);
 }
@@ -124,7 +145,7 @@ static int must_fail(const char *which)
 	return -1;
 }
 
-static int sync_call(const char *which, int fd, int whole_dir)
+static int sync_call(const char *which, int fd, int whole_fs)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, which);
 	struct lines l = { NULL, 0, 0 };
@@ -132,7 +153,7 @@ static int sync_call(const char *which, int fd, int whole_dir)
 
 	if (must_fail(which) < 0)
 		return -1;
-	will_sync(fd, whole_dir, &l);
+	will_sync(fd, whole_fs, &l);
 	r = real(fd);
 	e = errno;
 	if (r == 0)
@@ -146,6 +167,11 @@ static int sync_call(const char *which, int fd, int whole_dir)
 int fsync(int fd)
 {
 	return sync_call("fsync", fd, 0);
+}
+
+int fdatasync(int fd)
+{
+	return sync_call("fdatasync", fd, 0);
 }
 
 int syncfs(int fd)

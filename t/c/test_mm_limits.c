@@ -7,6 +7,7 @@
  * for UBSan to see). */
 #include "mm_test.h"
 #include "mm_convert.h"
+#include "mm_maildir_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +45,24 @@ static int count_files(const char *md, const char *sub, off_t *biggest)
 	return n;
 }
 
+/* The message being written: its file in tmp/, or the O_TMPFILE md
+ * holds open (no name). 1 and *size, 0 when there is none, -1 when
+ * there is more than one. */
+static int being_written(struct mm_maildir *md, const char *md_path,
+			 off_t *size)
+{
+	struct stat st;
+	int n = count_files(md_path, "tmp", size);
+
+	if (md->cur_fd >= 0 && md->cur_anon) {
+		if (n != 0 || fstat(md->cur_fd, &st) < 0)
+			return -1;
+		*size = st.st_size;
+		return 1;
+	}
+	return n;
+}
+
 static void rm_tree(const char *path)
 {
 	char cmd[600];
@@ -53,7 +72,7 @@ static void rm_tree(const char *path)
 		printf("cannot remove %s\n", path);
 }
 
-static void test_writer(void)
+static void test_writer(int tmpfile)
 {
 	char md_path[512], big[300];
 	struct mm_maildir_opts o;
@@ -61,7 +80,9 @@ static void test_writer(void)
 	struct mm_err e;
 	off_t biggest;
 
-	snprintf(md_path, sizeof(md_path), "%s/writer", top);
+	snprintf(md_path, sizeof(md_path), "%s/writer%d", top, tmpfile);
+	/* 0: wherever it works, not only where it is faster */
+	setenv("MIGRATEMAIL_NO_TMPFILE", tmpfile ? "0" : "1", 1);
 	memset(&o, 0, sizeof(o));
 	o.fsync = MM_FSYNC_NONE;
 	o.host = "h";
@@ -78,7 +99,10 @@ static void test_writer(void)
 	check(mm_maildir_write(md, big, 50, &e) < 0 && e.code == MM_E_TOOBIG,
 	      "110 bytes: MM_E_TOOBIG", e.text);
 	check(strstr(e.text, "larger than") != NULL, "the text says so", e.text);
-	check(count_files(md_path, "tmp", &biggest) == 1 && biggest <= 100,
+	check((md->create != MM_CREATE_NAMED) == tmpfile,
+	      tmpfile ? "O_TMPFILE where the file system has it"
+		      : "MIGRATEMAIL_NO_TMPFILE: named files in tmp/", NULL);
+	check(being_written(md, md_path, &biggest) == 1 && biggest <= 100,
 	      "the tmp/ file holds no more than the limit", NULL);
 	mm_maildir_abort(md);
 	check(count_files(md_path, "tmp", &biggest) == 0, "abort: tmp/ empty", NULL);
@@ -87,7 +111,7 @@ static void test_writer(void)
 	check(mm_maildir_begin(md, 1000000000, 2, 0, 2, 0, &e) == 0, "begin", NULL);
 	check(mm_maildir_write(md, big, sizeof(big), &e) < 0 &&
 	      e.code == MM_E_TOOBIG, "300 bytes at once: MM_E_TOOBIG", e.text);
-	check(count_files(md_path, "tmp", &biggest) == 1 && biggest == 0,
+	check(being_written(md, md_path, &biggest) == 1 && biggest == 0,
 	      "nothing of it reached tmp/", NULL);
 	mm_maildir_abort(md);
 
@@ -205,7 +229,9 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	test_writer();
+	test_writer(0);
+	test_writer(1);
+	unsetenv("MIGRATEMAIL_NO_TMPFILE");
 	test_convert(0);
 	test_convert(1);
 	test_empty_list();

@@ -3,6 +3,9 @@
  * and renamed by its own thread while the next one is written) reports
  * exactly its lost message, later, with its number; closing or
  * discarding with a batch in flight lands it and leaves tmp/ empty.
+ * Messages are O_TMPFILEs held open until their batch is linked: a
+ * limit of open files lowered after open (descriptors run out) moves
+ * the writer to named files in tmp/, losing nothing.
  * Run under valgrind --tool=helgrind or ASan to check the hand-off.
  */
 #include "mm_test.h"
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,18 +116,24 @@ static void test_modes(void)
  * in flight when message 9 is written, and the loss shows up when that
  * batch is settled (when batch 9-12 takes off), with message 7's
  * number and offset. */
-static void test_failure_in_flight(void)
+static void test_failure_in_flight(int named)
 {
 	char path[512], taken[800], base[MM_NAME_MAX];
 	struct mm_maildir *md;
 	struct mm_err e, last;
 	int failures = 0, fd;
 
-	snprintf(path, sizeof(path), "%s/flight", top);
-	if ((md = open_md(path, MM_FSYNC_BATCH, 4)) == NULL) {
+	/* the link of an O_TMPFILE, or (named) the rename from tmp/ */
+	snprintf(path, sizeof(path), "%s/flight%d", top, named);
+	setenv("MIGRATEMAIL_NO_TMPFILE", named ? "1" : "0", 1);
+	md = open_md(path, MM_FSYNC_BATCH, 4);
+	unsetenv("MIGRATEMAIL_NO_TMPFILE");
+	if (md == NULL) {
 		check(0, "open", "in flight");
 		return;
 	}
+	check((md->create == MM_CREATE_NAMED) == named,
+	      named ? "named files in tmp/" : "O_TMPFILEs", NULL);
 	mm_maildir_base_name(md, 1000000000, 7, 0, base, sizeof(base));
 	snprintf(taken, sizeof(taken), "%s/new/%s,S=10", path, base);
 	fd = open(taken, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -182,6 +192,48 @@ static void test_discard_in_flight(void)
 	rm_maildir(path);
 }
 
+/* The limit of open files lowered under a writer with O_TMPFILEs in
+ * its batches: EMFILE at the next O_TMPFILE lands both batches and goes
+ * on with named files; everything is delivered. */
+static void test_out_of_descriptors(void)
+{
+	char path[512];
+	struct mm_maildir *md;
+	struct mm_err last, e;
+	struct rlimit old, low;
+	int failures = 0, fd, ok = 1;
+	unsigned long i;
+
+	snprintf(path, sizeof(path), "%s/fds", top);
+	setenv("MIGRATEMAIL_NO_TMPFILE", "0", 1);
+	md = open_md(path, MM_FSYNC_BATCH, 256);
+	unsetenv("MIGRATEMAIL_NO_TMPFILE");
+	check(md != NULL, "open", path);
+	if (md == NULL)
+		return;
+	check(md->create != MM_CREATE_NAMED && md->batch_cap == 256,
+	      "O_TMPFILEs in batches of 256", NULL);
+	for (i = 1; i <= 300 && ok; i++)
+		ok = deliver(md, i, &failures, &last) == 0;
+	/* 20 descriptors more than are open now */
+	fd = open("/dev/null", O_RDONLY);
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)fd + 20;
+	close(fd);
+	check(setrlimit(RLIMIT_NOFILE, &low) == 0, "limit lowered", NULL);
+	for (; i <= 600 && ok; i++)
+		ok = deliver(md, i, &failures, &last) == 0;
+	check(ok, "600 messages written with the limit lowered", NULL);
+	check(md->create == MM_CREATE_NAMED, "then as named files", NULL);
+	check(mm_maildir_close(md, &e) == 0, "close", e.text);
+	setrlimit(RLIMIT_NOFILE, &old);
+	check(failures == 0, "none lost", failures ? last.text : NULL);
+	check(count_files(path, "new") + count_files(path, "cur") == 600 &&
+	      count_files(path, "tmp") == 0, "all 600 there, tmp/ empty", path);
+	rm_maildir(path);
+}
+
 int main(void)
 {
 	if (mkdtemp(top) == NULL) {
@@ -189,8 +241,10 @@ int main(void)
 		return 1;
 	}
 	test_modes();
-	test_failure_in_flight();
+	test_failure_in_flight(0);
+	test_failure_in_flight(1);
 	test_discard_in_flight();
+	test_out_of_descriptors();
 	rmdir(top);
 	return test_summary();
 }

@@ -33,7 +33,11 @@
  * (vfat); fake_nochown: fchown refused (a file system without owners).
  * These replace the C library's for the core linked into this program. */
 static int fake_fs, fake_nochown;
-static unsigned long n_renameat2, n_linkat, n_fchown;
+/* fake_tmpfile: 1 no O_TMPFILE (EOPNOTSUPP, as NFS, FUSE, vfat), 2
+ * linkat(AT_EMPTY_PATH) refused (ENOENT: no CAP_DAC_READ_SEARCH before
+ * Linux 6.10), 3 and /proc/self/fd too (ENOENT: no /proc) */
+static int fake_tmpfile;
+static unsigned long n_renameat2, n_linkat, n_fchown, n_link_empty, n_link_proc;
 
 int renameat2(int ofd, const char *old, int nfd, const char *new,
 	      unsigned int flags)
@@ -53,6 +57,15 @@ int renameat2(int ofd, const char *old, int nfd, const char *new,
 int linkat(int ofd, const char *old, int nfd, const char *new, int flags)
 {
 	n_linkat++;
+	if (flags & AT_EMPTY_PATH)
+		n_link_empty++;
+	if (strncmp(old, "/proc/self/fd/", 14) == 0)
+		n_link_proc++;
+	if (((flags & AT_EMPTY_PATH) && fake_tmpfile >= 2) ||
+	    (strncmp(old, "/proc/self/fd/", 14) == 0 && fake_tmpfile >= 3)) {
+		errno = ENOENT;
+		return -1;
+	}
 	if (fake_fs == 2 || (fake_fs == 3 && strchr(new, ':'))) {
 		errno = fake_fs == 2 ? EPERM : EINVAL;
 		return -1;
@@ -64,7 +77,7 @@ int openat(int dfd, const char *name, int flags, ...)
 {
 	unsigned mode = 0;
 
-	if (flags & O_CREAT) {
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
 		va_list ap;
 
 		va_start(ap, flags);
@@ -73,6 +86,10 @@ int openat(int dfd, const char *name, int flags, ...)
 	}
 	if (fake_fs == 3 && (flags & O_CREAT) && strchr(name, ':')) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (fake_tmpfile == 1 && (flags & O_TMPFILE) == O_TMPFILE) {
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	return (int)syscall(SYS_openat, dfd, name, flags, mode);
@@ -158,7 +175,11 @@ static void test_two_writers(void)
 	double t0;
 
 	snprintf(md_path, sizeof(md_path), "%s/one", top);
+	/* a file in tmp/ with a name, which a second writer's cleaning of
+	 * tmp/ would remove (an O_TMPFILE has none) */
+	setenv("MIGRATEMAIL_NO_TMPFILE", "1", 1);
 	a = open_md(md_path, 0, 0, &err);
+	unsetenv("MIGRATEMAIL_NO_TMPFILE");
 	check(a != NULL, "first writer opens", err.text);
 	if (a == NULL)
 		return;
@@ -290,7 +311,7 @@ static void test_folder(void)
 
 static void test_probe(void)
 {
-	char md_path[256], fs_paren[80], buf[64];
+	char md_path[256], fs_paren[80], buf[64], cmd_rm[300];
 	int tfd = open(top, O_RDONLY | O_DIRECTORY);
 	struct mm_maildir *md;
 	struct mm_err err, w;
@@ -309,16 +330,83 @@ static void test_probe(void)
 	touch(md_path, "tmp/mmtmp.probe");
 	touch(md_path, "new/.mmtmp.probe");
 	touch(md_path, "cur/.mmtmp.probe:2,");
-	n_renameat2 = n_linkat = 0;
+	n_renameat2 = n_linkat = n_link_empty = 0;
+	/* O_TMPFILE wherever it works, not only where it is faster */
+	setenv("MIGRATEMAIL_NO_TMPFILE", "0", 1);
 	md = open_md(md_path, 0, 0, &err);
+	unsetenv("MIGRATEMAIL_NO_TMPFILE");
 	check(md != NULL, "open over a killed probe's files", err.text);
-	check(n_renameat2 == 2 && n_linkat == 0,
-	      "the probe: two no-replace renames, no link", NULL);
+	check(n_renameat2 == 2, "the probe: two no-replace renames", NULL);
+	/* and an O_TMPFILE linked (by its descriptor), then again: EEXIST */
+	check(md && md->create == MM_CREATE_EMPTY && n_linkat == 2 &&
+	      n_link_empty == 2, "then two links of an O_TMPFILE (AT_EMPTY_PATH)",
+	      NULL);
 	if (md)
 		mm_maildir_close(md, &err);
 	check(count(md_path, "tmp", 1) == 0 && count(md_path, "new", 1) == 0 &&
 	      count(md_path, "cur", 1) == 0, "nothing of the probe is left",
 	      md_path);
+
+	/* the ways to link an O_TMPFILE, and none */
+	{
+		static const struct {
+			int fake;
+			const char *env;
+			enum mm_create want;
+			const char *what;
+		} cases[] = {
+			{ 2, NULL, MM_CREATE_PROC,
+			  "AT_EMPTY_PATH refused: /proc/self/fd/N" },
+			{ 3, NULL, MM_CREATE_NAMED,
+			  "no way to link an O_TMPFILE: named files in tmp/" },
+			{ 1, NULL, MM_CREATE_NAMED,
+			  "no O_TMPFILE: named files in tmp/" },
+			{ 0, "1", MM_CREATE_NAMED,
+			  "MIGRATEMAIL_NO_TMPFILE=1: named files in tmp/" },
+			{ 0, "0", MM_CREATE_EMPTY,
+			  "MIGRATEMAIL_NO_TMPFILE=0: O_TMPFILE" },
+			{ 0, "", MM_CREATE_EMPTY + 100,
+			  "unset: O_TMPFILE where the file system is one where "
+			  "it is faster (ext4, tmpfs)" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			enum mm_create want = cases[i].want;
+
+			fake_tmpfile = cases[i].fake;
+			if (cases[i].env && *cases[i].env == '\0')
+				unsetenv("MIGRATEMAIL_NO_TMPFILE");
+			else
+				setenv("MIGRATEMAIL_NO_TMPFILE",
+				       cases[i].env ? cases[i].env : "0", 1);
+			md = open_md(md_path, 0, 0, &err);
+			unsetenv("MIGRATEMAIL_NO_TMPFILE");
+			if (want == MM_CREATE_EMPTY + 100)
+				want = md && md->fs_tmpfile ? MM_CREATE_EMPTY
+							    : MM_CREATE_NAMED;
+			check(md && md->create == want, cases[i].what,
+			      err.text);
+			n_renameat2 = n_linkat = 0;
+			check(md && deliver(md, 100 + i) == 0,
+			      "and a message is delivered", err.text);
+			check(md && n_linkat == (want != MM_CREATE_NAMED)
+			      && n_renameat2 == (want == MM_CREATE_NAMED),
+			      want != MM_CREATE_NAMED
+			      ? "by a link (no rename)" : "by a rename (no link)",
+			      NULL);
+			if (md)
+				mm_maildir_close(md, &err);
+			check(count(md_path, "tmp", 1) == 0 &&
+			      count(md_path, "new", 1) == (int)i + 1 &&
+			      count(md_path, "cur", 1) == 0,
+			      "nothing left in tmp/, nothing hidden in new/",
+			      md_path);
+		}
+		fake_tmpfile = 0;
+		/* the messages of these cases out again, for the counts below */
+		snprintf(cmd_rm, sizeof(cmd_rm), "rm -f %s/new/*", md_path);
+		check(system(cmd_rm) == 0, "rm", cmd_rm);
+	}
 
 	/* no RENAME_NOREPLACE: link and unlink, said once */
 	fake_fs = 1;

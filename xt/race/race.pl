@@ -171,6 +171,10 @@ spew("$ROOTDIR/mboxuid2", "From a\@race.invalid Mon Jan  1 00:00:00 2001\n"
 spew("$ROOTDIR/mboxkw", "From k\@race.invalid Mon Jan  1 00:00:00 2001\n"
      . "Subject: keywords\nX-Keywords: \$Label1 Work\nStatus: RO\n\nkw\n\n", 0600);
 spew("$ROOTDIR/mboxsync", '', 0600);
+# one message for new/, one for cur/ (read, flagged): points m1, m2
+spew("$ROOTDIR/mboxm", mbox('admin@race.invalid', 'to new', 'm-new')
+     . "From admin\@race.invalid Mon Jan  1 00:00:01 2001\nStatus: RO\nX-Status: F\nSubject: to cur\n"
+     . "X-MM-Race: m-cur\n\nm-cur\n\n", 0600);
 mkd("$ROOTDIR/vpopmail", 0755);
 mkd("$ROOTDIR/vpopmail/bin", 0755);
 spew("$ROOTDIR/vpopmail/bin/vuserinfo", "#!/bin/sh\necho $H\n", 0755);
@@ -231,6 +235,31 @@ sub s2_name {
 	opendir my $d, "$M/new" or die "race.pl: $M/new: $!\n";
 	my ($n) = grep { !/\A\./ } readdir $d;
 	return $n // die "race.pl: s2: nothing in new/\n";
+}
+# the names mboxm's messages get in new/ and cur/ (a run into a Maildir
+# of the harness's, once; not in $ROOTDIR, whose entries are checked)
+my %m_names;
+sub m_name {
+	my ($sub) = @_;
+	if (!%m_names) {
+		my $ref = "$base/mref";
+		MigrateMail::Mbox2Vpopmail::main('-q', '--fsync', 'none', '--maildir', $ref, "$ROOTDIR/mboxm") == 0
+		  or die "race.pl: m: the reference run failed\n";
+		for my $s (qw(new cur)) {
+			opendir my $d, "$ref/$s" or die "race.pl: $ref/$s: $!\n";
+			($m_names{$s}) = grep { !/\A\./ } readdir $d;
+			die "race.pl: m: nothing in $ref/$s\n" unless defined $m_names{$s};
+		}
+	}
+	return $m_names{$sub};
+}
+sub m_variants {
+	return (map {
+		my $sub = $_;
+		(sym_hard('arm', '-', '-', 'plant', "$M/$sub", sub { m_name($sub) }, $C),
+		 sym_hard('create', "$M/$sub", '*', 'swap', "$M/$sub", '=', $C),
+		 sym_hard('arm', '-', '-', 'flip', "$M/$sub", sub { m_name($sub) }, $C))
+	} qw(new cur));
 }
 my @POINTS = (
 	{ id => 'a1', what => 'Folders make_folder(): .f/ mkdir, chown by path',
@@ -327,6 +356,20 @@ my @POINTS = (
 	  args => \@ARGS_FOLDERS,
 	  variants => [ sym_hard('close', "$H/mail", 'f', 'flip', "$H/mail", '.mailboxlist', $C),
 			{ kind => 'hard', rules => [ [ 'arm', '-', '-', 'plant', "$H/mail", '.mailboxlist', $C ] ] } ] },
+	# O_TMPFILEs linked wherever they work (MIGRATEMAIL_NO_TMPFILE=0), and
+	# named files in tmp/ renamed (=1)
+	{ id => 'm1', what => 'mm_maildir_sync.c: an O_TMPFILE linked into new/, cur/ (batch)',
+	  env => { MIGRATEMAIL_NO_TMPFILE => 0 },
+	  args => [ '--maildir', $M, "$ROOTDIR/mboxm" ],
+	  variants => [ m_variants() ] },
+	{ id => 'm2', what => 'mm_maildir_sync.c: an O_TMPFILE linked into new/, cur/ (none)',
+	  env => { MIGRATEMAIL_NO_TMPFILE => 0 },
+	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mboxm" ],
+	  variants => [ m_variants() ] },
+	{ id => 'm3', what => 'mm_maildir_sync.c: tmp/NAME renamed into new/, cur/ (batch)',
+	  env => { MIGRATEMAIL_NO_TMPFILE => 1 },
+	  args => [ '--maildir', $M, "$ROOTDIR/mboxm" ],
+	  variants => [ m_variants() ] },
 	{ id => 's1', what => 'mm_state.c: migratemail-state.mmtmp swapped as it is made',
 	  args => [ '--fsync', 'none', '--maildir', $M, "$ROOTDIR/mbox1" ],
 	  variants => [ sym_hard('create', $M, 'migratemail-state.mmtmp', 'swap', $M,
@@ -339,6 +382,10 @@ my @POINTS = (
 		  MigrateMail::Mbox2Vpopmail::main('-q', '--fsync', 'none', '--maildir', $M,
 						    "$ROOTDIR/mboxsync") == 0 or die "race.pl: s2 prep\n";
 		  spew("$ROOTDIR/mboxsync", '', 0600);
+# one message for new/, one for cur/ (read, flagged): points m1, m2
+spew("$ROOTDIR/mboxm", mbox('admin@race.invalid', 'to new', 'm-new')
+     . "From admin\@race.invalid Mon Jan  1 00:00:01 2001\nStatus: RO\nX-Status: F\nSubject: to cur\n"
+     . "X-MM-Race: m-cur\n\nm-cur\n\n", 0600);
 	  },
 	  args => [ '--fsync', 'none', '--sync', '--maildir', $M, "$ROOTDIR/mboxsync" ],
 	  variants => [ sym_hard('create', "$M/tmp", '*', 'swap', "$M/tmp", '=', $C),
@@ -501,7 +548,11 @@ for my $p (@POINTS) {
 		my $ans = atk_cmd("arm $v->{kind}");
 		print STDERR "DEBUG $ans\n" if $ENV{RACE_DEBUG};
 		die "race.pl: $p->{id}: attacker: $ans\n" unless $ans eq 'armed';
-		my ($pid, $status, $hung, $out) = run_tool(@{ $p->{args} });
+		my ($pid, $status, $hung, $out) = do {
+			# the point's environment (m1-m3: how messages are made)
+			local @ENV{ keys %{ $p->{env} || {} } } = values %{ $p->{env} || {} };
+			run_tool(@{ $p->{args} });
+		};
 		$ans = atk_cmd('disarm');
 		print STDERR "DEBUG $p->{id} $vname: $ans\n" if $ENV{RACE_DEBUG};
 		my ($fired, $swaps, $hard, $lo, $hi, $touched) =
