@@ -163,8 +163,8 @@ Maildir, no message lost) and left alone; nothing blocks on it.
 Options: C<format>, C<keep_headers>, C<timezone>, C<buffer_max> (as for
 L<MigrateMail::Mbox/new>); C<fsync> (C<auto>, the default: every message
 durable before it is visible, syncs batched with syncfs() where the file
-system honours it (or an fsync of each file of the batch while much
-else is dirty), else C<each>; C<batch>; C<each>: an fsync of every
+system honours it (or, on ext4, an fsync of each file of the batch
+while much else is dirty), else C<each>; C<batch>; C<each>: an fsync of every
 file before its rename; C<none>; see L<mbox2vpopmail/DURABILITY>); C<batch>
 (messages per batch, 256); C<uid>, C<gid> (owner of what is created,
 instead of the Maildir's); C<host> (the host part of names); C<lock>

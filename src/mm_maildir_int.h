@@ -36,11 +36,9 @@ enum mm_create {
 
 /* A batch is synced file by file (not syncfs) when its file system has
  * this much more dirty data than the batch and the next hold (ext4,
- * which counts it), or the whole system MM_SYNC_FOREIGN_ANY more dirty
- * page cache (elsewhere: where it is is not told); by at most
- * MM_SYNC_THREADS threads (mm_maildir_sync.c by_file()). */
+ * which counts it; elsewhere never), by at most MM_SYNC_THREADS threads
+ * (mm_maildir_sync.c by_file()). */
 #define MM_SYNC_FOREIGN (UINT64_C(64) << 20)
-#define MM_SYNC_FOREIGN_ANY (UINT64_C(256) << 20)
 #define MM_SYNC_THREADS 8
 
 enum mm_sync_how { MM_SYNC_AUTO = 0, MM_SYNC_FS, MM_SYNC_FILES };

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mm_fs.h"
@@ -119,16 +120,25 @@ static int place_file(const struct mm_maildir *md, struct mm_pending *p)
 }
 
 /* fsync one file of the batch: by its descriptor (an O_TMPFILE), else
- * opened by its name in tmp/. 0 or -1 (errno). */
+ * opened by its name in tmp/ (never blocking on a FIFO the Maildir's
+ * owner put there: what is not a regular file is not ours to sync, and
+ * the rename moves it into her new/, as it would have anyway). 0 or -1
+ * (errno). */
 static int sync_one(const struct mm_maildir *md, const struct mm_pending *p)
 {
 	int fd = p->anon ? p->fd
 			 : openat(md->tmpfd, p->tmp,
-				  O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+				  O_NOCTTY | O_CLOEXEC);
+	struct stat st;
 	int r, e;
 
 	if (fd < 0)
 		return -1;
+	if (!p->anon && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return 0;
+	}
 	r = fsync(fd);
 	e = errno;
 	if (!p->anon)
@@ -203,13 +213,12 @@ static int sync_each_file(const struct mm_maildir *md,
 	return 0;
 }
 
-/* The first number in the file path (read whole), or 0. */
-static uint64_t read_number(const char *path, const char *key)
+/* The number in the file path, or 0. */
+static uint64_t read_number(const char *path)
 {
-	char buf[4096];
+	char buf[64];
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t total = 0;
 
 	if (fd < 0)
 		return 0;
@@ -218,48 +227,31 @@ static uint64_t read_number(const char *path, const char *key)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (key == NULL)
-		return strtoull(buf, NULL, 10);
-	/* /proc/meminfo: the sum of the lines starting with a key of
-	 * "A|B", in kB */
-	for (const char *k = buf; *k; k++) {
-		const char *line = k;
-		size_t len;
-
-		for (const char *want = key; *want; want += len + (want[len] == '|')) {
-			len = strcspn(want, "|");
-			if (strncmp(line, want, len) == 0 && line[len] == ':')
-				total += strtoull(line + len + 1, NULL, 10) * 1024;
-		}
-		if ((k = strchr(k, '\n')) == NULL)
-			break;
-	}
-	return total;
+	return strtoull(buf, NULL, 10);
 }
 
 /* syncfs() or an fsync of each file? syncfs() is one round trip for the
  * whole batch (and its maildirsize line), but it writes back every dirty
- * file of the file system, other processes' too. Where more is dirty
- * than this batch and the next, each file is synced instead: on ext4,
- * which says how much of it is dirty (its blocks waiting for delayed
- * allocation), MM_SYNC_FOREIGN more; elsewhere, where only the whole
- * system's dirty page cache is known (/proc/meminfo Dirty + Writeback,
- * other file systems' too), MM_SYNC_FOREIGN_ANY more.
- * MIGRATEMAIL_SYNC=syncfs|files (read at open: md->sync_how) makes
- * either the rule, for tests and benchmarks. */
+ * file of the file system, other processes' too. On ext4, which says how
+ * much of it is dirty (its blocks waiting for delayed allocation), each
+ * file is synced instead when that is MM_SYNC_FOREIGN more than this
+ * batch and the next hold. Elsewhere the kernel does not say (only the
+ * whole system's dirty page cache, other file systems' too), and on xfs
+ * an fsync of each small file cost more than a syncfs() that waited for
+ * another GB: syncfs() there. MIGRATEMAIL_SYNC=syncfs|files (read at
+ * open: md->sync_how) makes either the rule, for tests and benchmarks. */
 static int by_file(const struct mm_maildir *md, const struct mm_batch *b)
 {
 	uint64_t mine = 0;
 
 	if (md->sync_how != MM_SYNC_AUTO)
 		return md->sync_how == MM_SYNC_FILES;
+	if (md->dirty_path[0] == '\0')
+		return 0;
 	for (unsigned i = 0; i < b->n; i++)
 		mine += b->p[i].size;
-	if (md->dirty_path[0] != '\0')
-		return read_number(md->dirty_path, NULL) * md->fs_bsize >
-		       2 * mine + MM_SYNC_FOREIGN;
-	return read_number("/proc/meminfo", "Dirty|Writeback") >
-	       2 * mine + MM_SYNC_FOREIGN_ANY;
+	return read_number(md->dirty_path) * md->fs_bsize >
+	       2 * mine + MM_SYNC_FOREIGN;
 }
 
 /* Make the batch's files durable: syncfs() of tmp/'s file system (the
