@@ -11,22 +11,12 @@ use Test::More;
 use File::Temp qw(tempdir);
 use lib 't/lib';
 use MMRun qw(run_script slurp spew);
-use MMSync qw(msg mbox_text ours);
+use MMSync qw(uid_mbox ours);
 use MigrateMail qw(mbox_to_maildir);
 
 my $dir = tempdir(CLEANUP => 1);
 sub mm { return run_script('bin/mbox2vpopmail', @_) }
 sub base { return $_[0] =~ s{^(?:new|cur)/}{}r =~ s/:2,.*//r }
-
-# The mbox of messages (ids), each X-UID its id, X-IMAPbase in the first
-# with the last UID given, as UW writes them.
-sub uid_mbox {
-	my ($validity, $last, @ids) = @_;
-	my $t = mbox_text(map { msg($_) } @ids);
-	my $first = 1;
-	$t =~ s/^(Message-ID: <(\d+)\@old\.example>\n)/$1 . ($first-- > 0 ? sprintf("X-IMAPbase: %d %010d\n", $validity, $last) : '') . "X-UID: $2\n"/mge;
-	return $t;
-}
 
 # UID => base name of the message with that Message-ID.
 sub expected {

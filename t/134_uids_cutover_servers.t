@@ -14,7 +14,7 @@ use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use lib 't/lib';
 use MMRun qw(run_script slurp spew);
-use MMSync qw(msg mbox_text);
+use MMSync qw(uid_mbox);
 use MMDovecot;
 use MMCourier;
 
@@ -30,14 +30,6 @@ make_path($home);
 chown $uid, $gid, $home;
 my ($mbox, $md) = ("$dir/alice.mbox", "$home/Maildir");
 sub mm { return run_script('bin/mbox2vpopmail', @_) }
-
-sub uid_mbox {
-	my ($validity, $last, @ids) = @_;
-	my $t = mbox_text(map { msg($_) } @ids);
-	my $first = 1;
-	$t =~ s/^(Message-ID: <(\d+)\@old\.example>\n)/$1 . ($first-- > 0 ? sprintf("X-IMAPbase: %d %010d\n", $validity, $last) : '') . "X-UID: $2\n"/mge;
-	return $t;
-}
 
 # "Message-ID number => UID" and the UIDVALIDITY from a transcript of
 # SELECT and UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]).

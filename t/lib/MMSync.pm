@@ -7,7 +7,7 @@ use Exporter 'import';
 
 use MMRun qw(slurp spew);
 
-our @EXPORT_OK = qw(msg mbox_text write_mbox ours state_lines);
+our @EXPORT_OK = qw(msg mbox_text uid_mbox write_mbox ours state_lines);
 
 # One message: { id => N, status => 'RO', xstatus => 'F' } (id names it).
 sub msg {
@@ -31,6 +31,16 @@ sub mbox_text {
 		$t .= "X-Status: $m->{xstatus}\n" if defined $m->{xstatus};
 		$t .= "\nBody of message $n.\n" . ("line $n\n" x ($n % 5)) . "\n";
 	}
+	return $t;
+}
+
+# The mbox of messages (ids), each X-UID its id, X-IMAPbase in the first
+# with UIDVALIDITY $validity and the last UID $last, as UW writes them.
+sub uid_mbox {
+	my ($validity, $last, @ids) = @_;
+	my $t = mbox_text(map { msg($_) } @ids);
+	my $first = 1;
+	$t =~ s/^(Message-ID: <(\d+)\@old\.example>\n)/$1 . ($first-- > 0 ? sprintf("X-IMAPbase: %d %010d\n", $validity, $last) : '') . "X-UID: $2\n"/mge;
 	return $t;
 }
 
