@@ -267,6 +267,10 @@ like($err, qr/^$_/m, "a line of $_") for map { "(?:ERROR|WARNING): \Q$mixed\E/$_
 
 ($out, $err, $st) = run('--jobs', 'auto', '--jobs-file', "$dir/jobs", '-q');
 is($st, 0, '--jobs auto') or diag $err;
-is(MigrateMail::Jobs::cores(), `nproc` + 0, 'auto: the cores nproc counts');
+is(MigrateMail::Jobs::cores(), `nproc` + 0, 'the cores nproc counts');
+is(MigrateMail::Jobs::auto_jobs(undef), `nproc` + 1, 'auto: one job more than cores (the default: syncs)');
+is(MigrateMail::Jobs::auto_jobs('batch'), `nproc` + 1, 'auto, --fsync batch: one more');
+is(MigrateMail::Jobs::auto_jobs('each'), `nproc` + 1, 'auto, --fsync each: one more');
+is(MigrateMail::Jobs::auto_jobs('none'), `nproc` + 0, 'auto, --fsync none: one per core');
 
 done_testing;

@@ -9,7 +9,7 @@ our $VERSION = '0.01';
 
 use Exporter 'import';
 our @EXPORT_OK = qw(classify exit_status encode_field decode_field job_line
-  parse_job_line read_jobs_file shard_jobs parse_shard by_size_desc cores
+  parse_job_line read_jobs_file shard_jobs parse_shard by_size_desc cores auto_jobs
   merge_reports in_place_counts);
 
 # errno values after which running the same job again, as it is, cannot
@@ -169,6 +169,16 @@ sub cores {
 	return 1;
 }
 
+# How many jobs --jobs auto runs: one per core, and one more where the
+# messages are synced (any --fsync but none): each job's writer waits
+# for its syncs, and the extra job keeps the cores busy meanwhile. On 2
+# cores, ext4 and xfs, 3 jobs were 1.08 to 1.20 times as fast as 2
+# (bench/RESULTS.md, issue 19, third part).
+sub auto_jobs {
+	my ($fsync) = @_;
+	return cores() + (defined $fsync && $fsync eq 'none' ? 0 : 1);
+}
+
 # The reports of many runs (--report files: a batch, a shard, one
 # mailbox) as one: the last result of each mailbox (by the report's end
 # time, then the order given), totals over those, the failed ones, and,
@@ -322,6 +332,9 @@ Largest first, then by address and path.
 
 =head2 ($k, $n) = parse_shard("K/N")
 
+The numbers of a B<--shard> value, 1 <= K <= N; the empty list for
+anything else.
+
 =head2 $mine = shard_jobs(\@jobs, $k, $n)
 
 Shard C<$k> of C<$n>: the jobs of one address together, groups largest
@@ -329,6 +342,15 @@ first each to the shard with the fewest bytes so far. Depends only on
 the jobs, not their order: every host computes the same assignment.
 
 =head2 $n = cores()
+
+The number of cores this process may run on, as B<nproc> counts them
+(else F</proc/cpuinfo>), at least 1.
+
+=head2 $n = auto_jobs($fsync)
+
+What B<--jobs auto> runs for that B<--fsync> mode: C<cores()>, plus one
+unless C<$fsync> is C<none> (a job waiting for its syncs leaves its
+core to the extra one).
 
 =head2 $merged = merge_reports(\@files, jobs => \@jobs)
 

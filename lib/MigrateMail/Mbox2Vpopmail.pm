@@ -310,7 +310,7 @@ sub check_options {
 	if (defined $opt->{jobs}) {
 		return "bad --jobs '$opt->{jobs}' (a number, 1 or more, or auto)"
 		  unless $opt->{jobs} =~ /\A(?:[0-9]+|auto)\z/ && $opt->{jobs} ne '0' && $opt->{jobs} !~ /\A0+\z/;
-		$opt->{_jobs} = $opt->{jobs} eq 'auto' ? MigrateMail::Jobs::cores() : 0 + $opt->{jobs};
+		$opt->{_jobs} = $opt->{jobs} eq 'auto' ? MigrateMail::Jobs::auto_jobs($opt->{fsync}) : 0 + $opt->{jobs};
 	}
 	for ([ format => qr/\A(?:auto|mboxo|mboxrd|mboxcl|mboxcl2|mmdf)\z/ ],
 	     [ fsync => qr/\A(?:auto|batch|each|none)\z/ ],
